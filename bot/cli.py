@@ -1,0 +1,50 @@
+"""The `vigil` command line: each area registers its own subcommands here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import sys
+from collections.abc import Sequence
+
+# Each module has `register(subparsers)`, adding subcommands whose `func(args)` returns an exit
+# status (sync or async). Listed here rather than discovered so the CLI surface is explicit.
+COMMAND_MODULES: tuple[str, ...] = (
+    "bot.service_cli",
+    "bot.store.cli",
+    "cards.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vigil", description="Vigil security ChatOps bot")
+    parser.add_argument("--config", help="TOML configuration file (or VIGIL_CONFIG)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # an area not built yet
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    result = func(args)
+    if inspect.isawaitable(result):
+        result = asyncio.run(result)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

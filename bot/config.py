@@ -1,0 +1,203 @@
+"""Configuration: one optional TOML file plus VIGIL_* environment overrides.
+
+Every setting is declared once as a `Setting` (TOML key, env name, parser, default). Areas of the
+product declare their own settings next to their code and read them through `RawConfig.get`, so a
+wrong value fails at start-up naming the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: `key` is the dotted TOML path, `env` the override variable."""
+
+    key: str
+    env: str
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str = ""
+    secret: bool = False
+
+
+@dataclass
+class RawConfig:
+    """The TOML document and the environment, before any setting is parsed."""
+
+    document: Mapping[str, Any] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict)
+    source: str = "(defaults)"
+
+    @classmethod
+    def load(cls, path: str | None = None, environ: Mapping[str, str] | None = None) -> RawConfig:
+        env = dict(os.environ if environ is None else environ)
+        path = path or env.get("VIGIL_CONFIG") or None
+        if not path:
+            return cls({}, env)
+        try:
+            document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path!r}: not found") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path!r}: invalid TOML: {exc}") from exc
+        return cls(document, env, path)
+
+    def lookup(self, setting: Setting) -> tuple[Any, str]:
+        """The raw value of a setting and where it came from (env, file or default)."""
+        if setting.env in self.environ:
+            return self.environ[setting.env], f"env {setting.env}"
+        node: Any = self.document
+        for part in setting.key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return setting.default, "default"
+            node = node[part]
+        return node, f"{self.source} [{setting.key}]"
+
+    def get(self, setting: Setting) -> Any:
+        raw, origin = self.lookup(setting)
+        if raw is setting.default and origin == "default":
+            return raw
+        try:
+            return setting.parse(raw)
+        except (ValueError, TypeError) as exc:
+            shown = "***" if setting.secret else repr(raw)
+            raise ConfigError(f"{setting.key} ({origin}) = {shown}: {exc}") from None
+
+    def table(self, key: str) -> Mapping[str, Any]:
+        """A TOML table (for structured config such as routing rules); empty when absent."""
+        node: Any = self.document
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return {}
+            node = node[part]
+        if not isinstance(node, Mapping):
+            raise ConfigError(f"[{key}] must be a table")
+        return node
+
+
+# Parsers: each raises ValueError with a sentence saying what was expected.
+
+
+def parse_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
+
+
+def parse_int_range(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected an integer from {low} to {high}") from None
+        if not low <= number <= high:
+            raise ValueError(f"expected an integer from {low} to {high}")
+        return number
+
+    return parse
+
+
+def parse_float_range(low: float, high: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise ValueError(f"expected a number from {low} to {high}") from None
+        if not low <= number <= high:
+            raise ValueError(f"expected a number from {low} to {high}")
+        return number
+
+    return parse
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def parse_choice(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        for choice in choices:
+            if text.lower() == choice.lower():
+                return choice
+        raise ValueError(f"expected one of {', '.join(choices)}")
+
+    return parse
+
+
+def parse_list(value: Any) -> tuple[str, ...]:
+    """A TOML array of strings, or a comma-separated string (the env form)."""
+    if isinstance(value, str):
+        items: Iterable[Any] = value.split(",")
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        raise ValueError("expected a list of strings or a comma-separated string")
+    result = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError("expected a list of strings")
+        if item.strip():
+            result.append(item.strip())
+    return tuple(result)
+
+
+def parse_url(*schemes: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = parse_str(value).strip()
+        parts = urlsplit(text)
+        if parts.scheme not in schemes or not parts.netloc:
+            raise ValueError(f"expected an absolute {' or '.join(schemes)} URL")
+        return text.rstrip("/")
+
+    return parse
+
+
+def parse_host(value: Any) -> str:
+    text = parse_str(value).strip()
+    if not text or any(ch.isspace() for ch in text):
+        raise ValueError("expected a host name or IP address")
+    return text
+
+
+def parse_cidrs(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in parse_list(value))
+    except ValueError as exc:
+        raise ValueError(f"expected CIDR networks: {exc}") from None
+
+
+def parse_existing_file(value: Any) -> str:
+    text = parse_str(value).strip()
+    if not Path(text).is_file():
+        raise ValueError("expected the path of an existing file")
+    return text
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
