@@ -1,0 +1,29 @@
+"""The ports a running Vigil hands to command handlers: built once at start-up, no globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from bot.commands import CommandRegistry
+    from bot.config import RawConfig
+    from bot.rbac import RoleMap
+    from bot.settings import ServiceSettings
+    from bot.store import Store
+
+
+@dataclass
+class Services:
+    raw_config: RawConfig
+    settings: ServiceSettings
+    store: Store
+    roles: RoleMap
+    registry: CommandRegistry
+    http: aiohttp.ClientSession
+    # Area services are attached as their areas land (audit log, secret source, enrichment, ...).
+    audit: Any = None
+    secrets: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
