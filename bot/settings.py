@@ -20,7 +20,7 @@ from bot.config import (
 
 # Public Bot Framework values; the local channel and tests replace them with their own.
 PUBLIC_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
-PUBLIC_TOKEN_ISSUER = "https://api.botframework.com"
+PUBLIC_TOKEN_ISSUER = "https://api.botframework.com"  # noqa: S105 (an issuer URL)
 PUBLIC_LOGIN_URL = "https://login.microsoftonline.com/botframework.com"
 PUBLIC_OAUTH_SCOPE = "https://api.botframework.com"
 
