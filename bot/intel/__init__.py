@@ -1,0 +1,1 @@
+"""Indicator enrichment: parse indicators, ask threat-intel sources, give one verdict."""

@@ -1,0 +1,1 @@
+"""The shipped example feed (documentation addresses and example domains only)."""

@@ -1,0 +1,1 @@
+"""Threat-intel sources: one module per source, all behind `Source` (see base.py)."""
