@@ -17,6 +17,15 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+# Each role includes analyst work; admin includes everything.
+IMPLIED: dict[Role, frozenset[Role]] = {
+    Role.ANALYST: frozenset({Role.ANALYST}),
+    Role.RESPONDER: frozenset({Role.RESPONDER, Role.ANALYST}),
+    Role.APPROVER: frozenset({Role.APPROVER, Role.ANALYST}),
+    Role.COMMANDER: frozenset({Role.COMMANDER, Role.ANALYST}),
+    Role.ADMIN: frozenset(Role),
+}
+
 ROLE_SETTINGS = {
     role: Setting(f"roles.{role.value}", f"VIGIL_ROLE_{role.name}", parse_list, ()) for role in Role
 }
@@ -33,7 +42,7 @@ class Actor:
     groups: tuple[str, ...] = ()
 
     def has(self, role: Role) -> bool:
-        return role in self.roles or Role.ADMIN in self.roles
+        return any(role in IMPLIED[held] for held in self.roles)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,276 @@
+"""The aiohttp application: `/api/messages`, health, readiness and metrics.
+
+Everything a running Vigil needs is built here at start-up and hung on the app; nothing is global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from botbuilder.core import PrivateConversationState
+from botbuilder.dialogs import DialogSet
+from botbuilder.schema import Activity
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+
+from bot.adapter import AuthenticationFailed, VigilAdapter
+from bot.bot_token import BotTokenProvider
+from bot.commands import CommandRegistry
+from bot.config import RawConfig
+from bot.connector import BotConnector
+from bot.rbac import RoleMap
+from bot.router import Router
+from bot.services import Services
+from bot.settings import ServiceSettings
+from bot.state import StoreStorage
+from bot.store import DB_URL, Store, open_store
+from bot.teams import VigilTeamsHandler, turn_error_handler
+
+log = logging.getLogger(__name__)
+
+APP_KEY = web.AppKey("vigil", object)
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.requests = Counter(
+            "vigil_http_requests",
+            "HTTP requests by route and status",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.turn_seconds = Histogram(
+            "vigil_turn_seconds",
+            "Time to process one Bot Framework activity",
+            registry=self.registry,
+        )
+        self.auth_failures = Counter(
+            "vigil_auth_failures",
+            "Requests refused for a missing or invalid token",
+            registry=self.registry,
+        )
+
+
+@dataclass
+class Vigil:
+    """A running Vigil: its ports, its adapter and its handler."""
+
+    settings: ServiceSettings
+    services: Services
+    adapter: VigilAdapter
+    handler: VigilTeamsHandler
+    metrics: Metrics
+    in_flight: int = 0
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+    background: list[asyncio.Task] = field(default_factory=list)
+
+
+# Areas contribute command sets through this list, so the registry is explicit and complete.
+def command_sets() -> list[Any]:
+    from bot import core_commands
+
+    return [core_commands.COMMANDS]
+
+
+def ssl_context(ca_bundle: str) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if ca_bundle:
+        context.load_verify_locations(ca_bundle)
+    return context
+
+
+async def start_vigil(
+    raw: RawConfig,
+    *,
+    roles: RoleMap | None = None,
+    store: Store | None = None,
+) -> Vigil:
+    settings = ServiceSettings.load(raw)
+    roles = roles or RoleMap.load(raw)
+    store = store or await open_store(raw.get(DB_URL))
+    await store.migrate()
+    http = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=ssl_context(settings.ca_bundle), limit=100),
+        trust_env=False,
+    )
+    password = settings.app_password
+
+    async def app_password() -> str:
+        return password
+
+    tokens = BotTokenProvider(
+        app_id=settings.app_id,
+        app_type=settings.app_type,
+        login_url=settings.login_url,
+        scope=settings.oauth_scope,
+        password=app_password,
+        ca_bundle=settings.ca_bundle,
+    )
+    connector = BotConnector(http, tokens)
+    registry = CommandRegistry(command_sets())
+    services = Services(
+        raw_config=raw, settings=settings, store=store, roles=roles, registry=registry, http=http
+    )
+    adapter = VigilAdapter(settings, tokens, connector)
+    adapter.on_turn_error = turn_error_handler()
+    dialog_state = PrivateConversationState(StoreStorage(store))
+    dialogs = DialogSet(dialog_state.create_property("dialogs"))
+    from bot import core_commands
+
+    handler = VigilTeamsHandler(
+        services, Router(services), dialog_state, dialogs, core_commands.welcome_card
+    )
+    vigil = Vigil(settings, services, adapter, handler, Metrics())
+    vigil.idle.set()
+    return vigil
+
+
+async def stop_vigil(vigil: Vigil, grace: float) -> None:
+    """Finish in-flight turns within `grace` seconds, then release every port."""
+    try:
+        await asyncio.wait_for(vigil.idle.wait(), timeout=grace)
+    except TimeoutError:
+        log.warning("shutdown: %d turns still running after %.0fs", vigil.in_flight, grace)
+    for task in vigil.background:
+        task.cancel()
+    await asyncio.gather(*vigil.background, return_exceptions=True)
+    await vigil.services.http.close()
+    await vigil.services.store.close()
+
+
+def build_app(vigil: Vigil) -> web.Application:
+    # The per-route limits below are what matter; this only bounds what aiohttp buffers.
+    app = web.Application(client_max_size=2 * 1024 * 1024, middlewares=[_count_requests])
+    app[APP_KEY] = vigil
+    app.router.add_post("/api/messages", messages)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+
+    async def on_shutdown(app: web.Application) -> None:
+        await stop_vigil(vigil, vigil.settings.shutdown_grace)
+
+    app.on_shutdown.append(on_shutdown)
+    return app
+
+
+def _vigil(request: web.Request) -> Vigil:
+    return request.app[APP_KEY]  # type: ignore[return-value]
+
+
+@web.middleware
+async def _count_requests(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    route = (
+        request.match_info.route.resource.canonical
+        if request.match_info.route.resource
+        else "other"
+    )
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _vigil(request).metrics.requests.labels(route, str(exc.status)).inc()
+        raise
+    _vigil(request).metrics.requests.labels(route, str(response.status)).inc()
+    return response
+
+
+def _problem(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)
+
+
+async def read_json_body(request: web.Request, limit: int) -> Any:
+    """The request's JSON body, or an HTTP error response (415, 413, 400) saying why."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(
+            text=json.dumps({"error": "Content-Type must be application/json"}),
+            content_type="application/json",
+        )
+    if request.content_length is not None and request.content_length > limit:
+        raise _http(web.HTTPRequestEntityTooLarge, f"body over {limit} bytes", limit)
+    body = await request.content.read(limit + 1)
+    if len(body) > limit:
+        raise _http(web.HTTPRequestEntityTooLarge, f"body over {limit} bytes", limit)
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise _http(web.HTTPBadRequest, f"body is not valid JSON: {type(exc).__name__}") from None
+
+
+def _http(kind: type, reason: str, limit: int | None = None) -> web.HTTPException:
+    payload = json.dumps({"error": reason})
+    if kind is web.HTTPRequestEntityTooLarge:
+        return kind(
+            max_size=limit or 0, actual_size=None, text=payload, content_type="application/json"
+        )
+    return kind(text=payload, content_type="application/json")
+
+
+async def messages(request: web.Request) -> web.Response:
+    vigil = _vigil(request)
+    body = await read_json_body(request, vigil.settings.max_body_bytes)
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        return _problem(400, "body is not a Bot Framework activity")
+    try:
+        activity = Activity().deserialize(body)
+    except Exception:
+        return _problem(400, "body is not a Bot Framework activity")
+    try:
+        auth = await vigil.adapter.authenticate(activity, request.headers.get("Authorization", ""))
+    except AuthenticationFailed as exc:
+        vigil.metrics.auth_failures.inc()
+        log.info("refused /api/messages: %s", exc)
+        return _problem(401, "unauthorized")
+    vigil.in_flight += 1
+    vigil.idle.clear()
+    started = time.perf_counter()
+    try:
+        invoke = await vigil.adapter.process_activity(auth, activity, vigil.handler.on_turn)
+    finally:
+        vigil.in_flight -= 1
+        if vigil.in_flight == 0:
+            vigil.idle.set()
+        vigil.metrics.turn_seconds.observe(time.perf_counter() - started)
+    if invoke is not None:
+        return web.json_response(invoke.body, status=invoke.status)
+    return web.Response(status=200)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    vigil = _vigil(request)
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(vigil.services.store.ping(), timeout=3)
+        pending = await vigil.services.store.pending_migrations()
+        checks["store"] = "ok"
+        checks["migrations"] = "ok" if not pending else f"pending: {', '.join(pending)}"
+    except Exception as exc:
+        checks["store"] = f"unreachable: {type(exc).__name__}"
+    checks["config"] = "ok"
+    ready = all(value == "ok" for value in checks.values())
+    return web.json_response(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    payload = generate_latest(_vigil(request).metrics.registry)
+    return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,50 @@
+"""`vigil config check`: every setting's effective value and origin, secrets masked."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+
+from bot.config import ConfigError, RawConfig, Setting
+
+# Modules that declare `Setting` constants; listed so the report covers every area.
+SETTINGS_MODULES: tuple[str, ...] = (
+    "bot.settings",
+    "bot.rbac",
+    "bot.store.url",
+    "bot.service_cli",
+    "bot.secrets",
+    "bot.redaction",
+)
+
+
+def all_settings() -> list[Setting]:
+    found: dict[str, Setting] = {}
+    for name in SETTINGS_MODULES:
+        for value in vars(importlib.import_module(name)).values():
+            candidates = value.values() if isinstance(value, dict) else (value,)
+            for candidate in candidates:
+                if isinstance(candidate, Setting):
+                    found.setdefault(candidate.key, candidate)
+    return list(found.values())
+
+
+def effective_config(raw: RawConfig, settings: Iterable[Setting] | None = None) -> list[str]:
+    """One line per setting: ✓ key = value (origin), or ✗ key: what is wrong."""
+    lines = [f"configuration from {raw.source}"]
+    for setting in settings or all_settings():
+        _, origin = raw.lookup(setting)
+        try:
+            value = raw.get(setting)
+        except ConfigError as exc:
+            lines.append(f"✗ {exc}")
+            continue
+        shown = ("***" if value else "(empty)") if setting.secret else _show(value)
+        lines.append(f"✓ {setting.key} = {shown}  ({origin}; env {setting.env})")
+    return lines
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(item) for item in value) + "]"
+    return repr(value) if isinstance(value, str) else str(value)

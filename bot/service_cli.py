@@ -1,0 +1,194 @@
+"""`vigil serve`, `vigil dev`, `vigil chat` and `vigil config check`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from bot.config import ConfigError, RawConfig, Setting, parse_int_range
+from bot.rbac import Role, RoleMap
+
+log = logging.getLogger(__name__)
+
+LOCAL_CHANNEL_PORT = Setting(
+    "local.channel_port", "VIGIL_LOCAL_CHANNEL_PORT", parse_int_range(0, 65535), 3979
+)
+DEMO_USER = "demo"
+
+
+@dataclass(frozen=True)
+class LocalUser:
+    key: str
+    name: str
+    aad_object_id: str
+    roles: tuple[Role, ...]
+
+
+def local_users(raw: RawConfig) -> dict[str, LocalUser]:
+    """Users `vigil chat --as` can be: `[local.users.KEY]` tables plus the demo admin."""
+    from bot.devchannel import ChannelUser
+
+    users = {
+        DEMO_USER: LocalUser(
+            DEMO_USER, "Demo Admin", ChannelUser.named("Demo Admin").aad_object_id, (Role.ADMIN,)
+        )
+    }
+    for key, table in raw.table("local.users").items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"[local.users.{key}] must be a table")
+        name = table.get("name", key)
+        object_id = table.get("aad_object_id") or ChannelUser.named(str(name)).aad_object_id
+        try:
+            roles = tuple(Role(role) for role in table.get("roles", []))
+        except ValueError as exc:
+            raise ConfigError(f"[local.users.{key}] roles: {exc}") from None
+        users[key] = LocalUser(key, str(name), str(object_id), roles)
+    return users
+
+
+def local_roles(raw: RawConfig, users: Mapping[str, LocalUser]) -> RoleMap:
+    roles = RoleMap.load(raw)
+    for user in users.values():
+        for role in user.roles:
+            roles = roles.with_grant(user.aad_object_id, role)
+    return roles
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser("serve", help="run the bot (production entry)")
+    serve.add_argument("--local", action="store_true", help="also run the local Teams channel")
+    serve.set_defaults(func=lambda args: asyncio.run(run_serve(args, chat=False)) or 0)
+
+    dev = subparsers.add_parser("dev", help="bot + local channel + a terminal chat as demo admin")
+    dev.set_defaults(func=lambda args: asyncio.run(run_serve(args, chat=True)) or 0)
+
+    chat = subparsers.add_parser("chat", help="chat with a running `vigil serve --local`")
+    chat.add_argument("--as", dest="user", default=DEMO_USER, help="a configured local user")
+    chat.add_argument("--channel", help="TEAM/CHANNEL to talk in instead of a personal chat")
+    chat.add_argument("--url", help="the local channel (default http://127.0.0.1:3979)")
+    chat.set_defaults(func=run_chat_command)
+
+    config = subparsers.add_parser("config", help="configuration")
+    config_sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND")
+    check = config_sub.add_parser("check", help="print the effective configuration")
+    check.set_defaults(func=config_check)
+
+
+async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
+    from bot.app import build_app, start_vigil
+
+    local = chat or args.local
+    raw = RawConfig.load(args.config)
+    channel = None
+    try:
+        if local:
+            channel, raw = await _start_local_channel(raw)
+        users = local_users(raw) if local else {}
+        vigil = await start_vigil(raw, roles=local_roles(raw, users) if local else None)
+    except ConfigError as exc:
+        print(f"vigil: configuration error: {exc}", file=sys.stderr)
+        if channel:
+            await channel.stop()
+        return 2
+    # In `vigil dev` the terminal is the chat: only warnings go to stderr there.
+    logging.basicConfig(level="WARNING" if chat else vigil.settings.log_level)
+    app = build_app(vigil)
+    runner = web.AppRunner(app, shutdown_timeout=vigil.settings.shutdown_grace, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, vigil.settings.host, vigil.settings.port)
+    await site.start()
+    log.info("listening on http://%s:%s", vigil.settings.host, vigil.settings.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        if chat:
+            from bot.devchannel import ChannelConversation, ChannelUser
+            from bot.terminal_chat import run_chat
+
+            demo = users[DEMO_USER]
+            user = ChannelUser(demo.aad_object_id, demo.name)
+            print(f"Vigil dev: chatting as {demo.name} (admin). Type help; Ctrl-D to leave.")
+            chat_task = asyncio.create_task(
+                run_chat(channel.control_url, user, ChannelConversation.personal(user))
+            )
+            stop_task = asyncio.create_task(stop.wait())
+            await asyncio.wait({chat_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            stop_task.cancel()
+            chat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await chat_task
+        else:
+            if channel:
+                print(
+                    f"local channel on {channel.control_url}; `vigil chat --as NAME` to talk",
+                    flush=True,
+                )
+            await stop.wait()
+    finally:
+        log.info("shutting down")
+        await runner.cleanup()
+        if channel:
+            await channel.stop()
+    return 0
+
+
+async def _start_local_channel(raw: RawConfig):
+    from bot.devchannel import LocalChannel
+    from bot.settings import HOST, PORT
+
+    host, port = raw.get(HOST), raw.get(PORT)
+    channel = LocalChannel(
+        app_id=raw.environ.get("VIGIL_APP_ID") or "00000000-0000-4000-8000-00000000b07a",
+        app_password=secrets.token_urlsafe(24),
+        bot_endpoint=f"http://{host}:{port}",
+        port=raw.get(LOCAL_CHANNEL_PORT),
+    )
+    await channel.start()
+    return channel, RawConfig(raw.document, {**raw.environ, **channel.bot_env()}, raw.source)
+
+
+async def run_chat_command(args: argparse.Namespace) -> int:
+    from bot.devchannel import ChannelConversation, ChannelUser
+    from bot.terminal_chat import run_chat
+
+    raw = RawConfig.load(args.config)
+    users = local_users(raw)
+    if args.user not in users:
+        print(
+            f"vigil chat: no local user {args.user!r}; known: {', '.join(sorted(users))}",
+            file=sys.stderr,
+        )
+        return 2
+    known = users[args.user]
+    user = ChannelUser(known.aad_object_id, known.name)
+    if args.channel:
+        team, _, channel_name = args.channel.partition("/")
+        conversation = ChannelConversation.channel(team, channel_name or "General")
+    else:
+        conversation = ChannelConversation.personal(user)
+    url = args.url or f"http://127.0.0.1:{raw.get(LOCAL_CHANNEL_PORT)}"
+    return await run_chat(url, user, conversation)
+
+
+def config_check(args: argparse.Namespace) -> int:
+    from bot.config_report import effective_config
+
+    try:
+        raw = RawConfig.load(args.config)
+        lines = effective_config(raw)
+    except ConfigError as exc:
+        print(f"✗ {exc}")
+        return 1
+    print("\n".join(lines))
+    return 0 if not any(line.startswith("✗") for line in lines) else 1

@@ -1,0 +1,311 @@
+"""The Teams activity handler: turns Teams activities into router calls and replies.
+
+It strips the @mention, resolves who is acting, answers a redelivered activity once, persists
+conversation references, runs dialogs, and renders replies. Commands themselves live in areas.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from botbuilder.core import (
+    CardFactory,
+    InvokeResponse,
+    MessageFactory,
+    PrivateConversationState,
+    TurnContext,
+)
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.dialogs import DialogSet, DialogTurnStatus
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+
+from bot import conversation_refs, user_directory
+from bot.commands import Conversation, Reply
+from bot.rbac import Actor
+from bot.router import Router, error_reply
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+# Teams retries a delivery it did not see acknowledged; a day covers its retry window with room.
+DEDUPE_TTL_SECONDS = 24 * 3600
+CANCEL_WORDS = frozenset({"cancel", "stop", "quit", "exit"})
+_AT_TAG = re.compile(r"<at\b[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
+
+
+class VigilTeamsHandler(TeamsActivityHandler):
+    def __init__(
+        self,
+        services: Services,
+        router: Router,
+        dialog_state: PrivateConversationState,
+        dialogs: DialogSet,
+        welcome_card: Callable[[str | None, str | None], dict[str, Any]],
+    ) -> None:
+        self.services = services
+        self.router = router
+        self.dialog_state = dialog_state
+        self.dialogs = dialogs
+        self.welcome_card = welcome_card
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if activity.type in (ActivityTypes.message, ActivityTypes.invoke) and activity.id:
+            key = f"{activity.conversation.id}|{activity.id}"
+            if not await self.services.store.claim_once("activity", key, DEDUPE_TTL_SECONDS):
+                log.info("redelivered activity %s answered once already", activity.id)
+                if activity.type == ActivityTypes.invoke:
+                    await _invoke_reply(
+                        turn_context,
+                        {
+                            "statusCode": 200,
+                            "type": "application/vnd.microsoft.activity.message",
+                            "value": "Already handled.",
+                        },
+                    )
+                return
+        await self._remember(turn_context)
+        await super().on_turn(turn_context)
+        await self.dialog_state.save_changes(turn_context)
+
+    async def _remember(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        reference = TurnContext.get_conversation_reference(activity).serialize()
+        team = _team_info(activity)
+        await conversation_refs.save(self.services.store, reference, team)
+        user = activity.from_property
+        if user is not None and user.aad_object_id:
+            await user_directory.remember(
+                self.services.store,
+                aad_object_id=user.aad_object_id,
+                name=user.name or "",
+                tenant_id=_tenant_id(activity),
+            )
+
+    async def actor_for(self, activity: Activity) -> Actor:
+        user = activity.from_property or ChannelAccount()
+        object_id = user.aad_object_id or ""
+        groups: tuple[str, ...] = ()
+        if object_id:
+            known = await user_directory.get(self.services.store, object_id)
+            groups = tuple(known.group_ids) if known else ()
+        return Actor(
+            aad_object_id=object_id,
+            name=user.name or "unknown user",
+            roles=self.services.roles.roles_for(object_id, groups) if object_id else frozenset(),
+            tenant_id=_tenant_id(activity),
+            groups=groups,
+        )
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        correlation_id = new_correlation_id()
+        actor = await self.actor_for(activity)
+        conversation = conversation_of(activity)
+        if activity.value and not (activity.text or "").strip():
+            # Legacy Action.Submit: the button's data arrives as the message value.
+            await self._legacy_submit(turn_context, actor, conversation, correlation_id)
+            return
+        text = strip_mentions(activity)
+        dialog_context = await self.dialogs.create_context(turn_context)
+        if dialog_context.active_dialog is not None:
+            if text.strip().lower() in CANCEL_WORDS:
+                await dialog_context.cancel_all_dialogs()
+                await turn_context.send_activity("Cancelled.")
+                return
+            await dialog_context.continue_dialog()
+            return
+        reply = await self.router.handle_text(text, actor, conversation, correlation_id)
+        if reply.dialog:
+            result = await dialog_context.begin_dialog(reply.dialog, reply.dialog_options)
+            if result.status != DialogTurnStatus.Empty or not (reply.text or reply.card):
+                return
+        await send_reply(turn_context, reply)
+
+    async def _legacy_submit(
+        self,
+        turn_context: TurnContext,
+        actor: Actor,
+        conversation: Conversation,
+        correlation_id: str,
+    ) -> None:
+        value = turn_context.activity.value
+        verb = value.get("verb") if isinstance(value, dict) else None
+        if not isinstance(verb, str):
+            await send_reply(turn_context, Reply(text="That button sent nothing I understand."))
+            return
+        data = value.get("data", value)
+        reply = await self.router.handle_action(
+            verb,
+            data if isinstance(data, dict) else {},
+            actor,
+            conversation,
+            correlation_id,
+            activity_id=turn_context.activity.reply_to_id or "",
+        )
+        if reply.card is not None and turn_context.activity.reply_to_id:
+            # A Submit cannot answer with a card; update the card it came from instead.
+            updated = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
+            updated.id = turn_context.activity.reply_to_id
+            await turn_context.update_activity(updated)
+            if reply.text:
+                await turn_context.send_activity(MessageFactory.text(reply.text))
+            return
+        await send_reply(turn_context, reply)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        value = activity.value if isinstance(activity.value, dict) else {}
+        action = value.get("action") if isinstance(value.get("action"), dict) else {}
+        verb = action.get("verb")
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        if not isinstance(verb, str) or not verb:
+            return _adaptive_response(Reply(text="That button sent no action."), status=400)
+        correlation_id = new_correlation_id()
+        reply = await self.router.handle_action(
+            verb,
+            data,
+            await self.actor_for(activity),
+            conversation_of(activity),
+            correlation_id,
+            activity_id=activity.reply_to_id or "",
+            refresh=value.get("trigger") == "automatic",
+        )
+        return _adaptive_response(reply)
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        # Handled here rather than by TeamsActivityHandler, which looks every new member up
+        # through the connector; the welcome needs only the name.
+        activity = turn_context.activity
+        for member in activity.members_added or []:
+            bot_added = member.id == activity.recipient.id
+            await self._welcome(turn_context, None if bot_added else member)
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        await self._welcome(turn_context, None)
+
+    async def _welcome(self, turn_context: TurnContext, member: ChannelAccount | None) -> None:
+        activity = turn_context.activity
+        who = member.id if member else "bot"
+        # Teams sends conversationUpdate and installationUpdate for one install: welcome once.
+        key = f"{activity.conversation.id}|{who}"
+        if not await self.services.store.claim_once("welcome", key, 365 * 24 * 3600):
+            return
+        card = self.welcome_card(
+            member.name if member else None, activity.conversation.conversation_type
+        )
+        await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def strip_mentions(activity: Activity) -> str:
+    """The message text without the bot's @mention (and without any other <at> markup)."""
+    text = activity.text or ""
+    for entity in activity.entities or []:
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned") if entity.type == "mention" else None
+        mention_text = props.get("text")
+        if isinstance(mentioned, dict) and mentioned.get("id") == activity.recipient.id:
+            if isinstance(mention_text, str) and mention_text:
+                text = text.replace(mention_text, " ")
+    return " ".join(_AT_TAG.sub(" ", text).split()) if "<at" in text.lower() else text.strip()
+
+
+def conversation_of(activity: Activity) -> Conversation:
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    team = channel_data.get("team") if isinstance(channel_data.get("team"), dict) else {}
+    channel = channel_data.get("channel") if isinstance(channel_data.get("channel"), dict) else {}
+    conversation = activity.conversation
+    return Conversation(
+        id=conversation.id if conversation else "",
+        kind=(conversation.conversation_type if conversation else None) or "personal",
+        tenant_id=_tenant_id(activity),
+        team_id=str(team.get("id") or ""),
+        team_aad_group_id=str(team.get("aadGroupId") or ""),
+        channel_id=str(channel.get("id") or ""),
+        channel_name=str(channel.get("name") or ""),
+    )
+
+
+def _team_info(activity: Activity) -> dict[str, str] | None:
+    conversation = conversation_of(activity)
+    if not conversation.team_id:
+        return None
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    team = channel_data.get("team") or {}
+    return {
+        "team_id": conversation.team_id,
+        "aad_group_id": conversation.team_aad_group_id,
+        "team_name": str(team.get("name") or ""),
+        "channel_id": conversation.channel_id,
+        "channel_name": conversation.channel_name,
+    }
+
+
+def _tenant_id(activity: Activity) -> str:
+    if activity.conversation and activity.conversation.tenant_id:
+        return activity.conversation.tenant_id
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = channel_data.get("tenant")
+    return str(tenant.get("id") or "") if isinstance(tenant, dict) else ""
+
+
+async def send_reply(turn_context: TurnContext, reply: Reply) -> None:
+    if reply.card is not None:
+        message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
+        if reply.text:
+            message.text = reply.text
+        await turn_context.send_activity(message)
+    elif reply.text:
+        await turn_context.send_activity(MessageFactory.text(reply.text))
+
+
+def _adaptive_response(reply: Reply, status: int = 200) -> InvokeResponse:
+    # Universal Actions: a card replaces the clicked card for this user; text shows as a message.
+    if reply.card is not None:
+        body = {
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.card.adaptive",
+            "value": reply.card,
+        }
+    else:
+        body = {
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.activity.message",
+            "value": reply.text or "Done.",
+        }
+    return InvokeResponse(status=status, body=body)
+
+
+async def _invoke_reply(turn_context: TurnContext, body: dict[str, Any]) -> None:
+    await turn_context.send_activity(
+        Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body))
+    )
+
+
+def turn_error_handler(send_error: bool = True):
+    """on_turn_error: log the traceback with a correlation id; the user sees only the id."""
+
+    async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+        correlation_id = new_correlation_id()
+        log.error(
+            "turn failed (correlation id %s)",
+            correlation_id,
+            exc_info=(type(error), error, error.__traceback__),
+        )
+        if send_error:
+            try:
+                await send_reply(turn_context, error_reply(correlation_id))
+            except Exception:
+                log.exception("could not send the error reply (correlation id %s)", correlation_id)
+
+    return on_turn_error
