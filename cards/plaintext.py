@@ -21,9 +21,9 @@ _UNSAFE = re.compile(
 # emphasis, code, links, HTML/<at> tags, entities or strikethrough anywhere in a line.
 _INLINE = re.compile(r"([\\`*_\[\]<>&~|{}!])")
 # Block markers only count at the start of a line: headings, quotes, list items.
-_BLOCK = re.compile(r"^([ \t]*)([#>+\-=])", re.MULTILINE)
+_BLOCK = re.compile(r"^([ \t]*)([#>+=-])(?=[ \t#=-]|$)", re.MULTILINE)
 # "1. item" must not become a list: escape the dot or parenthesis after a leading number.
-_ORDERED = re.compile(r"^([ \t]*\d+)([.)])", re.MULTILINE)
+_ORDERED = re.compile(r"^([ \t]*\d{1,9})([.)])(?=[ \t]|$)", re.MULTILINE)
 
 
 def clean(text: str, limit: int) -> str:
