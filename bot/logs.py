@@ -48,19 +48,50 @@ class JsonFormatter(logging.Formatter):
             "message": self._redactor.redact(message),
             "correlation_id": correlation_id_var.get(),
         }
-        if record.exc_info:
-            entry["exception"] = self._redactor.redact(self.formatException(record.exc_info))
-        elif record.exc_text:
+        if record.exc_text:
             entry["exception"] = self._redactor.redact(record.exc_text)
+        elif record.exc_info:
+            entry["exception"] = self._redactor.redact(self.formatException(record.exc_info))
         if record.stack_info:
             entry["stack"] = self._redactor.redact(record.stack_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def redact_record(record: logging.LogRecord, redactor: Redactor) -> None:
+    """Replace a record's message, args and exception text by their redacted rendering."""
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - leave it; JsonFormatter reports it as unformattable
+        return
+    record.msg = redactor.redact(message)
+    record.args = None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redactor.redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redactor.redact(record.stack_info)
+
+
+def install_record_redaction(redactor: Redactor) -> None:
+    """Redact every record as it is created, so every handler (not only ours) sees it redacted."""
+    base = logging.getLogRecordFactory()
+    base = getattr(base, "vigil_base", base)
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = base(*args, **kwargs)
+        redact_record(record, redactor)
+        return record
+
+    factory.vigil_base = base  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 def configure_logging(
     level: str | int, redactor: Redactor, stream: IO[str] | None = None
 ) -> logging.Handler:
     """Send all logging to `stream` (stderr) as redacted JSON lines; returns the handler."""
+    install_record_redaction(redactor)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "vigil_json", False):
