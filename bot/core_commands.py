@@ -44,27 +44,23 @@ async def help_command(call: Invocation) -> Reply:
 def help_data(commands: list[Command], actor: Actor) -> dict[str, Any]:
     groups = []
     for role in ROLE_ORDER:
-        members = [command for command in commands if command.role == role]
-        if not members:
-            continue
-        groups.append(
-            {
-                "role": str(role) if role else "everyone",
-                "commands": [
-                    {
-                        "name": command.name,
-                        "usage": command.usage,
-                        "summary": command.summary,
-                        "mutating": command.mutating,
-                    }
-                    for command in sorted(members, key=lambda c: c.name)
-                ],
-            }
-        )
+        members = sorted((c for c in commands if c.role == role), key=lambda c: c.name)
+        if members:
+            groups.append(
+                {
+                    "role": str(role).capitalize() if role else "Everyone",
+                    "commands": [
+                        {"usage": command.usage, "description": command.summary}
+                        for command in members
+                    ],
+                }
+            )
     return {
-        "user": actor.name,
-        "roles": sorted(str(role) for role in actor.roles),
-        "groups": groups,
+        "botName": "Vigil",
+        "intro": f"Commands you can run, {actor.name}, grouped by the role that allows them. "
+        "Mention me in a channel or message me directly.",
+        "roles": groups,
+        "footer": "Type help <command> for its usage and examples.",
     }
 
 
@@ -83,14 +79,31 @@ async def whoami(call: Invocation) -> Reply:
                 "name": actor.name,
                 "aadObjectId": actor.aad_object_id,
                 "tenantId": actor.tenant_id,
-                "roles": sorted(str(role) for role in actor.roles),
+                "roles": sorted(str(role) for role in actor.roles) or ["none"],
+                "note": "Roles come from Vigil's configuration of Entra ID users and groups.",
             },
         )
     )
 
 
+WELCOME_COMMANDS = (
+    ("help", "The commands you can run"),
+    ("check <indicator or pasted text>", "Reputation of IPs, domains, URLs and hashes"),
+    ("create-incident", "Open an incident and its channel"),
+    ("whoami", "Your roles in Vigil"),
+)
+
+
 def welcome_card(member_name: str | None, conversation_kind: str | None) -> dict[str, Any]:
+    where = "this team" if conversation_kind == "channel" else "this chat"
     return cards.render(
         "welcome",
-        {"name": member_name or "", "scope": conversation_kind or "personal"},
+        {
+            "botName": "Vigil",
+            "userName": member_name or "",
+            "intro": f"I'm Vigil, the SOC's assistant in {where}. I enrich indicators, open "
+            "incidents, route alerts and ask approvers before any containment action. "
+            "Everything I do is recorded in a tamper-evident audit log.",
+            "commands": [{"usage": u, "description": d} for u, d in WELCOME_COMMANDS],
+        },
     )

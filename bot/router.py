@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import cards
 from bot.commands import (
     ActionCall,
     Command,
@@ -257,11 +258,16 @@ class Router:
 
 
 def error_reply(correlation_id: str) -> Reply:
-    return Reply(
-        text=f"Something went wrong on my side. Reference: {correlation_id}",
-        audit_result="error",
-        audit_detail="unhandled exception",
+    card = cards.render(
+        "error",
+        {
+            "title": "That did not work",
+            "message": "Something went wrong on my side; nothing was changed by this request.",
+            "hint": "Try again. If it keeps failing, give the correlation id to your Vigil admin.",
+            "correlationId": correlation_id,
+        },
     )
+    return Reply(card=card, audit_result="error", audit_detail="unhandled exception")
 
 
 def _usage_reply(command: Command, problem: str) -> Reply:
