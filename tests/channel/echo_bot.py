@@ -15,7 +15,7 @@ from typing import Any
 import msal
 import requests
 from aiohttp import web
-from botbuilder.core import ActivityHandler, MessageFactory, TurnContext
+from botbuilder.core import ActivityHandler, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -145,6 +145,15 @@ class EchoBot(ActivityHandler):
             await turn_context.delete_activity(sent.id)
         else:
             await turn_context.send_activity(f"echo: {text}")
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        # botbuilder 4.17.1: ActivityHandler serializes the adaptive card invoke response to a
+        # dict and CloudAdapter serializes it again, which raises; return the model unserialized.
+        if turn_context.activity.name == "adaptiveCard/action":
+            value = AdaptiveCardInvokeValue().deserialize(turn_context.activity.value)
+            response = await self.on_adaptive_card_invoke(turn_context, value)
+            return InvokeResponse(status=200, body=response)
+        return await super().on_invoke_activity(turn_context)
 
     async def on_adaptive_card_invoke(
         self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
