@@ -1,0 +1,29 @@
+"""The store port: one interface over SQLite (embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+from bot.store.base import ConcurrencyError, Store, StoreError, Transaction
+from bot.store.url import DB_URL, StoreUrlError, mask_url, parse_store_url
+
+__all__ = [
+    "DB_URL",
+    "ConcurrencyError",
+    "Store",
+    "StoreError",
+    "StoreUrlError",
+    "Transaction",
+    "mask_url",
+    "open_store",
+]
+
+
+async def open_store(url: str) -> Store:
+    """Open the database named by `url` (sqlite:///PATH, sqlite:///:memory:, postgresql://...)."""
+    parsed = parse_store_url(url)
+    if parsed.dialect == "sqlite":
+        from bot.store.sqlite import SqliteStore
+
+        return await SqliteStore.open(parsed.path)
+    from bot.store.postgres import PostgresStore
+
+    return await PostgresStore.open(parsed.dsn, parsed.schema, mask_url(url))

@@ -1,0 +1,137 @@
+"""SQLite backend (aiosqlite): the embedded default, safe for several processes on one file.
+
+WAL lets readers run beside one writer; busy_timeout makes writers from other processes wait
+instead of failing. synchronous=NORMAL in WAL mode keeps every commit across a process crash or
+kill -9 (the WAL is in the OS page cache); only a power loss or OS crash may lose the last commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiosqlite
+
+from bot.store.base import Store, StoreError, Transaction
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _split_script(sql: str) -> list[str]:
+    """Split a script into complete statements (trigger bodies keep their inner `;`)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer)
+            buffer = ""
+    if buffer.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
+    ):
+        if not sqlite3.complete_statement(buffer + ";"):
+            raise StoreError("migration script ends with an incomplete statement")
+        statements.append(buffer)
+    return statements
+
+
+async def _fetchall(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[dict]:
+    async with conn.execute(sql, params) as cursor:
+        rows = await cursor.fetchall()
+        if cursor.description is None:
+            return []
+        names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+async def _execute(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> int:
+    async with conn.execute(sql, params) as cursor:
+        if cursor.description is not None:
+            await cursor.fetchall()  # RETURNING: the statement completes only when read
+        return max(cursor.rowcount, 0)
+
+
+class SqliteTransaction(Transaction):
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *params: Any) -> int:
+        return await _execute(self._conn, sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetchall(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        return await _fetchall(self._conn, sql, params)
+
+    async def lock(self, name: str) -> None:
+        """No-op: BEGIN IMMEDIATE already serialises writers, across processes too."""
+
+    async def run_script(self, sql: str) -> None:
+        # executescript would COMMIT the open transaction first, so run statement by statement.
+        for statement in _split_script(sql):
+            await self._conn.execute(statement)
+
+
+class SqliteStore(Store):
+    """One connection per store; an asyncio lock keeps a transaction's statements together."""
+
+    dialect = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        super().__init__()
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str) -> SqliteStore:
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from None
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from None
+        return cls(conn)
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def ping(self) -> None:
+        try:
+            async with self._lock:
+                await _fetchall(self._conn, "SELECT 1", ())
+        except (sqlite3.Error, ValueError) as exc:
+            raise StoreError(f"SQLite database unreachable: {exc}") from None
+
+    async def execute(self, sql: str, *params: Any) -> int:
+        async with self._lock:
+            return await _execute(self._conn, sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as tx:
+            await tx.executemany(sql, rows)
+
+    async def fetchall(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        async with self._lock:
+            return await _fetchall(self._conn, sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteTransaction(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
