@@ -1,0 +1,270 @@
+"""Redaction: examples of each rule, what must stay, configuration, properties, hostile input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.config import ConfigError, RawConfig
+from bot.redaction import MARK, Redactor
+
+SECRET = "Zq8-audit-hmac-key-Value"
+
+REDACTED = [
+    ("password=hunter2!", "password=[REDACTED]"),
+    ("db_password = 'correct horse'", "db_password = '[REDACTED]'"),
+    ('{"client_secret": "abc def", "x": 1}', '{"client_secret": "[REDACTED]", "x": 1}'),
+    ("X-Api-Key: 0a1b2c3d4e", "X-Api-Key: [REDACTED]"),
+    ("apikey: q1w2e3r4", "apikey: [REDACTED]"),
+    ("https://x.example/cb?key=abc123&user=bob", "https://x.example/cb?key=[REDACTED]&user=bob"),
+    ("sv=2022&sig=AbC%2Fdef%3D&se=1", "sv=2022&sig=[REDACTED]&se=1"),
+    ("Authorization: Bearer abc.def.ghi", "Authorization: Bearer [REDACTED]"),
+    ("curl -H 'Authorization: Basic dXNlcjpwYXNz'", "curl -H 'Authorization: Basic [REDACTED]'"),
+    ("token bearer 9f8e7d6c5b4a", "token bearer [REDACTED]"),
+    ("jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-_x end", "jwt [REDACTED] end"),
+    ("aws AKIAIOSFODNN7EXAMPLE ok", "aws [REDACTED] ok"),
+    ("secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "secret [REDACTED]"),
+    ("gh ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "gh [REDACTED]"),
+    ("slack xoxb-123456789012-abcdefABCDEF", "slack [REDACTED]"),
+    ("google AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW", "google [REDACTED]"),
+    ("pay sk_live_4eC39HqLyjWDarjtT1zdp7dc", "pay [REDACTED]"),
+    (
+        "post to https://hooks.slack.com/services/T0/B0/XyZ",
+        "post to https://hooks.slack.com/services/[REDACTED]",
+    ),
+    (
+        "https://contoso.webhook.office.com/webhookb2/abc@def/IncomingWebhook/123/xyz",
+        "https://contoso.webhook.office.com/webhookb2/[REDACTED]",
+    ),
+    (
+        "psql postgres://vigil:s3cr3t@db.internal:5432/vigil",
+        "psql postgres://[REDACTED]@db.internal:5432/vigil",
+    ),
+    ("hxxps://admin:pw@evil[.]example/x", "hxxps://[REDACTED]@evil[.]example/x"),
+    (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAAAA\n-----END RSA PRIVATE KEY-----\nafter",
+        "[REDACTED]\nafter",
+    ),
+    ("blob Qm9vbTlYcjRrTjJ2WjdQcTFMbTVUeThXcjNFdTZJ end", "blob [REDACTED] end"),
+    ('password="never closed and more', 'password="[REDACTED]'),
+]
+
+KEPT = [
+    "check-hash 44d88612fea8a8f36de82e1f1b3fd6e8",
+    "check-hash 3395856ce81f2b7382dee72602f798b642f14140",
+    "check-hash e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "CHECK-HASH E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+    "check-ip 203.0.113.7 and 2001:db8::1",
+    "check-url https://evil.example/login.php?session=abc",
+    "check-domain xn--80ak6aa92e.com a8f7g6h5j4k3l2z9x8c7v6b5n4m3q2w1e0r9t8y7.example",
+    "user 72f988bf-86f1-41af-91ab-2d7cd011db47 approved INC-20240115-001",
+    "the basic idea: a bearer of bad news, key points and a password policy",
+    "Set-Content C:/Users/Administrator/Documents/Projects2024",
+    "ThisIsALongCamelCaseIdentifierName2024",
+    "mail bob@example.com, call +1 (555) 123-4567",  # PII is opt-in
+    "keyword=monkey; donkey=12",
+]
+
+
+@pytest.fixture
+def redactor() -> Redactor:
+    return Redactor([SECRET])
+
+
+@pytest.mark.parametrize(("text", "expected"), REDACTED)
+def test_redacts(redactor, text, expected):
+    assert redactor.redact(text) == expected
+    assert redactor.redact(expected) == expected
+
+
+@pytest.mark.parametrize("text", KEPT)
+def test_keeps_indicators_and_ordinary_text(redactor, text):
+    assert redactor.redact(text) == text
+
+
+def test_configured_secret_is_redacted_anywhere(redactor):
+    text = f"x{SECRET}y and url-encoded a%20{SECRET.replace('-', '%2D')} and {SECRET}"
+    out = redactor.redact(text)
+    assert SECRET not in out
+    assert out.startswith(f"x{MARK}y")
+
+
+def test_remember_adds_values_and_ignores_short_ones():
+    redactor = Redactor()
+    redactor.remember("rotated-value-2")
+    redactor.remember("abc")
+    assert redactor.redact("use rotated-value-2 or abc") == f"use {MARK} or abc"
+
+
+def test_url_encoded_secret_is_redacted():
+    redactor = Redactor(["p@ss w0rd/+"])
+    assert redactor.redact("q=p%40ss%20w0rd%2F%2B&x=1") == f"q={MARK}&x=1"
+
+
+def test_redact_data_walks_nested_structures(redactor):
+    data = {
+        "user": "alice",
+        "headers": {"Authorization": f"Bearer {SECRET}", SECRET: "key-is-secret"},
+        "list": [1, None, f"token={SECRET}", ("tuple", SECRET)],
+    }
+    out = redactor.redact_data(data)
+    assert SECRET not in json.dumps(out)
+    assert out["user"] == "alice"
+    assert out["list"][0] == 1 and out["list"][1] is None
+    assert isinstance(out["list"][3], tuple)
+    assert data["list"][2] == f"token={SECRET}"  # input untouched
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail bob.smith+soc@example.co.uk now", f"mail {MARK} now"),
+        ("call +1 (555) 123-4567 now", f"call {MARK} now"),
+        ("ring +44 20 7946 0958.", f"ring {MARK}."),
+        ("ring 555-123-4567", f"ring {MARK}"),
+        ("ip 192.168.100.200 stays", "ip 192.168.100.200 stays"),
+        ("at 2024-01-15 10:30:00", "at 2024-01-15 10:30:00"),
+        ("port 8443 and 12 items", "port 8443 and 12 items"),
+    ],
+)
+def test_opt_in_pii(text, expected):
+    redactor = Redactor.from_config(RawConfig({"redaction": {"pii": ["email", "phone"]}}))
+    assert redactor.redact(text) == expected
+
+
+def test_custom_patterns_from_toml_and_env():
+    raw = RawConfig({"redaction": {"patterns": [r"EMP-\d{6}"]}})
+    assert Redactor.from_config(raw).redact("employee EMP-123456") == f"employee {MARK}"
+    raw = RawConfig({}, {"VIGIL_REDACT_PATTERNS": r'["CASE-[0-9]{2,4}", "proj,ect"]'})
+    assert Redactor.from_config(raw).redact("CASE-42 proj,ect") == f"{MARK} {MARK}"
+    raw = RawConfig({}, {"VIGIL_REDACT_PII": "email", "VIGIL_REDACT_PATTERNS": r"HR-\d+"})
+    assert Redactor.from_config(raw).redact("HR-7 a@b.example") == f"{MARK} {MARK}"
+
+
+@pytest.mark.parametrize(
+    ("document", "environ", "key"),
+    [
+        ({"redaction": {"patterns": ["(unclosed"]}}, {}, "redaction.patterns"),
+        ({"redaction": {"patterns": ["a*"]}}, {}, "redaction.patterns"),
+        ({"redaction": {"patterns": "[not json"}}, {}, "redaction.patterns"),
+        ({"redaction": {"patterns": [1, 2]}}, {}, "redaction.patterns"),
+        ({}, {"VIGIL_REDACT_PATTERNS": '["ok", "(bad"]'}, "redaction.patterns"),
+        ({}, {"VIGIL_REDACT_PATTERNS": "[broken json"}, "redaction.patterns"),
+        ({"redaction": {"pii": ["email", "ssn"]}}, {}, "redaction.pii"),
+        ({}, {"VIGIL_REDACT_PII": "phone,credit-card"}, "redaction.pii"),
+        ({"redaction": {"pii": 3}}, {}, "redaction.pii"),
+    ],
+)
+def test_bad_redaction_config_names_the_key(document, environ, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        Redactor.from_config(RawConfig(document, environ))
+
+
+# --- properties ------------------------------------------------------------------------------
+
+SECRET_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~+/=!@#$%^*"
+secrets_strategy = st.text(alphabet=SECRET_CHARS, min_size=6, max_size=40)
+noise = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
+
+WORDS = [
+    "alert",
+    "incident",
+    "approve",
+    "host",
+    "contain",
+    "the",
+    "analyst",
+    "check-ip",
+    "check-hash",
+    "check-domain",
+    "severity",
+    "high",
+    "low",
+    "quarantine",
+    "on",
+    "at",
+    "evil.example",
+    "login.contoso.com",
+    "203.0.113.9",
+    "10.0.0.1",
+    "2001:db8::7",
+    "44d88612fea8a8f36de82e1f1b3fd6e8",
+    "3395856ce81f2b7382dee72602f798b642f14140",
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "72f988bf-86f1-41af-91ab-2d7cd011db47",
+    "INC-20240115-001",
+    "T1059.001",
+    "port",
+    "443",
+    "https://evil.example/path/index.html",
+    "hxxp://bad[.]example",
+    "Emotet",
+    "CVE-2024-3094",
+    "sha256",
+    "md5",
+    "powershell.exe",
+    "C:/Windows/System32",
+]
+benign = st.lists(st.sampled_from(WORDS), max_size=30).map(" ".join)
+anything = st.one_of(noise, benign, st.sampled_from([t for t, _ in REDACTED]))
+PROPERTY_SETTINGS = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(anything, max_size=4).map(" ".join), st.booleans())
+def test_redaction_is_idempotent(text, pii):
+    redactor = Redactor([SECRET], pii=["email", "phone"] if pii else [])
+    once = redactor.redact(text)
+    assert redactor.redact(once) == once
+
+
+@PROPERTY_SETTINGS
+@given(secrets_strategy, noise, noise, st.sampled_from(["", " ", "=", "'", "\n", "://u:"]))
+def test_never_reveals_a_configured_secret(secret, before, after, glue):
+    redactor = Redactor([secret], pii=["email", "phone"])
+    text = f"{before}{glue}{secret}{glue}{after}"
+    assert secret not in redactor.redact(text)
+    assert secret not in json.dumps(redactor.redact_data({"k": [text], text: 1}))
+
+
+@PROPERTY_SETTINGS
+@given(benign)
+def test_leaves_benign_text_alone(text):
+    assert Redactor([SECRET]).redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "a",
+        "eyJ",
+        "eyJa.",
+        "password=",
+        'password="',
+        "key key ",
+        "a://a:",
+        "a://",
+        "@a.",
+        "a@",
+        "+1 (",
+        "1-",
+        "Bearer ",
+        "AKIA",
+        "aB3",
+        "-----BEGIN PRIVATE KEY-----",
+        "hooks.slack.com/services/",
+        "x" * 63 + "=",
+    ],
+)
+def test_one_megabyte_adversarial_input_finishes(unit):
+    """Each built-in pattern stays linear: a quadratic one would not finish a 1 MB input."""
+    text = unit * (1_000_000 // len(unit))
+    redactor = Redactor([SECRET], pii=["email", "phone"])
+    out = redactor.redact(text)
+    assert isinstance(out, str)
+    assert SECRET not in out
