@@ -38,7 +38,7 @@ class JsonFormatter(logging.Formatter):
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a bad format string must not lose the record
-            message = f"{record.msg!r} (unformattable args)"
+            message = f"{record.msg!r} (unformattable args {record.args!r})"
         entry: dict[str, object] = {
             "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
                 timespec="milliseconds"
@@ -54,15 +54,16 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self._redactor.redact(self.formatException(record.exc_info))
         if record.stack_info:
             entry["stack"] = self._redactor.redact(record.stack_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        # ASCII-only: U+2028 and friends would split the line for some log shippers.
+        return json.dumps(entry, ensure_ascii=True, default=str)
 
 
 def redact_record(record: logging.LogRecord, redactor: Redactor) -> None:
     """Replace a record's message, args and exception text by their redacted rendering."""
     try:
         message = record.getMessage()
-    except Exception:  # noqa: BLE001 - leave it; JsonFormatter reports it as unformattable
-        return
+    except Exception:  # noqa: BLE001 - a bad format string must not lose the record
+        message = f"{record.msg!r} (unformattable args {record.args!r})"
     record.msg = redactor.redact(message)
     record.args = None
     if record.exc_info and not record.exc_text:
