@@ -138,6 +138,7 @@ class LocalChannel:
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
 
     async def stop(self) -> None:
+        self._log.close()  # ends pending long-polls, so the server can stop at once
         if self._session is not None:
             await self._session.close()
             self._session = None

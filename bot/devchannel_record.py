@@ -42,21 +42,31 @@ class CallLog:
         self._calls: list[RecordedCall] = []
         self._lock = threading.Lock()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self.closed = False
 
     @property
     def last_seq(self) -> int:
         with self._lock:
             return self._calls[-1].seq if self._calls else 0
 
+    def close(self) -> None:
+        """Wake every waiter for good: the channel is stopping."""
+        self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        with self._lock:
+            waiters = list(self._waiters)
+        for loop, event in waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
+
     def add(self, **fields: Any) -> RecordedCall:
         with self._lock:
             seq = self._calls[-1].seq + 1 if self._calls else 1
             call = RecordedCall(seq=seq, time=time.time(), **fields)
             self._calls.append(call)
-            waiters = list(self._waiters)
-        for loop, event in waiters:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(event.set)
+        self._wake()
         return call
 
     def all(self) -> list[RecordedCall]:
@@ -84,6 +94,8 @@ class CallLog:
                     waiter[1].clear()
                     if (found := find()) is not None:
                         return found
+                    if self.closed:
+                        raise TimeoutError("the channel stopped")
                     await waiter[1].wait()
         finally:
             with self._lock:

@@ -140,6 +140,12 @@ class EchoBot(ActivityHandler):
         elif text == "members":
             members = await TeamsInfo.get_members(turn_context)
             await turn_context.send_activity("members " + ", ".join(m.name for m in members))
+        elif text == "refresh":
+            stale = dict(
+                card("stale"), refresh={"action": {"type": "Action.Execute", "verb": "refresh"}}
+            )
+            attachment = Attachment(content_type=CARD_TYPE, content=stale)
+            await turn_context.send_activity(MessageFactory.attachment(attachment))
         elif text == "delete":
             sent = await turn_context.send_activity("short-lived")
             await turn_context.delete_activity(sent.id)
@@ -158,7 +164,13 @@ class EchoBot(ActivityHandler):
     async def on_adaptive_card_invoke(
         self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
     ) -> AdaptiveCardInvokeResponse:
-        updated = card("Request 1", state=f"approved by {turn_context.activity.from_property.name}")
+        name = turn_context.activity.from_property.name
+        action = turn_context.activity.value["action"]
+        if action["verb"] == "refresh":
+            fresh = card(f"fresh for {name}")
+            return AdaptiveCardInvokeResponse(status_code=200, type=CARD_TYPE, value=fresh)
+        reason = (action.get("data") or {}).get("reason", "")
+        updated = card("Request 1", state=f"approved by {name} ({reason})")
         await turn_context.update_activity(
             Activity(
                 id=turn_context.activity.reply_to_id,

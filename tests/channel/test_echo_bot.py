@@ -73,7 +73,7 @@ async def test_card_action_updates_the_card(echo_bot: LocalChannel) -> None:
     update = await echo_bot.wait_for(lambda c: c.kind == "update")
     assert update.activity_id == card.activity_id
     content = echo_bot.activity(PERSONAL.id, card.activity_id)["attachments"][0]["content"]
-    assert content["body"][1]["facts"][0]["value"] == "approved by Bob Approver"
+    assert content["body"][1]["facts"][0]["value"] == "approved by Bob Approver ()"
     invoke = echo_bot.received[-1]
     assert invoke["name"] == "adaptiveCard/action" and invoke["replyToId"] == card.activity_id
     assert invoke["value"]["action"]["type"] == "Action.Execute"
