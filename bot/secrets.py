@@ -139,28 +139,37 @@ class ChainedSecretSource:
 
 
 class CachedSecretSource:
-    """Keeps each value for `ttl` seconds; concurrent first reads of one name share one fetch."""
+    """Keeps each value for `ttl` seconds; concurrent first reads of one name share one fetch.
+
+    A failure is remembered for `failure_ttl` seconds, so an unreachable vault answers at once.
+    """
 
     def __init__(
         self,
         source: SecretSource,
         ttl: float = 300.0,
         *,
+        failure_ttl: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         on_value: Callable[[str], None] | None = None,
     ) -> None:
         self._source = source
         self._ttl = ttl
+        self._failure_ttl = failure_ttl
         self._clock = clock
         self._on_value = on_value
         self._values: dict[str, tuple[Secret, float]] = {}
         self._pending: dict[str, asyncio.Future[Secret]] = {}
+        self._failures: dict[str, tuple[SecretUnavailable, float]] = {}
 
     async def get(self, name: str) -> Secret:
         check_name(name)
         cached = self._values.get(name)
         if cached is not None and self._clock() < cached[1]:
             return cached[0]
+        failed = self._failures.get(name)
+        if failed is not None and self._clock() < failed[1]:
+            raise _again(failed[0])
         pending = self._pending.get(name)
         if pending is None:
             pending = asyncio.ensure_future(self._fetch(name))
@@ -180,17 +189,32 @@ class CachedSecretSource:
         if self._pending.get(name) is not done:
             return
         del self._pending[name]
-        if not done.cancelled() and done.exception() is None and self._ttl > 0:
+        if done.cancelled():
+            return
+        error = done.exception()
+        if error is None and self._ttl > 0:
             self._values[name] = (done.result(), self._clock() + self._ttl)
+            self._failures.pop(name, None)
+        elif isinstance(error, SecretUnavailable) and self._failure_ttl > 0:
+            self._failures[name] = (error, self._clock() + self._failure_ttl)
 
     def invalidate(self, name: str) -> None:
         self._values.pop(name, None)
+        self._failures.pop(name, None)
         self._pending.pop(name, None)
         self._source.invalidate(name)
 
     async def close(self) -> None:
         self._values.clear()
+        self._failures.clear()
         await self._source.close()
+
+
+def _again(error: SecretUnavailable) -> SecretUnavailable:
+    """A fresh copy of a remembered error (re-raising one instance would grow its traceback)."""
+    if isinstance(error, SecretNotFound):
+        return SecretNotFound(error.name)
+    return SecretUnavailable(error.name, error.reason)
 
 
 async def call_with_rotation(

@@ -155,11 +155,24 @@ async def test_cache_reports_each_value_read(tmp_path):
     assert seen == ["first-value", "second-value"]
 
 
-async def test_failures_are_not_cached(tmp_path):
+async def test_failures_are_remembered_briefly(tmp_path):
+    clock = Clock()
+    source = CachedSecretSource(DirectorySecretSource(tmp_path), ttl=300, clock=clock)
+    with pytest.raises(SecretNotFound):
+        await source.get("k")
+    (tmp_path / "k").write_text("now-present")
+    with pytest.raises(SecretNotFound, match="^not configured: k$"):
+        await source.get("k")
+    clock.now += 11
+    assert (await source.get("k")).reveal() == "now-present"
+
+
+async def test_invalidate_forgets_a_failure(tmp_path):
     source = CachedSecretSource(DirectorySecretSource(tmp_path), ttl=300, clock=Clock())
     with pytest.raises(SecretNotFound):
         await source.get("k")
     (tmp_path / "k").write_text("now-present")
+    source.invalidate("k")
     assert (await source.get("k")).reveal() == "now-present"
 
 
