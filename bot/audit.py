@@ -257,25 +257,10 @@ class AuditLog:
             )
         return records
 
-    async def _pages(self, where: str = "", *params: Any) -> AsyncIterator[AuditRecord]:
-        after = 0
-        while True:
-            rows = await self._store.fetchall(
-                f"SELECT {_COLUMNS} FROM audit_log WHERE seq > ? {where}"  # noqa: S608 - constant
-                f" ORDER BY seq LIMIT {PAGE}",
-                after,
-                *params,
-            )
-            for row in rows:
-                yield _record(row)
-            if len(rows) < PAGE:
-                return
-            after = int(rows[-1]["seq"])
-
     async def verify(self) -> VerifyResult:
         """Walk the chain from the first record; stop at the first broken one and say why."""
         expected_seq, expected_prev, good = 1, GENESIS, 0
-        async for record in self._pages():
+        async for record in _pages(self._store):
             problem = await self._check(record, expected_seq, expected_prev)
             if problem:
                 reason, detail = problem
@@ -314,19 +299,47 @@ class AuditLog:
 
     async def tail(self, n: int) -> list[AuditRecord]:
         """The last `n` records, oldest first."""
-        n = max(0, min(int(n), 10_000))
-        rows = await self._store.fetchall(
-            f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT {n}"  # noqa: S608 - int
-        )
-        return [_record(row) for row in reversed(rows)]
+        return await tail(self._store, n)
 
-    async def export(
+    def export(
         self, since: float | dt.datetime | None = None, until: float | dt.datetime | None = None
     ) -> AsyncIterator[AuditRecord]:
         """Records with since <= time < until (epoch seconds or aware datetimes), in seq order."""
-        low, high = _epoch(since, float("-inf")), _epoch(until, float("inf"))
-        async for record in self._pages("AND time >= ? AND time < ?", low, high):
-            yield record
+        return export(self._store, since, until)
+
+
+async def _pages(store: Store, where: str = "", *params: Any) -> AsyncIterator[AuditRecord]:
+    after = 0
+    while True:
+        rows = await store.fetchall(
+            f"SELECT {_COLUMNS} FROM audit_log WHERE seq > ? {where}"  # noqa: S608 - constant
+            f" ORDER BY seq LIMIT {PAGE}",
+            after,
+            *params,
+        )
+        for row in rows:
+            yield _record(row)
+        if len(rows) < PAGE:
+            return
+        after = int(rows[-1]["seq"])
+
+
+async def tail(store: Store, n: int) -> list[AuditRecord]:
+    """The last `n` records (at most 10,000), oldest first; reading needs no key."""
+    n = max(0, min(int(n), 10_000))
+    rows = await store.fetchall(
+        f"SELECT {_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT {n}"  # noqa: S608 - int
+    )
+    return [_record(row) for row in reversed(rows)]
+
+
+async def export(
+    store: Store, since: float | dt.datetime | None = None, until: float | dt.datetime | None = None
+) -> AsyncIterator[AuditRecord]:
+    """Records with since <= time < until, in seq order; reading needs no key."""
+    low, high = _epoch(since, float("-inf")), _epoch(until, float("inf"))
+    async for record in _pages(store, "AND time >= ? AND time < ?", low, high):
+        yield record
 
 
 class AuditWriteError(Exception):
