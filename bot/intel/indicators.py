@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit, urlunsplit
@@ -71,9 +72,13 @@ class Extraction:
 
 
 # Defanging conventions seen in reports and tickets; applied case-insensitively.
-_DEFANGS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\bhxxp(s?)(?=(?:\[:\]|:)//|\[://\])", re.IGNORECASE), r"http\1"),
-    (re.compile(r"\bh\[tt\]p(s?)(?=(?:\[:\]|:)//|\[://\])", re.IGNORECASE), r"http\1"),
+def _http(match: re.Match[str]) -> str:
+    return "http" + match.group(1).lower()
+
+
+_DEFANGS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"\bhxxp(s?)(?=(?:\[:\]|:)//|\[://\])", re.IGNORECASE), _http),
+    (re.compile(r"\bh\[tt\]p(s?)(?=(?:\[:\]|:)//|\[://\])", re.IGNORECASE), _http),
     (re.compile(r"\bfxp(?=(?:\[:\]|:)//|\[://\])", re.IGNORECASE), "ftp"),
     (re.compile(r"\[://\]"), "://"),
     (re.compile(r"\[:\]"), ":"),

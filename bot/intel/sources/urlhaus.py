@@ -49,10 +49,15 @@ def _tags(value: Any) -> list[str]:
     return [tag for tag in (plain_text(item, 40) for item in value[:MAX_TAGS]) if tag]
 
 
+URL_STATUSES = ("online", "offline", "unknown")
+
+
 def _url_evidence(body: dict[str, Any]) -> dict[str, Any]:
+    if body.get("url_status") not in URL_STATUSES:
+        raise UnexpectedResponse("url_status missing or unknown")
     return {
         "kind": "url",
-        "url_status": plain_text(body.get("url_status"), 20) or "unknown",
+        "url_status": body["url_status"],
         "threat": plain_text(body.get("threat"), 40),
         "tags": _tags(body.get("tags")),
         "date_added": plain_text(body.get("date_added"), 40),
@@ -60,7 +65,7 @@ def _url_evidence(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _host_evidence(body: dict[str, Any]) -> dict[str, Any]:
-    urls = body.get("urls") or []
+    urls = body.get("urls")
     if not isinstance(urls, list):
         raise UnexpectedResponse("urls is not a list")
     statuses = [mapping(item, "urls[]").get("url_status") for item in urls[:MAX_URLS_READ]]
@@ -75,7 +80,9 @@ def _host_evidence(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _payload_evidence(body: dict[str, Any]) -> dict[str, Any]:
+def _payload_evidence(body: dict[str, Any], asked: str) -> dict[str, Any]:
+    if asked not in (body.get("md5_hash"), body.get("sha256_hash")):
+        raise UnexpectedResponse("the answer is about another payload")
     return {
         "kind": "payload",
         "file_type": plain_text(body.get("file_type"), 40),
@@ -98,7 +105,7 @@ def parse(indicator: Indicator, answer: ApiAnswer) -> SourceResult:
     if indicator.type is IndicatorType.URL:
         evidence = _url_evidence(body)
     elif indicator.type is IndicatorType.HASH:
-        evidence = _payload_evidence(body)
+        evidence = _payload_evidence(body, indicator.value)
     else:
         evidence = _host_evidence(body)
     page = https_link(body.get("urlhaus_reference"), link(indicator), HOSTS)
