@@ -19,6 +19,7 @@ from bot.intel.sources.urlhaus import URLhaus
 from bot.intel.sources.virustotal import VirusTotal
 from bot.secrets import CachedSecretSource
 from bot.secrets_local import DirectorySecretSource
+from bot.store import open_store
 from tests.fakes.abuseipdb import AbuseIPDBFake
 from tests.fakes.greynoise import GreyNoiseFake
 from tests.fakes.urlhaus import URLhausFake
@@ -33,12 +34,10 @@ SECRET_NAMES = {
 KEY = "test-key"
 
 
-# Stands in until tests/conftest.py provides the shared, dialect-parametrised `store` fixture.
 @pytest.fixture
-async def store(tmp_path):
-    from bot.store import open_store
-
-    opened = await open_store(f"sqlite:///{tmp_path / 'vigil.db'}")
+async def sqlite_store(sqlite_url):
+    """SQLite only, for tests about sources; cache and limit tests use `store` (both backends)."""
+    opened = await open_store(sqlite_url)
     await opened.migrate()
     yield opened
     await opened.close()
@@ -101,7 +100,7 @@ def api_sources(fakes, secret_source, http):
 
 
 @pytest.fixture
-def make_enricher(api_sources, store):
+def make_enricher(api_sources, sqlite_store):
     def build(
         *,
         timeout: float = 2.0,
@@ -110,6 +109,7 @@ def make_enricher(api_sources, store):
         names=tuple(SOURCE_CLASSES),
         feed: str | None = "",
         guard: InternalGuard | None = None,
+        store=None,
     ) -> Enricher:
         sources = api_sources(timeout, names)
         if feed is not None:
@@ -117,8 +117,8 @@ def make_enricher(api_sources, store):
         return Enricher(
             sources,
             guard=guard or InternalGuard(),
-            cache=ResultCache(store),
-            limiter=RateLimiter(store),
+            cache=ResultCache(store or sqlite_store),
+            limiter=RateLimiter(store or sqlite_store),
             limits=limits or {},
             source_timeout=timeout,
             deadline=deadline,

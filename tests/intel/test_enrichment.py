@@ -54,9 +54,9 @@ async def test_cache_hit_and_miss(fakes, make_enricher, store):
     from tests.fakes.virustotal import stats
 
     fakes["virustotal"].add("domains", "evil.example.org", last_analysis_stats=stats(malicious=8))
-    enricher = make_enricher(names=("virustotal",), feed=None)
+    enricher = make_enricher(names=("virustotal",), feed=None, store=store)
     [first] = await enricher.enrich([classify("evil.example.org")])
-    second, _ = await make_enricher(names=("virustotal",), feed=None).enrich(
+    second, _ = await make_enricher(names=("virustotal",), feed=None, store=store).enrich(
         [classify("evil.example.org"), classify("other.example.org")]
     )
     assert len(fakes["virustotal"].requests) == 2  # the first, then only the miss
@@ -97,10 +97,13 @@ async def test_errors_are_not_cached(fakes, make_enricher):
     assert len(fakes["virustotal"].requests) == 2
 
 
-async def test_rate_limit_shows_retry_after(fakes, make_enricher):
+async def test_rate_limit_shows_retry_after(fakes, make_enricher, store):
     indicators = [classify(f"198.51.100.{n}") for n in range(1, 7)]
     enricher = make_enricher(
-        names=("virustotal",), feed=None, limits={"virustotal": Limits(per_minute=4, per_day=500)}
+        names=("virustotal",),
+        feed=None,
+        limits={"virustotal": Limits(per_minute=4, per_day=500)},
+        store=store,
     )
     reports = await enricher.enrich(indicators)
     statuses = [r.sources["virustotal"].result.status for r in reports]
