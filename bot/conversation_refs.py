@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.store import Store
 
+_TEAM_COLUMNS = ("team_id", "team_name", "aad_group_id", "channel_id", "channel_name")
 _COLUMNS = (
     "conversation_id, reference, conversation_type, tenant_id, team_id, team_name,"
     " aad_group_id, channel_id, channel_name, updated_at"
@@ -64,21 +65,30 @@ def _row(ref: dict[str, Any], team: dict[str, Any] | None) -> tuple[str, dict[st
     ref = {**ref, "conversation": {**conversation, "id": conversation_id}}
     ref.pop("activityId", None)  # changes every turn and is not needed to post proactively
     team = team if isinstance(team, dict) else {}
-    channel = team.get("channel") if isinstance(team.get("channel"), dict) else {}
+    if "team_id" in team:  # the flat form: team_id, team_name, aad_group_id, channel_id/_name
+        columns = {name: _text(team.get(name)) for name in _TEAM_COLUMNS}
+    else:  # Teams channelData.team plus "channel", as team_info() builds it
+        channel = team.get("channel") if isinstance(team.get("channel"), dict) else {}
+        columns = {
+            "team_id": _text(team.get("id")),
+            "team_name": _text(team.get("name")),
+            "aad_group_id": _text(team.get("aadGroupId")),
+            "channel_id": _text(channel.get("id")),
+            "channel_name": _text(channel.get("name")),
+        }
     columns = {
         "conversation_type": _text(conversation.get("conversationType")),
         "tenant_id": _text(conversation.get("tenantId")),
-        "team_id": _text(team.get("id")),
-        "team_name": _text(team.get("name")),
-        "aad_group_id": _text(team.get("aadGroupId")),
-        "channel_id": _text(channel.get("id")),
-        "channel_name": _text(channel.get("name")),
+        **columns,
     }
     return conversation_id, ref, columns
 
 
 async def save(store: Store, ref: dict[str, Any], team: dict[str, Any] | None = None) -> bool:
-    """Store `ref` (and its team: Teams `channelData.team` plus `channel`); True when it changed.
+    """Store `ref` and its team; True when it changed.
+
+    `team` is either flat (team_id, team_name, aad_group_id, channel_id, channel_name) or the
+    Teams channelData shape that `team_info` builds ({"id", "name", "aadGroupId", "channel"}).
 
     Cheap on every turn: the upsert writes only when the digest differs from the stored one.
     """
@@ -125,7 +135,14 @@ def _saved(row: dict[str, Any]) -> SavedConversation:
     )
 
 
-async def get(store: Store, conversation_id: str) -> SavedConversation | None:
+async def get(store: Store, conversation_id: str) -> dict[str, Any] | None:
+    """The stored reference dict for a conversation (a thread id maps to its channel)."""
+    saved = await get_saved(store, conversation_id)
+    return None if saved is None else saved.reference
+
+
+async def get_saved(store: Store, conversation_id: str) -> SavedConversation | None:
+    """The stored reference with its team and channel."""
     row = await store.fetchone(
         f"SELECT {_COLUMNS} FROM conversation_refs WHERE conversation_id = ?",  # noqa: S608 - constant
         base_conversation_id(conversation_id),

@@ -52,6 +52,21 @@ async def upsert(store: Store, user: SeenUser, now: float | None = None) -> None
     )
 
 
+async def remember(
+    store: Store,
+    *,
+    aad_object_id: str,
+    name: str | None = None,
+    tenant_id: str | None = None,
+    upn: str | None = None,
+    group_ids: tuple[str, ...] | None = None,
+    now: float | None = None,
+) -> None:
+    """`upsert` with keyword fields; empty strings count as unknown and keep what was known."""
+    user = SeenUser(aad_object_id, name or None, tenant_id or None, upn or None, group_ids)
+    await upsert(store, user, now)
+
+
 async def get(store: Store, aad_object_id: str) -> SeenUser | None:
     row = await store.fetchone(
         "SELECT aad_object_id, name, tenant_id, upn, group_ids, last_seen FROM users"

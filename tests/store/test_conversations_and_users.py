@@ -44,7 +44,7 @@ def _channel_data(channel_name: str | None = "SOC alerts") -> dict:
 async def test_save_and_get(store: Store) -> None:
     ref = _ref(CHANNEL_ID)
     assert await conversation_refs.save(store, ref, conversation_refs.team_info(_channel_data()))
-    saved = await conversation_refs.get(store, CHANNEL_ID)
+    saved = await conversation_refs.get_saved(store, CHANNEL_ID)
     assert saved is not None
     assert saved.reference["serviceUrl"] == ref["serviceUrl"]
     assert saved.reference["conversation"]["id"] == CHANNEL_ID
@@ -55,7 +55,7 @@ async def test_save_and_get(store: Store) -> None:
     )
     assert (saved.channel_id, saved.channel_name) == (CHANNEL_ID, "SOC alerts")
     assert (saved.conversation_type, saved.tenant_id) == ("channel", "tenant-1")
-    assert await conversation_refs.get(store, "19:unknown@thread.tacv2") is None
+    assert await conversation_refs.get_saved(store, "19:unknown@thread.tacv2") is None
 
 
 async def test_unchanged_reference_is_not_rewritten(store: Store) -> None:
@@ -66,7 +66,7 @@ async def test_unchanged_reference_is_not_rewritten(store: Store) -> None:
     changed = _ref(CHANNEL_ID)
     changed["serviceUrl"] = "https://smba.trafficmanager.net/amer/"
     assert await conversation_refs.save(store, changed, team) is True
-    saved = await conversation_refs.get(store, CHANNEL_ID)
+    saved = await conversation_refs.get_saved(store, CHANNEL_ID)
     assert saved is not None and saved.reference["serviceUrl"].endswith("/amer/")
 
 
@@ -74,7 +74,7 @@ async def test_thread_reply_is_stored_under_the_channel(store: Store) -> None:
     await conversation_refs.save(
         store, _ref(f"{CHANNEL_ID};messageid=1700000000000"), _channel_data()["team"]
     )
-    saved = await conversation_refs.get(store, f"{CHANNEL_ID};messageid=99")
+    saved = await conversation_refs.get_saved(store, f"{CHANNEL_ID};messageid=99")
     assert saved is not None and saved.conversation_id == CHANNEL_ID
     assert saved.reference["conversation"]["id"] == CHANNEL_ID
 
@@ -86,7 +86,7 @@ async def test_team_info_is_kept_when_a_later_turn_lacks_it(store: Store) -> Non
     changed = _ref(CHANNEL_ID)
     changed["locale"] = "fr-FR"
     await conversation_refs.save(store, changed, None)
-    saved = await conversation_refs.get(store, CHANNEL_ID)
+    saved = await conversation_refs.get_saved(store, CHANNEL_ID)
     assert saved is not None and saved.team_id == TEAM_ID and saved.channel_name == "SOC alerts"
 
 
@@ -127,7 +127,7 @@ async def test_malformed_reference_is_refused(store: Store, ref: dict) -> None:
 async def test_hostile_team_info_is_stored_as_data(store: Store) -> None:
     team = {"id": "19:x'); DROP TABLE conversation_refs; --", "name": 42, "channel": "not a dict"}
     await conversation_refs.save(store, _ref("19:c@thread.tacv2"), team)
-    saved = await conversation_refs.get(store, "19:c@thread.tacv2")
+    saved = await conversation_refs.get_saved(store, "19:c@thread.tacv2")
     assert saved is not None and saved.team_id == team["id"] and saved.team_name is None
     assert conversation_refs.team_info({"team": "x"}) is None
     assert conversation_refs.team_info(None) is None
@@ -151,6 +151,33 @@ async def test_user_directory_skips_writes_within_the_resolution(store: Store) -
     assert (await user_directory.get(store, "aad-2")).last_seen == 1100.0
     await user_directory.upsert(store, SeenUser("aad-2", "Bo", group_ids=()), now=1101.0)
     assert (await user_directory.get(store, "aad-2")).group_ids == ()
+
+
+async def test_flat_team_info_and_plain_get(store: Store) -> None:
+    team = {
+        "team_id": TEAM_ID,
+        "aad_group_id": "group-guid",
+        "team_name": "",
+        "channel_id": CHANNEL_ID,
+        "channel_name": "SOC alerts",
+    }
+    await conversation_refs.save(store, _ref(CHANNEL_ID), team)
+    saved = await conversation_refs.get_saved(store, CHANNEL_ID)
+    assert saved is not None and saved.team_id == TEAM_ID and saved.team_name is None
+    assert saved.channel_name == "SOC alerts" and saved.aad_group_id == "group-guid"
+    reference = await conversation_refs.get(store, CHANNEL_ID)
+    assert reference is not None and reference["serviceUrl"].startswith("https://smba")
+    assert await conversation_refs.get(store, "19:none@thread.tacv2") is None
+
+
+async def test_user_directory_remember_keeps_known_fields(store: Store) -> None:
+    await user_directory.remember(
+        store, aad_object_id="aad-3", name="Cy", tenant_id="t", upn="cy@example.com", now=10.0
+    )
+    await user_directory.remember(store, aad_object_id="aad-3", name="", tenant_id="", now=200.0)
+    assert await user_directory.get(store, "aad-3") == SeenUser(
+        "aad-3", "Cy", "t", "cy@example.com", None, 200.0
+    )
 
 
 async def test_user_directory_refuses_empty_id(store: Store) -> None:
