@@ -1,0 +1,168 @@
+"""Reports as card data: the "verdict" card for one indicator, "bulk_verdict" for many.
+
+Domains and URLs are shown defanged so that Teams does not turn a malicious address into a link.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from bot.intel.enrichment import Report, SourceAnswer
+from bot.intel.indicators import Indicator, IndicatorType, InvalidIndicator, classify
+from bot.intel.sources.base import Status
+from bot.intel.verdict import Level
+
+SOURCE_TITLES = {
+    "virustotal": "VirusTotal",
+    "abuseipdb": "AbuseIPDB",
+    "greynoise": "GreyNoise",
+    "urlhaus": "URLhaus",
+    "local_feed": "Local feed",
+}
+STATUS_WORDS = {
+    Status.NOT_FOUND: "no data",
+    Status.UNAVAILABLE: "unavailable",
+    Status.RATE_LIMITED: "rate-limited",
+    Status.SKIPPED_INTERNAL: "not sent",
+}
+# Evidence worth a line of its own on the card, per source: (evidence key, title).
+FACTS = {
+    "virustotal": (("reputation", "Reputation"),),
+    "abuseipdb": (
+        ("total_reports", "Reports"),
+        ("isp", "ISP"),
+        ("country", "Country"),
+        ("usage_type", "Usage"),
+        ("last_reported_at", "Last reported"),
+    ),
+    "greynoise": (("name", "Actor"), ("last_seen", "Last seen")),
+    "urlhaus": (("tags", "Tags"), ("date_added", "Added"), ("firstseen", "First seen")),
+    "local_feed": (("matched", "Matched"),),
+}
+
+
+def defang(indicator: Indicator) -> str:
+    """How an indicator is shown in a card: dots of hosts bracketed, http as hxxp."""
+    value = indicator.value
+    if indicator.type is IndicatorType.URL:
+        scheme, _, rest = value.partition("://")
+        host, slash, path = rest.partition("/")
+        return f"{scheme.replace('http', 'hxxp')}://{host.replace('.', '[.]')}{slash}{path}"
+    if indicator.type is IndicatorType.DOMAIN:
+        return value.replace(".", "[.]")
+    return value
+
+
+def _defang_text(text: str) -> str:
+    try:
+        return defang(classify(text))
+    except InvalidIndicator:
+        return text
+
+
+def type_label(indicator: Indicator) -> str:
+    if indicator.type is IndicatorType.IP:
+        return "IPv6" if ":" in indicator.value else "IPv4"
+    if indicator.type is IndicatorType.HASH:
+        return {"md5": "MD5", "sha1": "SHA-1", "sha256": "SHA-256"}.get(indicator.hash_kind or "")
+    return {"domain": "Domain", "url": "URL"}[indicator.type.value]
+
+
+def _source_verdict(answer: SourceAnswer) -> str:
+    if answer.signal.level is not Level.NONE:
+        return answer.signal.level.value
+    return STATUS_WORDS.get(answer.result.status, "no signal")
+
+
+def _facts(name: str, answer: SourceAnswer) -> list[dict[str, str]]:
+    reason = answer.signal.reason + (" (cached)" if answer.result.cached else "")
+    facts = [{"title": "Evidence", "value": reason}]
+    for key, title in FACTS.get(name, ()):
+        value = answer.result.evidence.get(key)
+        if value in (None, "", []):
+            continue
+        if key == "matched":
+            value = _defang_text(str(value))
+        elif isinstance(value, list):
+            value = ", ".join(str(item) for item in value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = f"{value:,}"
+        facts.append({"title": title, "value": str(value)})
+    return facts
+
+
+def flagged(report: Report) -> tuple[int, int]:
+    """(sources flagging it, sources that answered with evidence)."""
+    answered = [a for a in report.sources.values() if a.result.status is Status.OK]
+    bad = [a for a in answered if a.signal.level in (Level.MALICIOUS, Level.SUSPICIOUS)]
+    return len(bad), len(answered)
+
+
+def summary(report: Report) -> str:
+    bad, answered = flagged(report)
+    parts = []
+    if report.internal:
+        parts.append("Internal, not sent to external sources.")
+    if report.score is not None:
+        parts.append(f"Score {report.score}/100.")
+    parts.append(f"{bad} of {answered} sources with data flag it ({report.rule}).")
+    down = [
+        SOURCE_TITLES.get(name, name)
+        for name, answer in report.sources.items()
+        if answer.result.status in (Status.UNAVAILABLE, Status.RATE_LIMITED)
+    ]
+    if down:
+        parts.append(f"Not answering: {', '.join(down)}.")
+    return " ".join(parts)
+
+
+def verdict_card_data(report: Report, now: float | None = None) -> dict[str, Any]:
+    """Data in the shape of cards/samples/verdict.data.json."""
+    checked = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(time.time() if now is None else now))
+    return {
+        "indicator": defang(report.indicator),
+        "indicatorType": type_label(report.indicator),
+        "verdict": report.verdict.value,
+        "checkedAt": checked,
+        "summary": summary(report),
+        "sources": [
+            {
+                "name": SOURCE_TITLES.get(name, name),
+                "verdict": _source_verdict(answer),
+                "url": answer.result.link or "",
+                "facts": _facts(name, answer),
+                "factsMore": "",
+            }
+            for name, answer in report.sources.items()
+        ],
+        "sourcesMore": "",
+    }
+
+
+def bulk_card_data(reports: Sequence[Report], left_out: int = 0) -> dict[str, Any]:
+    """Data in the shape of cards/samples/bulk_verdict.data.json."""
+    counts = Counter(report.verdict.value for report in reports)
+    order = ("malicious", "suspicious", "clean", "unknown")
+    text = " · ".join(f"{counts[v]} {v}" for v in order if counts[v])
+    internal = sum(1 for report in reports if report.internal)
+    if internal:
+        text += f" · {internal} internal, not sent out"
+    rows = []
+    for report in reports:
+        bad, answered = flagged(report)
+        rows.append(
+            {
+                "indicator": defang(report.indicator),
+                "verdict": report.verdict.value,
+                "hits": f"{bad}/{answered}" if answered else "-",
+            }
+        )
+    return {
+        "title": f"Bulk check: {len(reports)} indicators",
+        "summary": text,
+        "rows": rows,
+        "rowsMore": f"{left_out} more left out: at most 100 a check" if left_out else "",
+    }
