@@ -38,14 +38,15 @@ LIST_CAP = 10
 
 @dataclass(frozen=True)
 class Budget:
-    """How much text and how many list items a card may carry; `scale` < 1 shrinks both."""
+    """How much text and how many list items a card may carry; scales < 1 shrink them."""
 
     list_caps: Mapping[str, int] = field(default_factory=dict)
     scale: float = 1.0
+    text_scale: float = 1.0
 
     def text_limit(self, key: str) -> int:
         base = LONG_TEXT_LIMIT if key in LONG_TEXT_KEYS else TEXT_LIMIT
-        return max(16, int(base * self.scale))
+        return max(16, int(base * self.text_scale))
 
     def list_cap(self, key: str) -> int:
         if key == "userIds":

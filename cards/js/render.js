@@ -2,7 +2,8 @@
 // styled by the Microsoft Teams host config from adaptivecards-designer, in ONE browser process.
 // stdin:  {"cards": [{"name", "card"}], "outDir": "docs/cards" (optional: write NAME.png),
 //          "chromium": "/usr/bin/chromium" (optional), "theme": "light" | "dark" (optional)}
-// stdout: {"results": [{"name", "errors", "warnings", "width", "height", "text", "png"}]}
+// stdout: {"results": [{"name", "errors", "warnings", "width", "height", "text", "links", "tags",
+//          "png"}]}
 "use strict";
 const fs = require("fs");
 const os = require("os");
@@ -85,7 +86,9 @@ window.renderAll = function () {
     const rect = frame.getBoundingClientRect();
     out.push({ name: item.name, errors, warnings,
                x: rect.left + window.scrollX, y: rect.top + window.scrollY,
-               width: rect.width, height: rect.height, text: frame.innerText.trim() });
+               width: rect.width, height: rect.height, text: frame.innerText.trim(),
+               links: Array.from(frame.querySelectorAll("a[href]")).map((a) => a.href),
+               tags: Array.from(new Set(Array.from(frame.querySelectorAll("*")).map((e) => e.tagName.toLowerCase()))) });
   });
   return out;
 };
