@@ -18,7 +18,8 @@ class SeenUser:
     name: str | None = None
     tenant_id: str | None = None
     upn: str | None = None
-    group_ids: tuple[str, ...] | None = None  # None: unknown (not "no groups")
+    # On upsert None means "keep what is stored"; get returns () when no groups were ever given.
+    group_ids: tuple[str, ...] | None = None
     last_seen: float = 0.0
 
 
@@ -75,7 +76,7 @@ async def get(store: Store, aad_object_id: str) -> SeenUser | None:
     )
     if row is None:
         return None
-    groups = None if row["group_ids"] is None else tuple(json.loads(row["group_ids"]))
+    groups = () if row["group_ids"] is None else tuple(json.loads(row["group_ids"]))
     return SeenUser(
         aad_object_id=row["aad_object_id"],
         name=row["name"],

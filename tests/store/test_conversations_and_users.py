@@ -176,7 +176,7 @@ async def test_user_directory_remember_keeps_known_fields(store: Store) -> None:
     )
     await user_directory.remember(store, aad_object_id="aad-3", name="", tenant_id="", now=200.0)
     assert await user_directory.get(store, "aad-3") == SeenUser(
-        "aad-3", "Cy", "t", "cy@example.com", None, 200.0
+        "aad-3", "Cy", "t", "cy@example.com", (), 200.0
     )
 
 
