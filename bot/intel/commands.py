@@ -215,3 +215,23 @@ async def paste(call: Invocation) -> Reply | None:
             f"Checked the first {MAX_PASTE_INDICATORS} indicators; {found.left_out} more left out."
         )
     return reply
+
+
+@COMMANDS.command(
+    "enrich",
+    summary="Start a conversation that asks for indicators and checks them",
+    role=Role.ANALYST,
+    examples=("enrich",),
+)
+async def enrich(call: Invocation) -> Reply:
+    # dialogs/enrich.py knows Bot Framework; here only its id and plain options.
+    actor = call.actor
+    options = {
+        "actor": {
+            "id": actor.aad_object_id,
+            "name": actor.name,
+            "roles": sorted(role.value for role in actor.roles),
+            "tenant": actor.tenant_id,
+        }
+    }
+    return Reply(dialog="enrich", dialog_options=options, audit_detail="enrich dialog started")

@@ -1,0 +1,93 @@
+"""The `enrich` dialog: ask for indicators, re-prompt until some are found, show the verdict,
+then offer what can follow (checking more, for now)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.dialogs import (
+    ComponentDialog,
+    DialogTurnResult,
+    PromptValidatorContext,
+    WaterfallDialog,
+    WaterfallStepContext,
+)
+from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
+
+from bot.intel.commands import check_reply
+from bot.intel.indicators import extract
+from bot.rbac import Actor, Role
+from bot.services import Services
+
+DIALOG_ID = "enrich"
+ASK = (
+    "Which indicators should I check? Paste IPs, domains, URLs or hashes (defanged is fine), "
+    "or a whole e-mail. Say `cancel` to stop."
+)
+RETRY = (
+    "I found no IP address, domain, URL or MD5/SHA-1/SHA-256 hash in that. Examples: "
+    "`198.51.100.23`, `evil[.]example[.]com`, `hxxps://evil.example.com/login`, "
+    "`44d88612fea8a8f36de82e1f5c8eb5a5`. Say `cancel` to stop."
+)
+NEXT = "Say `more` to check other indicators, or `done`."
+MORE_WORDS = {"more", "again", "yes", "another"}
+
+
+def actor_from(options: Any) -> Actor:
+    """The actor the `enrich` command put in the dialog options (bot/intel/commands.py)."""
+    data = (options or {}).get("actor") or {}
+    roles = frozenset(
+        Role(role) for role in data.get("roles", ()) if role in Role._value2member_map_
+    )
+    return Actor(
+        data.get("id", ""), data.get("name", "unknown user"), roles, data.get("tenant", "")
+    )
+
+
+async def _has_indicators(prompt: PromptValidatorContext) -> bool:
+    text = prompt.recognized.value if prompt.recognized.succeeded else ""
+    return bool(text and extract(text).indicators)
+
+
+class EnrichDialog(ComponentDialog):
+    """Added to the bot's DialogSet at start-up; begun by the `enrich` command."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(DIALOG_ID)
+        self.services = services
+        self.add_dialog(TextPrompt("indicators", _has_indicators))
+        self.add_dialog(TextPrompt("next"))
+        self.add_dialog(WaterfallDialog("enrich-steps", [self._ask, self._check, self._follow_up]))
+        self.initial_dialog_id = "enrich-steps"
+
+    async def _ask(self, step: WaterfallStepContext) -> DialogTurnResult:
+        return await step.prompt(
+            "indicators",
+            PromptOptions(prompt=MessageFactory.text(ASK), retry_prompt=MessageFactory.text(RETRY)),
+        )
+
+    async def _check(self, step: WaterfallStepContext) -> DialogTurnResult:
+        found = extract(step.result)
+        actor = actor_from(step.options)
+        if not actor.has(Role.ANALYST):
+            await step.context.send_activity("Checking indicators needs the analyst role.")
+            return await step.end_dialog()
+        reply = await check_reply(
+            self.services,
+            actor,
+            found.indicators,
+            left_out=found.left_out,
+            conversation=step.context.activity.conversation.id,
+        )
+        message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
+        if found.left_out:
+            message.text = f"Checked the first {len(found.indicators)}; {found.left_out} left out."
+        await step.context.send_activity(message)
+        return await step.prompt("next", PromptOptions(prompt=MessageFactory.text(NEXT)))
+
+    async def _follow_up(self, step: WaterfallStepContext) -> DialogTurnResult:
+        if str(step.result or "").strip().lower() in MORE_WORDS:
+            return await step.replace_dialog(self.initial_dialog_id, step.options)
+        await step.context.send_activity("Done.")
+        return await step.end_dialog()

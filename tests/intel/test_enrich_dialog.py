@@ -1,0 +1,95 @@
+"""The `enrich` dialog through Bot Framework's TestAdapter: ask, re-prompt, verdict, follow-up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botbuilder.core import ConversationState, MemoryStorage
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.dialogs import DialogSet, DialogTurnStatus
+
+from bot.commands import CommandRegistry
+from bot.config import RawConfig
+from bot.intel.commands import COMMANDS
+from bot.rbac import RoleMap
+from bot.services import Services
+from bot.settings import ServiceSettings
+from dialogs.enrich import ASK, NEXT, RETRY, EnrichDialog
+
+ANALYST = {"actor": {"id": "a-1", "name": "Ana Lyst", "roles": ["analyst"], "tenant": ""}}
+
+
+@pytest.fixture
+def adapter(fakes, sqlite_store, http, secrets_dir):
+    environ = {
+        "VIGIL_SECRETS_DIR": str(secrets_dir),
+        **{f"VIGIL_INTEL_{n.upper()}_URL": fake.url for n, fake in fakes.items()},
+    }
+    raw = RawConfig({}, environ)
+    services = Services(
+        raw_config=raw,
+        settings=ServiceSettings.load(raw),
+        store=sqlite_store,
+        roles=RoleMap(),
+        registry=CommandRegistry([COMMANDS]),
+        http=http,
+    )
+    state = ConversationState(MemoryStorage())
+    dialogs = DialogSet(state.create_property("dialogs"))
+    dialogs.add(EnrichDialog(services))
+    options = dict(ANALYST)
+
+    async def turn(context):
+        dialog_context = await dialogs.create_context(context)
+        result = await dialog_context.continue_dialog()
+        if result.status == DialogTurnStatus.Empty:
+            await dialog_context.begin_dialog("enrich", options)
+        await state.save_changes(context)
+
+    built = TestAdapter(turn)
+    built.options = options
+    return built
+
+
+def text_is(expected: str):
+    def check(activity, description=None):
+        assert activity.text == expected
+
+    return check
+
+
+def card_with(*needles: str):
+    def check(activity, description=None):
+        card = json.dumps(activity.attachments[0].content).replace("\\\\", "")
+        for needle in needles:
+            assert needle in card
+
+    return check
+
+
+async def test_asks_reprompts_checks_and_follows_up(adapter, fakes):
+    step = await adapter.send("enrich")
+    step = await step.assert_reply(text_is(ASK))
+    step = await step.send("what is this?")
+    step = await step.assert_reply(text_is(RETRY))
+    step = await step.send("look at evil[.]example[.]com please")
+    step = await step.assert_reply(card_with("evil[.]example[.]com", "MALICIOUS"))
+    step = await step.assert_reply(text_is(NEXT))
+    step = await step.send("more")
+    step = await step.assert_reply(text_is(ASK))
+    step = await step.send("10.0.0.5 and 198.51.100.23")
+    step = await step.assert_reply(card_with("Bulk check: 2 indicators", "internal, not sent out"))
+    step = await step.assert_reply(text_is(NEXT))
+    step = await step.send("done")
+    await step.assert_reply(text_is("Done."))
+    assert not any(fake.asked_about("10.0.0.5") for fake in fakes.values())
+
+
+async def test_without_the_role_nothing_is_checked(adapter, fakes):
+    adapter.options["actor"] = {"id": "x", "name": "X", "roles": [], "tenant": ""}
+    step = await adapter.send("enrich")
+    step = await step.assert_reply(text_is(ASK))
+    step = await step.send("198.51.100.23")
+    await step.assert_reply(text_is("Checking indicators needs the analyst role."))
+    assert all(fake.requests == [] for fake in fakes.values())
