@@ -46,6 +46,16 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float:
     return min(max(seconds, 1.0), MAX_RETRY_AFTER)
 
 
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    """The body, or at most MAX_RESPONSE_BYTES + 1 bytes of it (read() may stop at a chunk)."""
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > MAX_RESPONSE_BYTES:
+            break
+    return bytes(body)
+
+
 class ApiClient:
     """Calls one source's API with its key from the secret source, retrying once on rotation."""
 
@@ -121,7 +131,7 @@ class ApiClient:
                     raise SourceFailure(f"HTTP {status}")
                 if not (200 <= status < 300 or status in handled):
                     raise SourceFailure(f"unexpected HTTP {status}")
-                raw = await response.content.read(MAX_RESPONSE_BYTES + 1)
+                raw = await _read_capped(response)
         except TimeoutError:
             raise SourceFailure(f"timeout after {self._timeout:g} s") from None
         except aiohttp.ClientError as exc:
