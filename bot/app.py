@@ -17,18 +17,22 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from botbuilder.core import PrivateConversationState
-from botbuilder.dialogs import DialogSet
+from botbuilder.dialogs import Dialog, DialogSet
 from botbuilder.schema import Activity
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
+from bot import core_commands
 from bot.adapter import AuthenticationFailed, VigilAdapter
+from bot.audit_trail import AUDIT_KEY_SECRET, AuditTrail
 from bot.bot_token import BotTokenProvider
-from bot.commands import CommandRegistry
-from bot.config import RawConfig
+from bot.commands import CommandRegistry, CommandSet
+from bot.config import RawConfig, Setting, parse_bool
 from bot.connector import BotConnector
 from bot.rbac import RoleMap
+from bot.redaction import Redactor
 from bot.router import Router
+from bot.secrets import SecretUnavailable, check, secret_source_from_config
 from bot.services import Services
 from bot.settings import ServiceSettings
 from bot.state import StoreStorage
@@ -38,6 +42,16 @@ from bot.teams import VigilTeamsHandler, turn_error_handler
 log = logging.getLogger(__name__)
 
 APP_KEY = web.AppKey("vigil", object)
+APP_PASSWORD_SECRET = "bot-app-password"  # noqa: S105 (a secret name)
+# Secrets without which Vigil cannot do its core job; /readyz names the missing ones.
+REQUIRED_SECRETS = (AUDIT_KEY_SECRET,)
+AUTO_MIGRATE = Setting(
+    "db.auto_migrate",
+    "VIGIL_DB_AUTO_MIGRATE",
+    parse_bool,
+    True,
+    "apply schema migrations at start-up (else run `vigil db migrate`)",
+)
 
 
 @dataclass
@@ -77,11 +91,18 @@ class Vigil:
     background: list[asyncio.Task] = field(default_factory=list)
 
 
-# Areas contribute command sets through this list, so the registry is explicit and complete.
-def command_sets() -> list[Any]:
-    from bot import core_commands
+# Areas contribute command sets and dialogs through these lists, so the surface is explicit.
+def command_sets() -> list[CommandSet]:
+    from bot import audit_commands
+    from bot.intel import commands as intel_commands
 
-    return [core_commands.COMMANDS]
+    return [core_commands.COMMANDS, audit_commands.COMMANDS, intel_commands.COMMANDS]
+
+
+def dialog_list(services: Services) -> list[Dialog]:
+    from dialogs.enrich import EnrichDialog
+
+    return [EnrichDialog(services)]
 
 
 def ssl_context(ca_bundle: str) -> ssl.SSLContext:
@@ -99,16 +120,26 @@ async def start_vigil(
 ) -> Vigil:
     settings = ServiceSettings.load(raw)
     roles = roles or RoleMap.load(raw)
+    redactor = Redactor.from_config(
+        raw, secrets=[settings.app_password] if settings.app_password else ()
+    )
+    secrets = secret_source_from_config(raw, on_value=redactor.remember)
     store = store or await open_store(raw.get(DB_URL))
-    await store.migrate()
+    if raw.get(AUTO_MIGRATE):
+        await store.migrate()
     http = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(ssl=ssl_context(settings.ca_bundle), limit=100),
         trust_env=False,
     )
-    password = settings.app_password
 
     async def app_password() -> str:
-        return password
+        # The secret source wins, so Key Vault rotation reaches the bot's own credential too.
+        try:
+            return (await secrets.get(APP_PASSWORD_SECRET)).reveal()
+        except SecretUnavailable:
+            if settings.app_password:
+                return settings.app_password
+            raise
 
     tokens = BotTokenProvider(
         app_id=settings.app_id,
@@ -118,17 +149,23 @@ async def start_vigil(
         password=app_password,
         ca_bundle=settings.ca_bundle,
     )
-    connector = BotConnector(http, tokens)
-    registry = CommandRegistry(command_sets())
     services = Services(
-        raw_config=raw, settings=settings, store=store, roles=roles, registry=registry, http=http
+        raw_config=raw,
+        settings=settings,
+        store=store,
+        roles=roles,
+        registry=CommandRegistry(command_sets()),
+        http=http,
+        secrets=secrets,
+        redactor=redactor,
+        audit=AuditTrail(store, secrets, redactor),
     )
-    adapter = VigilAdapter(settings, tokens, connector)
-    adapter.on_turn_error = turn_error_handler()
+    adapter = VigilAdapter(settings, tokens, BotConnector(http, tokens))
+    adapter.on_turn_error = turn_error_handler(redactor)
     dialog_state = PrivateConversationState(StoreStorage(store))
     dialogs = DialogSet(dialog_state.create_property("dialogs"))
-    from bot import core_commands
-
+    for dialog in dialog_list(services):
+        dialogs.add(dialog)
     handler = VigilTeamsHandler(
         services, Router(services), dialog_state, dialogs, core_commands.welcome_card
     )
@@ -147,6 +184,7 @@ async def stop_vigil(vigil: Vigil, grace: float) -> None:
         task.cancel()
     await asyncio.gather(*vigil.background, return_exceptions=True)
     await vigil.services.http.close()
+    await vigil.services.secrets.close()
     await vigil.services.store.close()
 
 
@@ -264,6 +302,8 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as exc:
         checks["store"] = f"unreachable: {type(exc).__name__}"
     checks["config"] = "ok"
+    for name, status in (await check(vigil.services.secrets, REQUIRED_SECRETS)).items():
+        checks[f"secret {name}"] = status
     ready = all(value == "ok" for value in checks.values())
     return web.json_response(
         {"status": "ready" if ready else "not ready", "checks": checks},

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.service_cli",
     "bot.store.cli",
+    "bot.audit_cli",
+    "bot.intel.cli",
     "cards.cli",
 )
 
@@ -23,13 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="TOML configuration file (or VIGIL_CONFIG)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # an area not built yet
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import cards
-from bot.commands import Command, CommandSet, Invocation, Param, Reply
+from bot.commands import ActionCall, Command, CommandSet, Invocation, Param, Reply
 from bot.rbac import Actor, Role
 
 COMMANDS = CommandSet("general")
@@ -50,7 +50,7 @@ def help_data(commands: list[Command], actor: Actor) -> dict[str, Any]:
                 {
                     "role": str(role).capitalize() if role else "Everyone",
                     "commands": [
-                        {"usage": command.usage, "description": command.summary}
+                        {"usage": command.usage, "description": _describe(command, len(commands))}
                         for command in members
                     ],
                 }
@@ -62,6 +62,19 @@ def help_data(commands: list[Command], actor: Actor) -> dict[str, Any]:
         "roles": groups,
         "footer": "Type help <command> for its usage and examples.",
     }
+
+
+def _describe(command: Command, shown: int) -> str:
+    # Asked about one command: say everything about it; in the full list, one line each.
+    if shown > 1 or not command.examples:
+        return command.summary
+    return f"{command.summary}. Examples: " + "; ".join(command.examples)
+
+
+@COMMANDS.action("help.show", role=None, mutating=False)
+async def help_button(call: ActionCall) -> Reply:
+    commands = call.services.registry.visible_to(call.actor)
+    return Reply(card=cards.render("help", help_data(commands, call.actor)))
 
 
 @COMMANDS.command("ping", summary="Check that Vigil is answering", role=Role.ANALYST)

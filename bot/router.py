@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cards
+from bot.audit_trail import AuditUnavailable
 from bot.commands import (
     ActionCall,
     Command,
@@ -22,7 +23,7 @@ from bot.commands import (
     UsageError,
     split_words,
 )
-from bot.rbac import Actor
+from bot.rbac import Actor, Role
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,11 @@ class Router:
         try:
             words = split_words(text)
         except UsageError as exc:
-            return await self._usage_only(actor, text, str(exc), conversation, correlation_id)
+            # A pasted e-mail ("don't") is no command line, but may be full of indicators.
+            first = text.split(maxsplit=1)[0]
+            if self.registry.resolve(first) is not None:
+                return await self._usage_only(actor, text, str(exc), conversation, correlation_id)
+            words = text.split()
         command = self.registry.resolve(words[0]) if words else None
         if command is None:
             return await self._unknown(
@@ -111,6 +116,9 @@ class Router:
             )
             await self._audit(actor, action, None, {}, reply, conversation, correlation_id)
             return reply
+        refusal = await self._audit_missing(command.role)
+        if refusal is not None:
+            return refusal
         try:
             args = parsed if parsed is not None else command.parse(words)
         except UsageError as exc:
@@ -209,6 +217,9 @@ class Router:
                 actor, audit_action, None, dict(data), reply, conversation, correlation_id
             )
             return reply
+        refusal = await self._audit_missing(action.role)
+        if refusal is not None:
+            return refusal
         call = ActionCall(
             action, actor, data, conversation, self.services, correlation_id, activity_id, refresh
         )
@@ -231,6 +242,20 @@ class Router:
             )
         return reply
 
+    async def _audit_missing(self, role: Role | None) -> Reply | None:
+        """Work that needs a role must be recorded; with no audit log it does not happen."""
+        if role is None:
+            return None
+        try:
+            await self.services.audit.log()
+        except AuditUnavailable as exc:
+            log.error("refusing work: %s", exc)
+            return Reply(
+                text=f"I can't record actions right now, so I won't act: {exc}. "
+                "A Vigil admin can run `vigil doctor` to see why."
+            )
+        return None
+
     async def _audit(
         self,
         actor: Actor,
@@ -241,20 +266,21 @@ class Router:
         conversation: Conversation,
         correlation_id: str,
     ) -> None:
-        audit = self.services.audit
-        if audit is None:
-            return
-        await audit.record(
-            actor=actor,
-            action=action,
-            target=reply.audit_target or target,
-            parameters=dict(params),
-            result=reply.audit_result,
-            detail=reply.audit_detail,
-            correlation_id=correlation_id,
-            conversation=conversation.id,
-            origin="cli" if conversation.kind == "cli" else "teams",
-        )
+        try:
+            await self.services.audit.record(
+                actor=actor,
+                action=action,
+                target=reply.audit_target or target,
+                parameters=dict(params),
+                result=reply.audit_result,
+                detail=reply.audit_detail,
+                correlation_id=correlation_id,
+                conversation=conversation.id,
+                origin="cli" if conversation.kind == "cli" else "teams",
+            )
+        except AuditUnavailable as exc:
+            # Only role-free commands (help, whoami) get here without an audit log.
+            log.warning("not audited (%s): %s by %s", exc, action, actor.aad_object_id)
 
 
 def error_reply(correlation_id: str) -> Reply:

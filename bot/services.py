@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import aiohttp
 
+    from bot.audit_trail import AuditTrail
     from bot.commands import CommandRegistry
     from bot.config import RawConfig
     from bot.rbac import RoleMap
+    from bot.redaction import Redactor
+    from bot.secrets import SecretSource
     from bot.settings import ServiceSettings
     from bot.store import Store
 
@@ -23,7 +26,8 @@ class Services:
     roles: RoleMap
     registry: CommandRegistry
     http: aiohttp.ClientSession
-    # Area services are attached as their areas land (audit log, secret source, enrichment, ...).
-    audit: Any = None
-    secrets: Any = None
+    secrets: SecretSource
+    redactor: Redactor
+    audit: AuditTrail
+    # Area services built lazily by their areas (the enricher, say), keyed by area.
     extras: dict[str, Any] = field(default_factory=dict)

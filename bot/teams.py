@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from botbuilder.core import (
@@ -19,13 +19,15 @@ from botbuilder.core import (
     PrivateConversationState,
     TurnContext,
 )
-from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.dialogs import DialogSet, DialogTurnStatus
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from bot import conversation_refs, user_directory
 from bot.commands import Conversation, Reply
+from bot.logs import new_correlation_id
 from bot.rbac import Actor
+from bot.redaction import Redactor
 from bot.router import Router, error_reply
 from bot.services import Services
 
@@ -124,7 +126,7 @@ class VigilTeamsHandler(TeamsActivityHandler):
             result = await dialog_context.begin_dialog(reply.dialog, reply.dialog_options)
             if result.status != DialogTurnStatus.Empty or not (reply.text or reply.card):
                 return
-        await send_reply(turn_context, reply)
+        await send_reply(turn_context, reply, self.services.redactor)
 
     async def _legacy_submit(
         self,
@@ -136,7 +138,11 @@ class VigilTeamsHandler(TeamsActivityHandler):
         value = turn_context.activity.value
         verb = value.get("verb") if isinstance(value, dict) else None
         if not isinstance(verb, str):
-            await send_reply(turn_context, Reply(text="That button sent nothing I understand."))
+            await send_reply(
+                turn_context,
+                Reply(text="That button sent nothing I understand."),
+                self.services.redactor,
+            )
             return
         data = value.get("data", value)
         reply = await self.router.handle_action(
@@ -147,6 +153,7 @@ class VigilTeamsHandler(TeamsActivityHandler):
             correlation_id,
             activity_id=turn_context.activity.reply_to_id or "",
         )
+        reply = redacted(reply, self.services.redactor)
         if reply.card is not None and turn_context.activity.reply_to_id:
             # A Submit cannot answer with a card; update the card it came from instead.
             updated = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
@@ -155,7 +162,7 @@ class VigilTeamsHandler(TeamsActivityHandler):
             if reply.text:
                 await turn_context.send_activity(MessageFactory.text(reply.text))
             return
-        await send_reply(turn_context, reply)
+        await send_reply(turn_context, reply, self.services.redactor)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
@@ -177,11 +184,11 @@ class VigilTeamsHandler(TeamsActivityHandler):
             activity_id=activity.reply_to_id or "",
             refresh=value.get("trigger") == "automatic",
         )
-        return _adaptive_response(reply)
+        return _adaptive_response(redacted(reply, self.services.redactor))
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
-        # Handled here rather than by TeamsActivityHandler, which looks every new member up
-        # through the connector; the welcome needs only the name.
+        # Handled here rather than by TeamsActivityHandler, whose member lookup re-raises any
+        # connector error but ConversationNotFound; a failed lookup only loses the name.
         activity = turn_context.activity
         for member in activity.members_added or []:
             bot_added = member.id == activity.recipient.id
@@ -197,14 +204,19 @@ class VigilTeamsHandler(TeamsActivityHandler):
         key = f"{activity.conversation.id}|{who}"
         if not await self.services.store.claim_once("welcome", key, 365 * 24 * 3600):
             return
-        card = self.welcome_card(
-            member.name if member else None, activity.conversation.conversation_type
-        )
+        name = (member.name or await _member_name(turn_context, member.id)) if member else None
+        card = self.welcome_card(name, activity.conversation.conversation_type)
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
 
-def new_correlation_id() -> str:
-    return uuid.uuid4().hex[:16]
+async def _member_name(turn_context: TurnContext, member_id: str) -> str:
+    """Teams sends new members without names; ask the connector, and greet without on failure."""
+    try:
+        member = await TeamsInfo.get_member(turn_context, member_id)
+    except Exception:
+        log.warning("could not look up new member %s", member_id, exc_info=True)
+        return ""
+    return member.name or ""
 
 
 def strip_mentions(activity: Activity) -> str:
@@ -259,7 +271,9 @@ def _tenant_id(activity: Activity) -> str:
     return str(tenant.get("id") or "") if isinstance(tenant, dict) else ""
 
 
-async def send_reply(turn_context: TurnContext, reply: Reply) -> None:
+async def send_reply(turn_context: TurnContext, reply: Reply, redactor: Redactor) -> None:
+    """Post a reply; everything posted passes the redactor first."""
+    reply = redacted(reply, redactor)
     if reply.card is not None:
         message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
         if reply.text:
@@ -267,6 +281,14 @@ async def send_reply(turn_context: TurnContext, reply: Reply) -> None:
         await turn_context.send_activity(message)
     elif reply.text:
         await turn_context.send_activity(MessageFactory.text(reply.text))
+
+
+def redacted(reply: Reply, redactor: Redactor) -> Reply:
+    return replace(
+        reply,
+        text=redactor.redact(reply.text) if reply.text else reply.text,
+        card=redactor.redact_data(reply.card) if reply.card is not None else None,
+    )
 
 
 def _adaptive_response(reply: Reply, status: int = 200) -> InvokeResponse:
@@ -292,7 +314,7 @@ async def _invoke_reply(turn_context: TurnContext, body: dict[str, Any]) -> None
     )
 
 
-def turn_error_handler(send_error: bool = True):
+def turn_error_handler(redactor: Redactor):
     """on_turn_error: log the traceback with a correlation id; the user sees only the id."""
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
@@ -302,10 +324,9 @@ def turn_error_handler(send_error: bool = True):
             correlation_id,
             exc_info=(type(error), error, error.__traceback__),
         )
-        if send_error:
-            try:
-                await send_reply(turn_context, error_reply(correlation_id))
-            except Exception:
-                log.exception("could not send the error reply (correlation id %s)", correlation_id)
+        try:
+            await send_reply(turn_context, error_reply(correlation_id), redactor)
+        except Exception:
+            log.exception("could not send the error reply (correlation id %s)", correlation_id)
 
     return on_turn_error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from bot.devchannel import ChannelConversation, ChannelUser, LocalChannel, Recor
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
 APP_PASSWORD = "local-test-password-not-a-secret"
+AUDIT_KEY = "audit-key-for-tests-0123456789abcdef"
 
 ADMIN = ChannelUser.named("Ada Admin")
 ANALYST = ChannelUser.named("Ann Analyst")
@@ -56,6 +58,7 @@ class Harness:
         return {
             **self.channel.bot_env(),
             "VIGIL_DB_URL": self.db_url,
+            "VIGIL_SECRET_AUDIT_HMAC_KEY": AUDIT_KEY,
             **role_env(),
             **self.extra_env,
         }
@@ -112,9 +115,13 @@ def card_of(call: RecordedCall) -> dict[str, Any]:
 
 
 def card_text(card: Any) -> str:
-    """Every string in a card, joined: enough to assert what a card says."""
+    """Every string in a card, joined and markdown-unescaped: what a reader of the card sees."""
+    return re.sub(r"\\(.)", r"\1", _strings(card))
+
+
+def _strings(card: Any) -> str:
     if isinstance(card, dict):
-        return " ".join(card_text(value) for value in card.values())
+        return " ".join(_strings(value) for value in card.values())
     if isinstance(card, list):
-        return " ".join(card_text(value) for value in card)
+        return " ".join(_strings(value) for value in card)
     return card if isinstance(card, str) else ""
