@@ -14,7 +14,11 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "bot.store.url",
     "bot.service_cli",
     "bot.secrets",
+    "bot.secrets_local",
+    "bot.secrets_keyvault",
     "bot.redaction",
+    "bot.app",
+    "bot.intel.settings",
 )
 
 
@@ -41,7 +45,22 @@ def effective_config(raw: RawConfig, settings: Iterable[Setting] | None = None) 
             continue
         shown = ("***" if value else "(empty)") if setting.secret else _show(value)
         lines.append(f"✓ {setting.key} = {shown}  ({origin}; env {setting.env})")
+    lines.extend(line for line in _cross_checks(raw) if line not in lines)
     return lines
+
+
+def _cross_checks(raw: RawConfig) -> list[str]:
+    """Rules that span several keys (no app id on a public address, say)."""
+    from bot.rbac import RoleMap
+    from bot.settings import ServiceSettings
+
+    problems = []
+    for load in (ServiceSettings.load, RoleMap.load):
+        try:
+            load(raw)
+        except ConfigError as exc:
+            problems.append(f"✗ {exc}")
+    return problems
 
 
 def _show(value: object) -> str:

@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
@@ -85,6 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
     from bot.app import build_app, start_vigil
+    from bot.logs import configure_logging
 
     local = chat or args.local
     raw = RawConfig.load(args.config)
@@ -100,7 +102,7 @@ async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
             await channel.stop()
         return 2
     # In `vigil dev` the terminal is the chat: only warnings go to stderr there.
-    logging.basicConfig(level="WARNING" if chat else vigil.settings.log_level)
+    configure_logging("WARNING" if chat else vigil.settings.log_level, vigil.services.redactor)
     app = build_app(vigil)
     runner = web.AppRunner(app, shutdown_timeout=vigil.settings.shutdown_grace, access_log=None)
     await runner.setup()
@@ -155,7 +157,24 @@ async def _start_local_channel(raw: RawConfig):
         port=raw.get(LOCAL_CHANNEL_PORT),
     )
     await channel.start()
-    return channel, RawConfig(raw.document, {**raw.environ, **channel.bot_env()}, raw.source)
+    env = {**raw.environ, **channel.bot_env(), **_local_secrets(raw)}
+    return channel, RawConfig(raw.document, env, raw.source)
+
+
+def _local_secrets(raw: RawConfig) -> dict[str, str]:
+    """Embedded defaults need an audit key: make one once, in ./.vigil/secrets, if none is set."""
+    from bot.audit_trail import AUDIT_KEY_SECRET
+    from bot.secrets_local import SECRETS_DIR
+
+    if raw.environ.get("VIGIL_SECRET_AUDIT_HMAC_KEY") or raw.get(SECRETS_DIR):
+        return {}
+    directory = Path(".vigil") / "secrets"
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key_file = directory / AUDIT_KEY_SECRET
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_hex(32))
+    return {SECRETS_DIR.env: str(directory.resolve())}
 
 
 async def run_chat_command(args: argparse.Namespace) -> int:
