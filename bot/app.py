@@ -112,6 +112,31 @@ def ssl_context(ca_bundle: str) -> ssl.SSLContext:
     return context
 
 
+def build_services(
+    raw: RawConfig,
+    store: Store,
+    http: aiohttp.ClientSession,
+    registry: CommandRegistry,
+    roles: RoleMap | None = None,
+) -> Services:
+    """The ports handlers get: config, store, HTTP, secrets, redaction and the audit trail."""
+    settings = ServiceSettings.load(raw)
+    known = [settings.app_password] if settings.app_password else []
+    redactor = Redactor.from_config(raw, secrets=known)
+    secrets = secret_source_from_config(raw, on_value=redactor.remember)
+    return Services(
+        raw_config=raw,
+        settings=settings,
+        store=store,
+        roles=roles or RoleMap.load(raw),
+        registry=registry,
+        http=http,
+        secrets=secrets,
+        redactor=redactor,
+        audit=AuditTrail(store, secrets, redactor),
+    )
+
+
 async def start_vigil(
     raw: RawConfig,
     *,
@@ -119,11 +144,6 @@ async def start_vigil(
     store: Store | None = None,
 ) -> Vigil:
     settings = ServiceSettings.load(raw)
-    roles = roles or RoleMap.load(raw)
-    redactor = Redactor.from_config(
-        raw, secrets=[settings.app_password] if settings.app_password else ()
-    )
-    secrets = secret_source_from_config(raw, on_value=redactor.remember)
     store = store or await open_store(raw.get(DB_URL))
     if raw.get(AUTO_MIGRATE):
         await store.migrate()
@@ -131,6 +151,8 @@ async def start_vigil(
         connector=aiohttp.TCPConnector(ssl=ssl_context(settings.ca_bundle), limit=100),
         trust_env=False,
     )
+    services = build_services(raw, store, http, CommandRegistry(command_sets()), roles)
+    secrets = services.secrets
 
     async def app_password() -> str:
         # The secret source wins, so Key Vault rotation reaches the bot's own credential too.
@@ -149,17 +171,7 @@ async def start_vigil(
         password=app_password,
         ca_bundle=settings.ca_bundle,
     )
-    services = Services(
-        raw_config=raw,
-        settings=settings,
-        store=store,
-        roles=roles,
-        registry=CommandRegistry(command_sets()),
-        http=http,
-        secrets=secrets,
-        redactor=redactor,
-        audit=AuditTrail(store, secrets, redactor),
-    )
+    redactor = services.redactor
     adapter = VigilAdapter(settings, tokens, BotConnector(http, tokens))
     adapter.on_turn_error = turn_error_handler(redactor)
     dialog_state = PrivateConversationState(StoreStorage(store))

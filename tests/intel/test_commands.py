@@ -7,13 +7,12 @@ import re
 
 import pytest
 
+from bot.app import build_services
 from bot.commands import CommandRegistry, Conversation
 from bot.config import RawConfig
 from bot.intel.commands import COMMANDS
 from bot.rbac import Actor, Role, RoleMap
 from bot.router import Router
-from bot.services import Services
-from bot.settings import ServiceSettings
 
 ANALYST = Actor("11111111-1111-4111-8111-111111111111", "Ana Lyst", frozenset({Role.ANALYST}))
 NOBODY = Actor("22222222-2222-4222-8222-222222222222", "No Role")
@@ -24,18 +23,12 @@ CHAT = Conversation("conv-1")
 def router(fakes, sqlite_store, http, secrets_dir):
     environ = {
         "VIGIL_SECRETS_DIR": str(secrets_dir),
+        "VIGIL_SECRET_AUDIT_HMAC_KEY": "intel-test-audit-key-0123456789",
         "VIGIL_USER_RATE_PER_MINUTE": "1000",
         **{f"VIGIL_INTEL_{n.upper()}_URL": fake.url for n, fake in fakes.items()},
     }
     raw = RawConfig({}, environ)
-    services = Services(
-        raw_config=raw,
-        settings=ServiceSettings.load(raw),
-        store=sqlite_store,
-        roles=RoleMap(),
-        registry=CommandRegistry([COMMANDS]),
-        http=http,
-    )
+    services = build_services(raw, sqlite_store, http, CommandRegistry([COMMANDS]), RoleMap())
     return Router(services)
 
 

@@ -9,12 +9,11 @@ from botbuilder.core import ConversationState, MemoryStorage
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.dialogs import DialogSet, DialogTurnStatus
 
+from bot.app import build_services
 from bot.commands import CommandRegistry
 from bot.config import RawConfig
 from bot.intel.commands import COMMANDS
 from bot.rbac import RoleMap
-from bot.services import Services
-from bot.settings import ServiceSettings
 from dialogs.enrich import ASK, NEXT, RETRY, EnrichDialog
 
 ANALYST = {"actor": {"id": "a-1", "name": "Ana Lyst", "roles": ["analyst"], "tenant": ""}}
@@ -24,17 +23,11 @@ ANALYST = {"actor": {"id": "a-1", "name": "Ana Lyst", "roles": ["analyst"], "ten
 def adapter(fakes, sqlite_store, http, secrets_dir):
     environ = {
         "VIGIL_SECRETS_DIR": str(secrets_dir),
+        "VIGIL_SECRET_AUDIT_HMAC_KEY": "intel-test-audit-key-0123456789",
         **{f"VIGIL_INTEL_{n.upper()}_URL": fake.url for n, fake in fakes.items()},
     }
     raw = RawConfig({}, environ)
-    services = Services(
-        raw_config=raw,
-        settings=ServiceSettings.load(raw),
-        store=sqlite_store,
-        roles=RoleMap(),
-        registry=CommandRegistry([COMMANDS]),
-        http=http,
-    )
+    services = build_services(raw, sqlite_store, http, CommandRegistry([COMMANDS]), RoleMap())
     state = ConversationState(MemoryStorage())
     dialogs = DialogSet(state.create_property("dialogs"))
     dialogs.add(EnrichDialog(services))
