@@ -10,7 +10,7 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +105,11 @@ def dialog_list(services: Services) -> list[Dialog]:
     return [EnrichDialog(services)]
 
 
+def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
+    """Long-running work each instance does (delivery, expiry, schedules); cancelled at stop."""
+    return []
+
+
 def ssl_context(ca_bundle: str) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_bundle:
@@ -151,7 +156,8 @@ async def start_vigil(
         connector=aiohttp.TCPConnector(ssl=ssl_context(settings.ca_bundle), limit=100),
         trust_env=False,
     )
-    services = build_services(raw, store, http, CommandRegistry(command_sets()), roles)
+    registry = CommandRegistry(command_sets())
+    services = build_services(raw, store, http, registry, roles)
     secrets = services.secrets
 
     async def app_password() -> str:
@@ -171,8 +177,9 @@ async def start_vigil(
         password=app_password,
         ca_bundle=settings.ca_bundle,
     )
+    services.connector = BotConnector(http, tokens)
     redactor = services.redactor
-    adapter = VigilAdapter(settings, tokens, BotConnector(http, tokens))
+    adapter = VigilAdapter(settings, tokens, services.connector)
     adapter.on_turn_error = turn_error_handler(redactor)
     dialog_state = PrivateConversationState(StoreStorage(store))
     dialogs = DialogSet(dialog_state.create_property("dialogs"))
@@ -183,6 +190,8 @@ async def start_vigil(
     )
     vigil = Vigil(settings, services, adapter, handler, Metrics())
     vigil.idle.set()
+    for job in background_jobs(services):
+        vigil.background.append(asyncio.create_task(job))
     return vigil
 
 
