@@ -64,7 +64,9 @@ async def wait_listening(port: int, process: subprocess.Popen, limit: float = 60
     raise RuntimeError("bot did not start listening")
 
 
-async def drive(channel: LocalChannel, name: str, users: int, total: int, text: str) -> Result:
+async def drive(
+    channel: LocalChannel, name: str, users: int, total: int, text: str, expected: str
+) -> Result:
     people = [ChannelUser.named(f"Bench User {i}") for i in range(users)]
     per_user = total // users
     latencies: list[float] = []
@@ -114,7 +116,9 @@ async def run(args: argparse.Namespace) -> None:
             await wait_listening(port, echo)
             channel.bot_endpoint = f"http://127.0.0.1:{port}"
             results.append(
-                await drive(channel, "(a) stock echo bot", args.users, args.messages, "hello")
+                await drive(
+                    channel, "(a) stock echo bot", args.users, args.messages, "hello", "hello"
+                )
             )
         finally:
             echo.terminate()
@@ -129,6 +133,7 @@ async def run(args: argparse.Namespace) -> None:
                 "VIGIL_DB_URL": f"sqlite:///{tmp}/bench.db",
                 "VIGIL_ROLE_ANALYST": ",".join(u.aad_object_id for u in people),
                 "VIGIL_USER_RATE_PER_MINUTE": "100000",
+                "VIGIL_SECRET_AUDIT_HMAC_KEY": "bench-audit-key-0123456789abcdef",
                 "VIGIL_LOG_LEVEL": "WARNING",
             }
             vigil = subprocess.Popen(
@@ -138,7 +143,9 @@ async def run(args: argparse.Namespace) -> None:
                 await wait_listening(port, vigil)
                 channel.bot_endpoint = f"http://127.0.0.1:{port}"
                 results.append(
-                    await drive(channel, "(b) Vigil ping", args.users, args.messages, "ping")
+                    await drive(
+                        channel, "(b) Vigil ping", args.users, args.messages, "ping", "pong"
+                    )
                 )
                 rss = rss_mb(vigil.pid)
             finally:
@@ -151,7 +158,8 @@ async def run(args: argparse.Namespace) -> None:
     for result in results:
         print(
             f"{result.name:22s} {result.rate:7.1f} msg/s  p50 {result.pct(0.5) * 1000:6.1f} ms  "
-            f"p99 {result.pct(0.99) * 1000:6.1f} ms  replies {result.replies}/{result.messages}"
+            f"p99 {result.pct(0.99) * 1000:6.1f} ms  "
+            f"right answers {result.replies}/{result.messages}"
         )
     a, b = results
     print(f"ratio b/a: {b.rate / a.rate:.2f} (target >= 2.5)")
