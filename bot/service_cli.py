@@ -196,7 +196,8 @@ async def run_chat_command(args: argparse.Namespace) -> int:
         conversation = ChannelConversation.channel(team, channel_name or "General")
     else:
         conversation = ChannelConversation.personal(user)
-    url = args.url or f"http://127.0.0.1:{raw.get(LOCAL_CHANNEL_PORT)}"
+    base = (args.url or f"http://127.0.0.1:{raw.get(LOCAL_CHANNEL_PORT)}").rstrip("/")
+    url = base if base.endswith("/_local") else base + "/_local"
     return await run_chat(url, user, conversation)
 
 

@@ -1,0 +1,137 @@
+"""`vigil serve`, `vigil chat` and `vigil config check` as an operator runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _vigil(*args: str, env: dict[str, str], **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
+
+
+def _wait_listening(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("vigil did not start listening")
+
+
+@pytest.fixture
+def local_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "VIGIL_PORT": str(_port()),
+        "VIGIL_LOCAL_CHANNEL_PORT": str(_port()),
+        "VIGIL_DB_URL": f"sqlite:///{tmp_path}/vigil.db",
+        "VIGIL_SECRET_AUDIT_HMAC_KEY": "serve-test-audit-key-0123456789",
+    }
+
+
+def test_chat_talks_to_a_running_serve_local_and_sigterm_stops_it(local_env, tmp_path):
+    server = _vigil("serve", "--local", env=local_env, cwd=tmp_path)
+    try:
+        _wait_listening(int(local_env["VIGIL_PORT"]), server)
+        _wait_listening(int(local_env["VIGIL_LOCAL_CHANNEL_PORT"]), server)
+        url = f"http://127.0.0.1:{local_env['VIGIL_LOCAL_CHANNEL_PORT']}"
+        chat = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "chat", "--as", "demo", "--url", url],
+            input="ping\nwhoami\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **local_env},
+            cwd=tmp_path,
+        )
+        assert chat.returncode == 0, chat.stderr
+        assert "pong" in chat.stdout
+        assert "Demo Admin" in chat.stdout
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def test_chat_as_an_unknown_user_is_refused(local_env, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--as", "mallory"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **local_env},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "no local user 'mallory'" in result.stderr
+
+
+def test_serve_without_app_id_refuses_a_public_address(local_env, tmp_path):
+    env = {**local_env, "VIGIL_HOST": "0.0.0.0", "VIGIL_APP_ID": ""}  # noqa: S104
+    server = _vigil("serve", env=env, cwd=tmp_path)
+    _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 2
+    assert "VIGIL_APP_ID" in stderr and "0.0.0.0" in stderr  # noqa: S104
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"VIGIL_PORT": "http"}, "service.port"),
+        ({"VIGIL_APP_TYPE": "Sometimes"}, "bot.app_type"),
+        ({"VIGIL_DB_URL": "mysql://x"}, "db.url"),
+        ({"VIGIL_LOGIN_URL": "http://login.example"}, "bot.login_url"),
+        ({"VIGIL_APP_TYPE": "SingleTenant"}, "VIGIL_APP_TENANT_ID"),
+    ],
+)
+def test_config_check_names_the_wrong_key(env, problem, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "config", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert problem in result.stdout
+
+
+def test_config_check_masks_secrets(tmp_path):
+    env = {"VIGIL_APP_PASSWORD": "super-secret-value-123", "VIGIL_APP_ID": "x"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "config", "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout
+    assert "super-secret-value-123" not in result.stdout
+    assert "bot.app_password = ***" in result.stdout
