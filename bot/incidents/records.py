@@ -1,0 +1,207 @@
+"""Incident records: ids `INC-YYYYMMDD-NNN` from a per-day counter in the store, and their fields.
+
+The counter row and the incident row are written in one transaction, so two instances never
+hand out the same number and a failed insert leaves no gap-free-looking duplicate behind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.store import Store
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Status(StrEnum):
+    TRIAGE = "triage"
+    INVESTIGATING = "investigating"
+    CONTAINED = "contained"
+    ERADICATED = "eradicated"
+    RECOVERED = "recovered"
+    CLOSED = "closed"
+
+
+INCIDENT_ID = re.compile(r"INC-(\d{8})-(\d{1,6})", re.IGNORECASE)
+MAX_TITLE = 200
+MAX_DESCRIPTION = 2000
+MAX_INDICATORS = 50
+
+
+class IncidentNotFound(LookupError):
+    pass
+
+
+@dataclass
+class Incident:
+    id: str
+    day: str
+    number: int
+    title: str
+    severity: str
+    status: str
+    description: str = ""
+    indicators: list[str] = field(default_factory=list)
+    alert_id: str = ""
+    opened_by_id: str = ""
+    opened_by_name: str = ""
+    commander_id: str = ""
+    commander_name: str = ""
+    scribe_id: str = ""
+    scribe_name: str = ""
+    opened_at: float = 0.0
+    closed_at: float | None = None
+    summary: str = ""
+    team_id: str = ""
+    channel_id: str = ""
+    channel_name: str = ""
+    channel_url: str = ""
+    channel_error: str = ""
+    card_conversation_id: str = ""
+    card_activity_id: str = ""
+    service_url: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != Status.CLOSED
+
+
+_COLUMNS = tuple(f.name for f in fields(Incident))
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM incidents"  # noqa: S608 - constant column names
+# Columns a caller may change with `update`; ids, numbers and opening facts never change.
+_MUTABLE = frozenset(_COLUMNS) - {"id", "day", "number", "opened_at", "opened_by_id"}
+
+
+def day_of(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).strftime("%Y%m%d")
+
+
+def normalise_id(text: str) -> str | None:
+    """`inc-20240502-3` style input as the canonical `INC-20240502-003`, or None."""
+    match = INCIDENT_ID.fullmatch(text.strip())
+    if not match:
+        return None
+    return f"INC-{match[1]}-{int(match[2]):03d}"
+
+
+def clean_text(text: str, limit: int) -> str:
+    """One line of plain text without control characters, at most `limit` characters."""
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.split())[:limit]
+
+
+async def create(
+    store: Store,
+    *,
+    title: str,
+    severity: Severity,
+    description: str = "",
+    indicators: list[str] | None = None,
+    alert_id: str = "",
+    opened_by_id: str,
+    opened_by_name: str,
+    now: float | None = None,
+) -> Incident:
+    """A new incident in triage, commanded by whoever opened it until someone is assigned."""
+    now = time.time() if now is None else now
+    day = day_of(now)
+    async with store.transaction() as tx:
+        number = int(
+            await tx.fetchval(
+                "INSERT INTO counters (name, value) VALUES (?, 1)"
+                " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+                f"incident:{day}",
+            )
+        )
+        incident = Incident(
+            id=f"INC-{day}-{number:03d}",
+            day=day,
+            number=number,
+            title=clean_text(title, MAX_TITLE),
+            severity=Severity(severity).value,
+            status=Status.TRIAGE.value,
+            description=clean_text(description, MAX_DESCRIPTION),
+            indicators=list(indicators or [])[:MAX_INDICATORS],
+            alert_id=alert_id,
+            opened_by_id=opened_by_id,
+            opened_by_name=opened_by_name,
+            commander_id=opened_by_id,
+            commander_name=opened_by_name,
+            opened_at=now,
+        )
+        row = _row(incident)
+        marks = ", ".join("?" * len(row))
+        await tx.execute(
+            f"INSERT INTO incidents ({', '.join(_COLUMNS)}) VALUES ({marks})",  # noqa: S608 - constant
+            *row,
+        )
+    return incident
+
+
+async def get(store: Store, incident_id: str) -> Incident:
+    row = await store.fetchone(f"{_SELECT} WHERE id = ?", incident_id)
+    if row is None:
+        raise IncidentNotFound(incident_id)
+    return _incident(row)
+
+
+async def for_channel(store: Store, channel_id: str) -> Incident | None:
+    """The incident whose channel this is (a thread id's channel part counts)."""
+    if not channel_id:
+        return None
+    row = await store.fetchone(
+        f"{_SELECT} WHERE channel_id = ? ORDER BY opened_at DESC", channel_id.split(";", 1)[0]
+    )
+    return None if row is None else _incident(row)
+
+
+async def recent(store: Store, *, open_only: bool = False, limit: int = 20) -> list[Incident]:
+    where = " WHERE status <> 'closed'" if open_only else ""
+    rows = await store.fetchall(
+        f"{_SELECT}{where} ORDER BY opened_at DESC, number DESC LIMIT ?",  # noqa: S608 - constant
+        limit,
+    )
+    return [_incident(row) for row in rows]
+
+
+async def update(store: Store, incident_id: str, **changes: Any) -> None:
+    unknown = set(changes) - _MUTABLE
+    if unknown:
+        raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
+    assignments = ", ".join(f"{name} = ?" for name in changes)
+    values = [_value(name, value) for name, value in changes.items()]
+    changed = await store.execute(
+        f"UPDATE incidents SET {assignments} WHERE id = ?",  # noqa: S608 - names checked above
+        *values,
+        incident_id,
+    )
+    if changed != 1:
+        raise IncidentNotFound(incident_id)
+
+
+def _value(name: str, value: Any) -> Any:
+    return json.dumps(value) if name == "indicators" else value
+
+
+def _row(incident: Incident) -> list[Any]:
+    return [_value(name, getattr(incident, name)) for name in _COLUMNS]
+
+
+def _incident(row: dict[str, Any]) -> Incident:
+    values = dict(row)
+    values["indicators"] = json.loads(values["indicators"] or "[]")
+    values["opened_at"] = float(values["opened_at"])
+    if values["closed_at"] is not None:
+        values["closed_at"] = float(values["closed_at"])
+    return Incident(**values)
