@@ -15,8 +15,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.service_cli",
     "bot.store.cli",
     "bot.audit_cli",
+    "bot.doctor",
     "bot.intel.cli",
     "cards.cli",
+    "bot.package",
 )
 
 
