@@ -125,3 +125,16 @@ async def test_check_ip_gives_a_verdict_card_from_the_local_feed(harness):
 async def test_internal_indicator_is_marked(harness):
     text = card_text(card_of(await harness.say(ANALYST, "check-ip 10.1.2.3")))
     assert "internal" in text.lower()
+
+
+async def test_lookups_are_audited_with_sources_and_internal_marked(harness):
+    await harness.say(ANALYST, "check 10.1.2.3 198.51.100.23")
+    lookups = [r for r in await _records(harness) if r.action == "intel.lookup"]
+    assert len(lookups) == 1
+    params = json.loads(lookups[0].parameters)
+    by_value = {item["indicator"]: item for item in params["indicators"]}
+    assert by_value["10.1.2.3"]["internal"] is True
+    assert by_value["198.51.100.23"]["internal"] is False
+    assert by_value["198.51.100.23"]["verdict"] == "malicious"
+    assert lookups[0].actor_name == "Ann Analyst"
+    assert "1 internal" in lookups[0].result_detail
