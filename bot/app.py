@@ -24,6 +24,7 @@ from prometheus_client.exposition import generate_latest
 
 from bot import core_commands
 from bot.adapter import AuthenticationFailed, VigilAdapter
+from bot.alerts.ingest import alert_webhook
 from bot.audit_trail import AUDIT_KEY_SECRET, AuditTrail
 from bot.bot_token import BotTokenProvider
 from bot.commands import CommandRegistry, CommandSet
@@ -94,15 +95,22 @@ class Vigil:
 # Areas contribute command sets and dialogs through these lists, so the surface is explicit.
 def command_sets() -> list[CommandSet]:
     from bot import audit_commands
+    from bot.incidents import commands as incident_commands
     from bot.intel import commands as intel_commands
 
-    return [core_commands.COMMANDS, audit_commands.COMMANDS, intel_commands.COMMANDS]
+    return [
+        core_commands.COMMANDS,
+        audit_commands.COMMANDS,
+        intel_commands.COMMANDS,
+        incident_commands.COMMANDS,
+    ]
 
 
 def dialog_list(services: Services) -> list[Dialog]:
     from dialogs.enrich import EnrichDialog
+    from dialogs.incident import IncidentDialog
 
-    return [EnrichDialog(services)]
+    return [EnrichDialog(services), IncidentDialog(services)]
 
 
 def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
@@ -217,6 +225,7 @@ def build_app(vigil: Vigil) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_post("/api/alerts/{source}", alert_webhook(vigil.services))
 
     async def on_shutdown(app: web.Application) -> None:
         await stop_vigil(vigil, vigil.settings.shutdown_grace)

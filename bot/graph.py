@@ -1,0 +1,195 @@
+"""A small Microsoft Graph client: app-only tokens (MSAL client credentials or the managed
+identity) and JSON calls with Retry-After on 429/503, over the process's one aiohttp session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from bot.bot_token import BotTokenProvider, TokenUnavailable
+from bot.config import RawConfig, Setting, parse_url
+from bot.connector import _parse_retry_after
+from bot.secrets import SecretSource, SecretUnavailable
+from bot.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
+APP_PASSWORD_SECRET = "bot-app-password"  # noqa: S105 (a secret name)
+RETRYABLE = frozenset({429, 503})
+
+GRAPH_URL = Setting(
+    "graph.url",
+    "VIGIL_GRAPH_URL",
+    parse_url("https"),
+    "https://graph.microsoft.com/v1.0",
+    "Microsoft Graph base URL",
+)
+AAD_AUTHORITY = Setting(
+    "graph.authority",
+    "VIGIL_AAD_AUTHORITY",
+    parse_url("https"),
+    "",
+    "Entra authority for Graph tokens (default https://login.microsoftonline.com/<tenant id>)",
+)
+
+
+class GraphError(RuntimeError):
+    """Graph refused or could not be reached; `code` is Graph's error code when it gave one."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"Graph answered {status} {code}: {message}".strip())
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def authority(raw: RawConfig, settings: ServiceSettings) -> str:
+    """The configured authority, else the public one for the bot's tenant ('' when unknown)."""
+    configured = raw.get(AAD_AUTHORITY)
+    if configured:
+        return configured
+    return f"{PUBLIC_AUTHORITY}/{settings.tenant_id}" if settings.tenant_id else ""
+
+
+def token_provider(
+    raw: RawConfig, settings: ServiceSettings, secrets: SecretSource
+) -> BotTokenProvider:
+    """App-only Graph tokens with the bot's own identity; the password is read per fetch so a
+    rotated secret is picked up when the cached MSAL client is refused."""
+
+    async def password() -> str:
+        try:
+            return (await secrets.get(APP_PASSWORD_SECRET)).reveal()
+        except SecretUnavailable:
+            if settings.app_password:
+                return settings.app_password
+            raise
+
+    return BotTokenProvider(
+        app_id=settings.app_id,
+        app_type=settings.app_type,
+        login_url=authority(raw, settings),
+        scope=GRAPH_SCOPE,
+        password=password,
+        ca_bundle=settings.ca_bundle,
+    )
+
+
+class GraphClient:
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        tokens: BotTokenProvider,
+        base_url: str,
+        *,
+        max_attempts: int = 4,
+        max_wait: float = 30.0,
+        timeout: float = 20.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.http = http
+        self.tokens = tokens
+        self.base_url = base_url.rstrip("/")
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._sleep = sleep
+
+    async def create_channel(
+        self,
+        team_group_id: str,
+        display_name: str,
+        description: str,
+        membership_type: str = "standard",
+        owner_id: str = "",
+    ) -> dict[str, Any]:
+        """POST /teams/{group id}/channels; the created channel (id, displayName, webUrl ...)."""
+        body: dict[str, Any] = {
+            "displayName": display_name,
+            "description": description[:1024],
+            "membershipType": membership_type,
+        }
+        if membership_type == "private" and owner_id:
+            # App-only creation of a private channel must name its first owner.
+            body["members"] = [
+                {
+                    "@odata.type": "#microsoft.graph.aadUserConversationMember",
+                    "user@odata.bind": f"{self.base_url}/users('{quote(owner_id, safe='')}')",
+                    "roles": ["owner"],
+                }
+            ]
+        return await self.call("POST", f"teams/{quote(team_group_id, safe='')}/channels", body)
+
+    async def call(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        url = f"{self.base_url}/{path}"
+        data = None if body is None else json.dumps(body).encode()
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                token = await self.tokens.token()
+            except (TokenUnavailable, SecretUnavailable) as exc:
+                raise GraphError(0, "TokenUnavailable", str(exc)) from None
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            if data is not None:
+                headers["Content-Type"] = "application/json"
+            try:
+                async with self.http.request(
+                    method, url, data=data, headers=headers, timeout=self.timeout
+                ) as response:
+                    status = response.status
+                    text = await response.text()
+                    retry_after = response.headers.get("Retry-After")
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                if attempt >= self.max_attempts:
+                    raise GraphError(0, "Unreachable", type(exc).__name__) from None
+                await self._sleep(self._backoff(attempt, None))
+                continue
+            if status < 300:
+                return _json_object(text)
+            if status == 401 and not refreshed:
+                refreshed = True
+                self.tokens.invalidate()
+                continue
+            if status in RETRYABLE and attempt < self.max_attempts:
+                wait = self._backoff(attempt, retry_after)
+                log.warning(
+                    "Graph %s %s answered %s; retrying in %.1fs", method, path, status, wait
+                )
+                await self._sleep(wait)
+                continue
+            code, message = _error(text)
+            raise GraphError(status, code, message)
+
+    def _backoff(self, attempt: int, retry_after: str | None) -> float:
+        told = _parse_retry_after(retry_after)
+        if told is not None:
+            return min(told, self.max_wait)
+        return min(self.max_wait, random.uniform(0, 0.5 * 2**attempt))
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _error(text: str) -> tuple[str, str]:
+    """Graph's `{"error": {"code", "message"}}`, bounded; anything else as a short reason."""
+    error = _json_object(text).get("error")
+    if isinstance(error, dict):
+        return str(error.get("code", ""))[:80], str(error.get("message", ""))[:200]
+    return "", text[:200]

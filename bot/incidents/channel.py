@@ -1,0 +1,182 @@
+"""Give an incident its Teams channel (Graph) and post the incident card into it (Bot Connector).
+
+If Graph fails the incident still exists: the failure is recorded on the incident, shown on its
+card with a "Retry channel" button, and written to the timeline.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot import conversation_refs
+from bot.connector import ConnectorError
+from bot.graph import GraphClient, GraphError, token_provider
+from bot.incidents import records, timeline
+from bot.incidents.presentation import CARD_TIMELINE, incident_card
+from bot.incidents.records import Incident
+from bot.incidents.settings import CHANNEL_MEMBERSHIP, GRAPH_URL, INCIDENT_TEAM_ID
+from bot.incidents.slug import channel_name
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+GRAPH_EXTRAS_KEY = "graph"
+TEAM_KV = ("incidents", "team")
+MAX_NAME_ATTEMPTS = 20
+NO_TEAM = (
+    "no incident team is configured; an admin can say `incident-team use this` in the team "
+    "(or set VIGIL_INCIDENT_TEAM_ID)"
+)
+
+
+def graph_client(services: Services) -> GraphClient:
+    """One Graph client per process, so its MSAL token cache lives as long as the process."""
+    client = services.extras.get(GRAPH_EXTRAS_KEY)
+    if client is None:
+        raw = services.raw_config
+        tokens = token_provider(raw, services.settings, services.secrets)
+        client = GraphClient(services.http, tokens, raw.get(GRAPH_URL))
+        services.extras[GRAPH_EXTRAS_KEY] = client
+    return client
+
+
+async def incident_team(services: Services) -> str:
+    """The team's Entra group id: configuration first, else what `incident-team use this` saved."""
+    configured = services.raw_config.get(INCIDENT_TEAM_ID)
+    if configured:
+        return configured
+    saved = await services.store.kv_read(*TEAM_KV[:1], [TEAM_KV[1]])
+    value = saved.get(TEAM_KV[1])
+    return str(value[0].get("aad_group_id", "")) if value else ""
+
+
+async def remember_team(services: Services, aad_group_id: str, team_id: str, name: str) -> None:
+    document = {"aad_group_id": aad_group_id, "team_id": team_id, "team_name": name}
+    await services.store.kv_write(TEAM_KV[0], TEAM_KV[1], document, None)
+
+
+async def provision(services: Services, incident: Incident, owner_id: str = "") -> Incident:
+    """Create the channel if the incident has none, then post the card there; the new record."""
+    if not incident.channel_id:
+        await _create_channel(services, incident, owner_id)
+        incident = await records.get(services.store, incident.id)
+    if incident.channel_id and not incident.card_activity_id:
+        await _post_card(services, incident)
+        incident = await records.get(services.store, incident.id)
+    return incident
+
+
+async def _create_channel(services: Services, incident: Incident, owner_id: str) -> None:
+    store = services.store
+    group = await incident_team(services)
+    if not group:
+        await _failed(services, incident, NO_TEAM)
+        return
+    client = graph_client(services)
+    membership = services.raw_config.get(CHANNEL_MEMBERSHIP)
+    description = f"{incident.id} ({incident.severity}): {incident.title}"
+    for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
+        name = channel_name(incident.day, incident.title, incident.number, attempt)
+        try:
+            channel = await client.create_channel(group, name, description, membership, owner_id)
+        except GraphError as exc:
+            if _name_taken(exc):
+                continue
+            log.warning("incident %s: channel not created: %s", incident.id, exc)
+            await _failed(services, incident, _reason(exc))
+            return
+        channel_id = str(channel.get("id") or "")
+        if not channel_id:
+            await _failed(services, incident, "Graph answered without a channel id")
+            return
+        await records.update(
+            store,
+            incident.id,
+            team_id=group,
+            channel_id=channel_id,
+            channel_name=str(channel.get("displayName") or name),
+            channel_url=_https(channel.get("webUrl")),
+            channel_error="",
+        )
+        await timeline.add_timeline(
+            store, incident.id, "Vigil", "channel", f"Channel {name} created"
+        )
+        return
+    await _failed(services, incident, f"{MAX_NAME_ATTEMPTS} channel names were all taken")
+
+
+async def _post_card(services: Services, incident: Incident) -> None:
+    """Start a thread in the new channel with the card (a proactive post needs the team's
+    serviceUrl, known from any conversation reference saved in that team)."""
+    saved = await conversation_refs.list_for_team(services.store, incident.team_id)
+    if not saved or services.connector is None:
+        await timeline.add_timeline(
+            services.store,
+            incident.id,
+            "Vigil",
+            "channel",
+            "Card not posted: Vigil has not seen this team yet (add the bot to the team)",
+        )
+        return
+    reference = saved[0].reference
+    service_url = str(reference.get("serviceUrl") or "")
+    latest, total = await timeline.latest(services.store, incident.id, CARD_TIMELINE)
+    card = services.redactor.redact_data(incident_card(incident, latest, total))
+    parameters: dict[str, Any] = {
+        "isGroup": True,
+        "channelData": {"channel": {"id": incident.channel_id}},
+        "activity": {
+            "type": "message",
+            "attachments": [
+                {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+            ],
+        },
+    }
+    if isinstance(reference.get("bot"), dict):
+        parameters["bot"] = reference["bot"]
+    tenant = (reference.get("conversation") or {}).get("tenantId")
+    if tenant:
+        parameters["tenantId"] = tenant
+        parameters["channelData"]["tenant"] = {"id": tenant}
+    try:
+        created = await services.connector.create_conversation(service_url, parameters)
+    except ConnectorError as exc:
+        log.warning("incident %s: card not posted: %s", incident.id, exc)
+        await timeline.add_timeline(
+            services.store, incident.id, "Vigil", "channel", f"Card not posted: {exc}"
+        )
+        return
+    await records.update(
+        services.store,
+        incident.id,
+        service_url=service_url,
+        card_conversation_id=str(created.get("id") or incident.channel_id),
+        card_activity_id=str(created.get("activityId") or created.get("id") or ""),
+    )
+
+
+async def _failed(services: Services, incident: Incident, reason: str) -> None:
+    await records.update(services.store, incident.id, channel_error=reason)
+    await timeline.add_timeline(
+        services.store, incident.id, "Vigil", "channel", f"Channel not created: {reason}"
+    )
+
+
+def _name_taken(exc: GraphError) -> bool:
+    return exc.status == 409 or (exc.status == 400 and exc.code == "NameAlreadyExists")
+
+
+def _reason(exc: GraphError) -> str:
+    if exc.status == 0:
+        return f"Graph could not be reached ({exc.code}: {exc.message})"[:300]
+    if exc.status in (401, 403):
+        return (
+            f"Graph refused ({exc.status} {exc.code}); grant Channel.Create.Group (resource-"
+            "specific consent) or Channel.Create to the app"
+        )
+    return f"Graph answered {exc.status} {exc.code}".strip()
+
+
+def _https(value: Any) -> str:
+    return value if isinstance(value, str) and value.startswith("https://") else ""

@@ -1,0 +1,37 @@
+"""Incident settings: the team that gets incident channels, and how those channels are made."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.config import Setting, parse_choice, parse_str
+from bot.graph import AAD_AUTHORITY, GRAPH_URL
+
+__all__ = ["AAD_AUTHORITY", "CHANNEL_MEMBERSHIP", "GRAPH_URL", "INCIDENT_TEAM_ID"]
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def parse_group_id(value: Any) -> str:
+    text = parse_str(value).strip()
+    if text and not _GUID.fullmatch(text):
+        # The 19:...@thread.tacv2 id is the Bot Framework team id; Graph wants the group id.
+        raise ValueError("expected the team's Entra group id (aadGroupId, a GUID)")
+    return text.lower()
+
+
+INCIDENT_TEAM_ID = Setting(
+    "incidents.team_id",
+    "VIGIL_INCIDENT_TEAM_ID",
+    parse_group_id,
+    "",
+    "Entra group id of the team that gets incident channels (or say `incident-team use this`)",
+)
+CHANNEL_MEMBERSHIP = Setting(
+    "incidents.channel_membership",
+    "VIGIL_INCIDENT_CHANNEL_MEMBERSHIP",
+    parse_choice("standard", "private"),
+    "standard",
+    "membership type of incident channels",
+)
