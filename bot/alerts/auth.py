@@ -1,0 +1,142 @@
+"""Who may post alerts: an HMAC signature over timestamp + "." + body, or a static token.
+
+Secrets per source: `alerts-<source>-hmac-key` and `alerts-<source>-token`. A source with
+neither refuses everything. A signature is accepted once (replays are refused across instances).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+
+from bot.secrets import Secret, SecretNotFound, SecretSource, SecretUnavailable
+from bot.store import Store
+
+SIGNATURE_HEADER = "X-Vigil-Signature"
+TIMESTAMP_HEADER = "X-Vigil-Timestamp"
+# A key rotated in the vault reaches us on the next read; don't let bad posts force many reads.
+REREAD_AFTER_FAILURE = 30.0
+
+
+class AuthRefused(Exception):
+    """401 (or 503 when the secret source is down); the reason never includes a secret."""
+
+    def __init__(self, reason: str, status: int = 401) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Credentials:
+    hmac_key: Secret | None
+    token: Secret | None
+
+
+def hmac_key_name(source: str) -> str:
+    return f"alerts-{source}-hmac-key"
+
+
+def token_name(source: str) -> str:
+    return f"alerts-{source}-token"
+
+
+def sign(key: str, timestamp: str, body: bytes) -> str:
+    """The X-Vigil-Signature value for a body sent at `timestamp` (epoch seconds)."""
+    digest = hmac.new(key.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+class AlertAuth:
+    def __init__(self, secrets: SecretSource, store: Store, max_skew: int) -> None:
+        self.secrets = secrets
+        self.store = store
+        self.max_skew = max_skew
+        self._reread: dict[str, float] = {}
+
+    async def check(self, source: str, headers: dict[str, str], body: bytes) -> str:
+        """How the post was authenticated ("hmac" or "token"); raises AuthRefused."""
+        result = await self._check(source, headers, body, await self._credentials(source))
+        if result is None and self._may_reread(source):
+            for name in (hmac_key_name(source), token_name(source)):
+                self.secrets.invalidate(name)
+            result = await self._check(source, headers, body, await self._credentials(source))
+        if result is None:
+            raise AuthRefused("bad credentials")
+        if result == "hmac":
+            await self._refuse_replay(source, headers[SIGNATURE_HEADER])
+        return result
+
+    async def _credentials(self, source: str) -> Credentials:
+        key = await self._get(hmac_key_name(source))
+        token = await self._get(token_name(source))
+        if key is None and token is None:
+            raise AuthRefused(f"source {source} not configured")
+        return Credentials(key, token)
+
+    async def _get(self, name: str) -> Secret | None:
+        try:
+            return await self.secrets.get(name)
+        except SecretNotFound:
+            return None
+        except SecretUnavailable:
+            raise AuthRefused("credentials cannot be checked now", status=503) from None
+
+    async def _check(
+        self, source: str, headers: dict[str, str], body: bytes, creds: Credentials
+    ) -> str | None:
+        signature = headers.get(SIGNATURE_HEADER, "")
+        if signature and creds.hmac_key is not None:
+            self._check_time(headers.get(TIMESTAMP_HEADER, ""))
+            expected = sign(creds.hmac_key.reveal(), headers[TIMESTAMP_HEADER], body)
+            return "hmac" if hmac.compare_digest(expected, signature.strip()) else None
+        authorization = headers.get("Authorization", "")
+        if authorization and creds.token is not None:
+            offered = _offered_token(authorization)
+            token = creds.token.reveal().encode()
+            return "token" if offered and hmac.compare_digest(offered, token) else None
+        if creds.hmac_key is not None and creds.token is None:
+            raise AuthRefused(f"signature missing ({SIGNATURE_HEADER} and {TIMESTAMP_HEADER})")
+        if creds.token is not None and creds.hmac_key is None:
+            raise AuthRefused("Authorization header missing")
+        raise AuthRefused("credentials missing")
+
+    def _check_time(self, stamp: str) -> None:
+        try:
+            sent = float(stamp.strip())
+        except ValueError:
+            raise AuthRefused(f"{TIMESTAMP_HEADER} missing or not epoch seconds") from None
+        if abs(time.time() - sent) > self.max_skew:
+            raise AuthRefused(f"{TIMESTAMP_HEADER} is more than {self.max_skew}s away (stale)")
+
+    async def _refuse_replay(self, source: str, signature: str) -> None:
+        # Twice the skew: a signature stays acceptable for max_skew either side of now.
+        if not await self.store.claim_once(
+            "alerts.sig", f"{source}:{signature.strip()}", 2 * self.max_skew
+        ):
+            raise AuthRefused("signature already used (replay)")
+
+    def _may_reread(self, source: str) -> bool:
+        now = time.monotonic()
+        if now - self._reread.get(source, -REREAD_AFTER_FAILURE) < REREAD_AFTER_FAILURE:
+            return False
+        self._reread[source] = now
+        return True
+
+
+def _offered_token(authorization: str) -> bytes:
+    """The token from `Bearer <t>` or `Basic base64(user:<t>)` (the password is the token)."""
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip().encode()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return b""
+        return decoded.partition(b":")[2]
+    return b""

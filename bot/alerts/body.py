@@ -1,0 +1,65 @@
+"""Reading a webhook body: raw bytes under a size cap (for the HMAC), then bounded JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+MAX_DEPTH = 64
+
+
+class BodyRejected(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+async def read_raw(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyRejected(413, f"body over {limit} bytes")
+    try:
+        body = await request.content.read(limit + 1)
+    except (ConnectionError, ValueError) as exc:
+        raise BodyRejected(400, f"body could not be read: {type(exc).__name__}") from None
+    if len(body) > limit:
+        raise BodyRejected(413, f"body over {limit} bytes")
+    return body
+
+
+def parse_json(body: bytes) -> Any:
+    """JSON no deeper than MAX_DEPTH; anything else is a 400 with the reason."""
+    if not body.strip():
+        raise BodyRejected(400, "empty body; expected JSON")
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        raise BodyRejected(400, f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    except UnicodeDecodeError:
+        raise BodyRejected(400, "body is not UTF-8 text") from None
+    except ValueError as exc:
+        raise BodyRejected(400, f"invalid or truncated JSON: {exc.args[0][:120]}") from None
+    if depth(value) > MAX_DEPTH:
+        raise BodyRejected(400, f"JSON nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def depth(value: Any) -> int:
+    """Nesting depth without recursion, so hostile input cannot exhaust the stack."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest

@@ -1,0 +1,91 @@
+"""`POST /api/alerts/{source}`: authenticate, bound, normalise, store, and only then answer 202.
+
+Answers: 202 with ids when something new was stored, 200 with the same ids for a re-send, 401
+for bad or missing credentials, 413/400/422 for bodies that are too big, unreadable or invalid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.alerts import repository
+from bot.alerts.auth import AlertAuth, AuthRefused
+from bot.alerts.body import BodyRejected, parse_json, read_raw
+from bot.alerts.model import Alert, InvalidAlert
+from bot.alerts.normalise import SOURCES, normalise
+from bot.alerts.settings import AlertSettings
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+WAKE_KEY = "alerts.wake"
+
+
+def wake_event(services: Services) -> asyncio.Event:
+    """Set after each stored post so this instance's router starts at once instead of polling."""
+    event = services.extras.get(WAKE_KEY)
+    if event is None:
+        event = services.extras[WAKE_KEY] = asyncio.Event()
+    return event
+
+
+def alert_webhook(services: Services) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler for `POST /api/alerts/{source}`, bound to this Vigil's ports."""
+    settings = AlertSettings.load(services.raw_config)
+    auth = AlertAuth(services.secrets, services.store, settings.max_skew)
+
+    async def handle(request: web.Request) -> web.Response:
+        source = request.match_info.get("source", "")
+        if source not in SOURCES:
+            return _answer(404, {"error": f"unknown source; known: {', '.join(SOURCES)}"})
+        try:
+            body = await read_raw(request, settings.max_body)
+            how = await auth.check(source, request.headers, body)  # type: ignore[arg-type]
+            document = parse_json(body)
+            results = normalise(source, document, settings.elastic_fields)
+        except AuthRefused as exc:
+            log.info("alert post refused for %s: %s", source, exc.reason)
+            return _answer(exc.status, {"error": exc.reason})
+        except BodyRejected as exc:
+            return _answer(exc.status, {"error": exc.reason})
+        except InvalidAlert as exc:
+            return _answer(422, {"error": str(exc), "field": exc.field})
+        good = [item for item in results if isinstance(item, Alert)]
+        bad = [_rejected(item) for item in results if isinstance(item, InvalidAlert)]
+        if not good:
+            first = bad[0] if bad else {"field": "body", "error": "no alerts"}
+            return _answer(422, {"error": first["error"], "field": first["field"], "rejected": bad})
+        stored = await repository.save_all(services.store, good)
+        wake_event(services).set()
+        fresh = any(item.outcome != "duplicate" for item in stored)
+        log.debug("stored %d alerts from %s (%s)", len(stored), source, how)
+        return _answer(
+            202 if fresh else 200,
+            {
+                "ids": [item.id for item in stored],
+                "accepted": [_accepted(item) for item in stored],
+                "rejected": bad,
+            },
+        )
+
+    return handle
+
+
+def _accepted(item: repository.Stored) -> dict[str, Any]:
+    answer: dict[str, Any] = {"id": item.id, "outcome": item.outcome}
+    if item.alert.warnings:
+        answer["warnings"] = item.alert.warnings[:10]
+    return answer
+
+
+def _rejected(error: InvalidAlert) -> dict[str, str]:
+    return {"field": error.field, "error": str(error)}
+
+
+def _answer(status: int, payload: dict[str, Any]) -> web.Response:
+    return web.json_response(payload, status=status)

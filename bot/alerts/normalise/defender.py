@@ -1,0 +1,109 @@
+"""Defender XDR via Graph security `alerts_v2`: one alert or a `{"value": [...]}` page.
+
+Severity: informational, low, medium, high (or unknownFutureValue); status resolved = resolved.
+Entities come from `evidence[]`, typed by `@odata.type`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.alerts.model import (
+    Alert,
+    Entity,
+    InvalidAlert,
+    Severity,
+    Status,
+    add_entity,
+    require_object,
+    required_text,
+    severity_from_words,
+    text,
+    timestamp,
+)
+
+SEVERITY = {
+    "informational": Severity.INFO,
+    "low": Severity.LOW,
+    "medium": Severity.MEDIUM,
+    "high": Severity.HIGH,
+    "unknownfuturevalue": Severity.UNKNOWN,
+}
+MAX_BATCH = 500
+
+
+def normalise(body: Any) -> list[Alert | InvalidAlert]:
+    body = require_object(body, "body")
+    if "value" in body:
+        items = body["value"]
+        if not isinstance(items, list) or not items:
+            raise InvalidAlert("value", "expected a non-empty list of alerts")
+        if len(items) > MAX_BATCH:
+            raise InvalidAlert("value", f"at most {MAX_BATCH} alerts per post")
+        results: list[Alert | InvalidAlert] = []
+        for index, item in enumerate(items):
+            try:
+                results.append(one(item))
+            except InvalidAlert as exc:
+                results.append(InvalidAlert(f"value[{index}].{exc.field}", exc.problem))
+        return results
+    return [one(body)]
+
+
+def one(body: Any) -> Alert:
+    body = require_object(body, "alert")
+    warnings: list[str] = []
+    source_id = required_text(body, "id")
+    title = required_text(body, "title")
+    if "severity" not in body:
+        raise InvalidAlert("severity", "required")
+    severity = severity_from_words(body["severity"], SEVERITY, "severity", warnings)
+    entities: list[Entity] = []
+    evidence = body.get("evidence") or []
+    if not isinstance(evidence, list):
+        raise InvalidAlert("evidence", "expected a list")
+    for item in evidence:
+        if isinstance(item, dict):
+            _evidence(entities, item)
+    first = timestamp(
+        body.get("firstActivityDateTime") or body.get("createdDateTime"), "first", warnings
+    )
+    return Alert(
+        source="defender",
+        source_id=source_id,
+        title=title,
+        severity=severity,
+        status=Status.RESOLVED if text(body.get("status")).lower() == "resolved" else Status.FIRING,
+        rule=text(body.get("detectorId")) or title,
+        category=text(body.get("category")),
+        first_seen=first,
+        last_seen=timestamp(body.get("lastActivityDateTime"), "last", warnings) or first,
+        entities=entities,
+        description=text(body.get("description")),
+        link=text(body.get("alertWebUrl"), 2000),
+        warnings=warnings,
+        raw=body,
+    )
+
+
+def _evidence(entities: list[Entity], item: dict[str, Any]) -> None:
+    kind = text(item.get("@odata.type")).rsplit(".", 1)[-1]
+    if kind == "deviceEvidence":
+        add_entity(entities, "host", item.get("deviceDnsName") or item.get("hostName"))
+    elif kind == "userEvidence":
+        account = item.get("userAccount") if isinstance(item.get("userAccount"), dict) else {}
+        add_entity(entities, "user", account.get("userPrincipalName") or account.get("accountName"))
+    elif kind == "ipEvidence":
+        add_entity(entities, "ip", item.get("ipAddress"))
+    elif kind == "urlEvidence":
+        add_entity(entities, "url", item.get("url"))
+    elif kind in ("fileEvidence", "processEvidence"):
+        details = item.get("fileDetails") or item.get("imageFile")
+        if isinstance(details, dict):
+            add_entity(entities, "hash", details.get("sha256") or details.get("sha1"))
+        if kind == "processEvidence":
+            add_entity(entities, "process", item.get("processCommandLine"))
+    elif kind == "mailboxEvidence":
+        add_entity(entities, "user", item.get("primaryAddress"))
+    elif kind == "analyzedMessageEvidence":
+        add_entity(entities, "user", item.get("recipientEmailAddress"))

@@ -1,0 +1,140 @@
+"""Alerts in the store: idempotent insert (source + source id), reads for commands and routing."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from bot.alerts.model import MAX_RAW_BYTES, Alert, Entity, Severity, Status
+from bot.store import Store, Transaction
+
+# routed: 0 waits for the router, 1 routed, 2 dropped or snoozed by a rule, 3 no channel found.
+UNROUTED, ROUTED, DROPPED, NO_CHANNEL = 0, 1, 2, 3
+_COLUMNS = (
+    "id, source, source_id, title, rule, category, severity, status, first_seen, last_seen,"
+    " entities, description, link, warnings, raw, received_at, routed, route, group_id"
+)
+_MARKS = ", ".join("?" * 16)
+
+
+@dataclass(frozen=True)
+class Stored:
+    id: str
+    outcome: str  # created | duplicate | updated
+    alert: Alert
+
+
+def new_id() -> str:
+    return "al-" + uuid.uuid4().hex[:16]
+
+
+def raw_text(raw: Any) -> str:
+    """The body as JSON, cut (and marked) at MAX_RAW_BYTES so a huge post cannot bloat the db."""
+    text = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
+    if len(text.encode()) <= MAX_RAW_BYTES:
+        return text
+    cut = text.encode()[: MAX_RAW_BYTES - 200].decode(errors="ignore")
+    return json.dumps({"truncated": True, "prefix": cut})
+
+
+async def save_all(store: Store, alerts: list[Alert]) -> list[Stored]:
+    """Commit every alert (one transaction) before anyone is told it was accepted."""
+    now = time.time()
+    async with store.transaction() as tx:
+        return [await _save(tx, alert, now) for alert in alerts]
+
+
+async def _save(tx: Transaction, alert: Alert, now: float) -> Stored:
+    alert_id = new_id()
+    inserted = await tx.execute(
+        f"INSERT INTO alerts ({_COLUMNS}) VALUES ({_MARKS}, 0, NULL, NULL)"  # noqa: S608 - constant
+        " ON CONFLICT (source, source_id) DO NOTHING",
+        alert_id,
+        alert.source,
+        alert.source_id,
+        alert.title,
+        alert.rule,
+        alert.category,
+        alert.severity.value,
+        alert.status.value,
+        alert.first_seen or now,
+        alert.last_seen or alert.first_seen or now,
+        json.dumps([[e.type, e.value] for e in alert.entities]),
+        alert.description,
+        alert.link,
+        json.dumps(alert.warnings),
+        raw_text(alert.raw),
+        now,
+    )
+    if inserted:
+        alert.id = alert_id
+        return Stored(alert_id, "created", alert)
+    row = await tx.fetchone(
+        "SELECT id, status FROM alerts WHERE source = ? AND source_id = ?",
+        alert.source,
+        alert.source_id,
+    )
+    assert row is not None  # the conflict means it exists, and rows are never deleted here
+    alert.id = row["id"]
+    if row["status"] == alert.status.value:
+        return Stored(row["id"], "duplicate", alert)
+    # A status change (Alertmanager resolved, or firing again) goes back to the router,
+    # which updates the alert's card.
+    await tx.execute(
+        "UPDATE alerts SET status = ?, last_seen = ?, description = ?, routed = 0 WHERE id = ?",
+        alert.status.value,
+        alert.last_seen or now,
+        alert.description,
+        row["id"],
+    )
+    return Stored(row["id"], "updated", alert)
+
+
+def from_row(row: dict[str, Any]) -> Alert:
+    return Alert(
+        id=row["id"],
+        source=row["source"],
+        source_id=row["source_id"],
+        title=row["title"],
+        rule=row["rule"],
+        category=row["category"],
+        severity=Severity(row["severity"]),
+        status=Status(row["status"]),
+        first_seen=float(row["first_seen"]),
+        last_seen=float(row["last_seen"]),
+        entities=[Entity(kind, value) for kind, value in json.loads(row["entities"])],
+        description=row["description"],
+        link=row["link"],
+        warnings=json.loads(row["warnings"]),
+        raw=row["raw"],
+    )
+
+
+async def get(store: Store | Transaction, alert_id: str) -> tuple[Alert, dict[str, Any]] | None:
+    """The alert and its routing columns (routed, route, group_id, received_at)."""
+    row = await store.fetchone(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", alert_id)  # noqa: S608 - constant
+    return None if row is None else (from_row(row), row)
+
+
+async def recent(store: Store, limit: int) -> list[tuple[Alert, dict[str, Any]]]:
+    rows = await store.fetchall(
+        f"SELECT {_COLUMNS} FROM alerts ORDER BY received_at DESC LIMIT ?",  # noqa: S608 - constant
+        limit,
+    )
+    return [(from_row(row), row) for row in rows]
+
+
+async def unrouted(tx: Transaction, limit: int) -> list[Alert]:
+    rows = await tx.fetchall(
+        f"SELECT {_COLUMNS} FROM alerts WHERE routed = 0 ORDER BY received_at LIMIT ?",  # noqa: S608 - constant
+        limit,
+    )
+    return [from_row(row) for row in rows]
+
+
+async def requeue(store: Store, alert_id: str) -> bool:
+    """Send an alert through routing again (`vigil alerts replay`)."""
+    return await store.execute("UPDATE alerts SET routed = 0 WHERE id = ?", alert_id) == 1

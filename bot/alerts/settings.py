@@ -1,0 +1,79 @@
+"""Alert settings: limits, the default channel, de-duplication window and digest threshold."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.alerts.normalise.elastic import DEFAULT_FIELDS, FIELD_NAMES
+from bot.config import ConfigError, RawConfig, Setting, parse_int_range, parse_str
+
+MAX_BODY = Setting(
+    "alerts.max_body_bytes",
+    "VIGIL_ALERTS_MAX_BODY_BYTES",
+    parse_int_range(1024, 1024 * 1024),
+    1024 * 1024,
+    "largest alert webhook body accepted (bytes); larger gets 413",
+)
+DEFAULT_CHANNEL = Setting(
+    "alerts.default_channel",
+    "VIGIL_ALERTS_DEFAULT_CHANNEL",
+    parse_str,
+    "",
+    "channel id (19:...@thread.tacv2) or name for alerts no rule routes",
+)
+DEDUPE_WINDOW = Setting(
+    "alerts.dedupe_window_seconds",
+    "VIGIL_ALERTS_DEDUPE_WINDOW",
+    parse_int_range(0, 86400),
+    600,
+    "repeats of one rule on one host within this many seconds update one card",
+)
+DIGEST_AFTER = Setting(
+    "alerts.digest_after",
+    "VIGIL_ALERTS_DIGEST_AFTER",
+    parse_int_range(1, 1000),
+    20,
+    "distinct cards per channel per window before further alerts go into a digest card",
+)
+MAX_SKEW = Setting(
+    "alerts.max_skew_seconds",
+    "VIGIL_ALERTS_MAX_SKEW",
+    parse_int_range(1, 3600),
+    300,
+    "largest clock difference accepted on a signed alert (X-Vigil-Timestamp)",
+)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    max_body: int
+    default_channel: str
+    dedupe_window: int
+    digest_after: int
+    max_skew: int
+    elastic_fields: Mapping[str, str]
+
+    @classmethod
+    def load(cls, raw: RawConfig) -> AlertSettings:
+        return cls(
+            max_body=raw.get(MAX_BODY),
+            default_channel=raw.get(DEFAULT_CHANNEL).strip(),
+            dedupe_window=raw.get(DEDUPE_WINDOW),
+            digest_after=raw.get(DIGEST_AFTER),
+            max_skew=raw.get(MAX_SKEW),
+            elastic_fields=_elastic_fields(raw),
+        )
+
+
+def _elastic_fields(raw: RawConfig) -> dict[str, str]:
+    table = raw.table("alerts.elastic.fields")
+    fields = dict(DEFAULT_FIELDS)
+    for name, path in table.items():
+        if name not in FIELD_NAMES:
+            known = ", ".join(sorted(FIELD_NAMES))
+            raise ConfigError(f"alerts.elastic.fields.{name}: unknown field; known: {known}")
+        if not isinstance(path, str) or not path.strip():
+            raise ConfigError(f"alerts.elastic.fields.{name}: expected a dotted path string")
+        fields[name] = path.strip()
+    return fields
