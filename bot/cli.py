@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.audit_cli",
     "bot.doctor",
     "bot.intel.cli",
+    "bot.incidents.cli",
     "cards.cli",
     "bot.package",
 )

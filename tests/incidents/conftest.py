@@ -28,22 +28,10 @@ def _bundle(directory: Path, *ca_files: str) -> Path:
     return bundle
 
 
-@pytest.fixture
-async def bot(tmp_path, graph):
-    """Vigil behind the local channel, with Graph pointed at the fake and both CAs trusted."""
-    harness = await Harness.start(f"sqlite:///{tmp_path}/vigil.db")
-    bundle = _bundle(tmp_path, harness.channel.ca_file, graph.ca_path)
-    harness.extra_env.update(
-        {
-            "VIGIL_CA_BUNDLE": str(bundle),
-            "VIGIL_GRAPH_URL": graph.graph_url,
-            "VIGIL_AAD_AUTHORITY": graph.authority,
-        }
-    )
-    await harness.restart_bot()
+def channel_registrar(harness: Harness):
+    """Teams would know a channel Graph made; tell the local channel so the bot can post there."""
 
     def channel_made(group: str, channel: dict) -> None:
-        # Teams would now know the channel; tell the local channel so the bot can post into it.
         harness.channel.register(
             ChannelConversation(
                 "channel",
@@ -58,7 +46,24 @@ async def bot(tmp_path, graph):
             )
         )
 
-    graph.on_created = channel_made
+    return channel_made
+
+
+@pytest.fixture
+async def bot(tmp_path, graph):
+    """Vigil behind the local channel, with Graph pointed at the fake and both CAs trusted."""
+    harness = await Harness.start(f"sqlite:///{tmp_path}/vigil.db")
+    bundle = _bundle(tmp_path, harness.channel.ca_file, graph.ca_path)
+    harness.extra_env.update(
+        {
+            "VIGIL_CA_BUNDLE": str(bundle),
+            "VIGIL_GRAPH_URL": graph.graph_url,
+            "VIGIL_AAD_AUTHORITY": graph.authority,
+        }
+    )
+    await harness.restart_bot()
+
+    graph.on_created = channel_registrar(harness)
     try:
         yield harness
     finally:
