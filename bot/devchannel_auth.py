@@ -40,7 +40,10 @@ class AuthEndpoints:
 
     @property
     def openid_metadata_url(self) -> str:
-        return f"{self.base_url}/v1/.well-known/openidconfiguration"
+        # botbuilder caches signing keys per metadata URL for a day and refetches on an unknown
+        # kid at most hourly; a new channel on a reused port would otherwise be refused. The
+        # key id makes the URL this channel's own.
+        return f"{self.base_url}/v1/.well-known/openidconfiguration?channel={self.key.kid}"
 
     @property
     def token_issuer(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -66,3 +67,22 @@ async def store(store_url: str) -> AsyncIterator[Store]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_logs() -> Iterator[None]:
+    """Every log record of the run is checked for the secret values the suite configures."""
+    from tests.secrets_in_logs import LogWatch
+
+    watch = LogWatch()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(watch)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(watch)
+        root.setLevel(previous)
+    assert watch.seen > 0, "the log watch saw no record at all"
+    assert not watch.leaks, f"secret values in the logs: {watch.leaks[:3]}"

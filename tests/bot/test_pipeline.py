@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import aiohttp
 import pytest
 
 from bot.audit import AuditLog
@@ -103,6 +104,11 @@ async def test_without_an_audit_key_vigil_refuses_to_act(tmp_path):
         assert "audit-hmac-key" in call.activity["text"]
         # Help still works: finding out what is wrong must not need the audit log.
         assert "whoami" in card_text(card_of(await harness.say(ANALYST, "help")))
+        async with aiohttp.ClientSession() as session:
+            async with session.get(harness.url + "/readyz") as response:
+                body = await response.json()
+        assert response.status == 503
+        assert body["checks"]["secret audit-hmac-key"] == "not configured: audit-hmac-key"
     finally:
         await harness.close()
 
