@@ -19,10 +19,8 @@ class LogWatch(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.leaks: list[str] = []
-        self.seen = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.seen += 1
         try:
             text = record.getMessage()
         except Exception:

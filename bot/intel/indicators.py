@@ -243,7 +243,8 @@ _SCANNER = re.compile(
     rf"|(?P<email>[\w.%+-]+@(?P<mailhost>{_DOMAIN}))"
     r"|(?P<ip6b>\[[0-9A-Fa-f:.]+\](?::\d{1,5})?)"
     r"|(?P<hash>(?<![\w])(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})(?![\w]))"
-    r"|(?P<ip4>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w]|\.\d))"
+    # An address followed by ".label" is the start of a domain name ("0.0.0.0.com").
+    r"|(?P<ip4>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w]|\.[\w-]))"
     r"|(?P<ip6>(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]{0,15}(?![\w:]))"
     rf"|(?P<domain>(?<![\w@.-]){_DOMAIN}(?![\w-]))",
 )

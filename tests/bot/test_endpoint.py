@@ -105,3 +105,9 @@ async def test_health_ready_and_metrics(harness):
             assert response.status == 200
             assert "vigil_turn_seconds_count" in text
             assert 'vigil_http_requests_total{route="/api/messages",status="200"}' in text
+
+
+async def test_outbound_token_is_fetched_once_and_reused(harness):
+    for _ in range(5):
+        assert (await harness.say(ANALYST, "ping")).activity["text"] == "pong"
+    assert harness.channel.token_requests == 1

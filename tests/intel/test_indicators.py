@@ -246,3 +246,9 @@ def test_extract_never_raises_on_arbitrary_text(text):
     assert len(found.indicators) <= MAX_PASTE_INDICATORS
     for indicator in found.indicators:
         assert classify(indicator.value) == indicator
+
+
+def test_a_domain_that_starts_like_an_address_is_a_domain():
+    # Found by hypothesis: "0.0.0.0.com" came back as the address 0.0.0.0.
+    assert [i.value for i in extract("see 0.0.0.0.com now").indicators] == ["0.0.0.0.com"]
+    assert [i.value for i in extract("ip 1.2.3.4. Next").indicators] == ["1.2.3.4"]
