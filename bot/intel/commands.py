@@ -8,6 +8,8 @@ from typing import Any
 
 import cards
 from bot.commands import CommandSet, Invocation, Param, Reply, UsageError
+from bot.incidents import add_timeline
+from bot.incidents import records as incident_records
 from bot.intel.enrichment import Enricher, Report
 from bot.intel.indicators import (
     MAX_PASTE_INDICATORS,
@@ -18,7 +20,7 @@ from bot.intel.indicators import (
     classify_as,
     extract,
 )
-from bot.intel.presentation import bulk_card_data, verdict_card_data
+from bot.intel.presentation import bulk_card_data, defang, verdict_card_data
 from bot.intel.settings import IntelSettings
 from bot.intel.sources.base import Status
 from bot.intel.startup import build_enricher
@@ -61,6 +63,7 @@ async def check_reply(
     enricher = await attach(services)
     reports = await enricher.enrich(indicators)
     await audit_lookup(services, actor, enricher, reports, correlation_id, conversation)
+    await record_in_incident(services, actor, reports, conversation)
     if len(reports) == 1 and not left_out:
         card = cards.render("verdict", verdict_card_data(reports[0]))
     else:
@@ -71,6 +74,21 @@ async def check_reply(
         audit_target=reports[0].indicator.value if len(reports) == 1 else f"{len(reports)} IOCs",
         audit_detail=verdicts[:500],
     )
+
+
+async def record_in_incident(
+    services: Services, actor: Actor, reports: Sequence[Report], conversation: str
+) -> None:
+    """An enrichment run in an incident's channel goes on that incident's timeline."""
+    channel_id = conversation.split(";messageid=", 1)[0]
+    incident = (
+        await incident_records.for_channel(services.store, channel_id) if channel_id else None
+    )
+    if incident is None:
+        return
+    verdicts = ", ".join(f"{defang(r.indicator)} {r.verdict.value}" for r in reports[:10])
+    more = f" (+{len(reports) - 10} more)" if len(reports) > 10 else ""
+    await add_timeline(services.store, incident.id, actor.name, "enrichment", verdicts + more)
 
 
 async def audit_lookup(

@@ -128,12 +128,14 @@ async def test_incident_commands_in_the_channel_and_by_id(bot, graph):
     refused = await bot.say(ANALYST, "incident severity critical", room)
     assert "Cam Commander" in refused.activity["text"]
     await bot.say(COMMANDER, f"incident severity critical {incident_id}")
+    await bot.say(ANALYST, "check evil.example.com 10.9.8.7", room)
     note = await bot.say(RESPONDER, "incident note Isolated WS-FIN-0231", room)
     assert "Noted" in note.activity["text"]
     listed = await bot.say(ANALYST, "incident list --open")
     assert incident_id in listed.activity["text"]
     timeline = card_text(card_of(await bot.say(ANALYST, f"incident timeline {incident_id}")))
     assert "Isolated WS-FIN-0231" in timeline and "Severity high → critical" in timeline
+    assert "evil[.]example[.]com" in timeline  # the enrichment run, defanged
     closed = await bot.say(COMMANDER, 'incident close --summary "Contained, no data loss"', room)
     assert "Closed" in closed.activity["text"]
     assert incident_id not in (await bot.say(ANALYST, "incident list --open")).activity["text"]
@@ -141,7 +143,7 @@ async def test_incident_commands_in_the_channel_and_by_id(bot, graph):
     assert export.startswith(f"# {incident_id}: Phishing wave finance")
     kinds = re.findall(r"\| [^|]+ \| [^|]+ \| (\w+) \|", export)
     assert kinds[1:3] == ["opened", "indicators"]  # after the header row
-    assert {"status", "assign", "severity", "note", "closed"} <= set(kinds)
+    assert {"status", "assign", "severity", "note", "enrichment", "closed"} <= set(kinds)
     # The card in the channel was kept current.
     updates = [c for c in bot.channel.sent() if c.kind == "update"]
     assert updates and "CRITICAL" in card_text(updates[-1].activity)
