@@ -220,15 +220,20 @@ async def _member_name(turn_context: TurnContext, member_id: str) -> str:
 
 
 def strip_mentions(activity: Activity) -> str:
-    """The message text without the bot's @mention (and without any other <at> markup)."""
+    """The message text without the bot's @mention; other people's mentions become their quoted
+    names (`incident assign commander @Cam` reads `"Cam Commander"`); stray <at> markup goes."""
     text = activity.text or ""
     for entity in activity.entities or []:
         props = entity.additional_properties or {}
         mentioned = props.get("mentioned") if entity.type == "mention" else None
         mention_text = props.get("text")
-        if isinstance(mentioned, dict) and mentioned.get("id") == activity.recipient.id:
-            if isinstance(mention_text, str) and mention_text:
-                text = text.replace(mention_text, " ")
+        if not isinstance(mentioned, dict) or not isinstance(mention_text, str) or not mention_text:
+            continue
+        if mentioned.get("id") == activity.recipient.id:
+            text = text.replace(mention_text, " ")
+        elif isinstance(mentioned.get("name"), str) and mentioned["name"].strip():
+            name = " ".join(mentioned["name"].replace('"', "").split())
+            text = text.replace(mention_text, f' "{name}" ')
     return " ".join(_AT_TAG.sub(" ", text).split()) if "<at" in text.lower() else text.strip()
 
 

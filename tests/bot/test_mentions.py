@@ -1,0 +1,54 @@
+"""@mentions: the bot's is removed, other people's become their quoted names, junk is ignored."""
+
+from __future__ import annotations
+
+import pytest
+from botbuilder.schema import Activity
+
+from bot.commands import split_words
+from bot.teams import strip_mentions
+
+BOT = {"id": "28:bot", "name": "Vigil"}
+CAM = {"id": "29:cam", "name": "Cam Commander"}
+
+
+def _activity(text: str, *entities: dict) -> Activity:
+    return Activity().deserialize(
+        {"type": "message", "text": text, "recipient": BOT, "entities": list(entities)}
+    )
+
+
+def _mention(who: dict, text: str) -> dict:
+    return {"type": "mention", "mentioned": who, "text": text}
+
+
+def test_bot_mention_removed_and_person_becomes_one_quoted_word():
+    activity = _activity(
+        "<at>Vigil</at> incident assign commander <at>Cam Commander</at>",
+        _mention(BOT, "<at>Vigil</at>"),
+        _mention(CAM, "<at>Cam Commander</at>"),
+    )
+    text = strip_mentions(activity)
+    assert split_words(text) == ["incident", "assign", "commander", "Cam Commander"]
+
+
+@pytest.mark.parametrize(
+    "entities",
+    [
+        [{"type": "mention"}],
+        [{"type": "mention", "mentioned": "not a dict", "text": "<at>x</at>"}],
+        [{"type": "mention", "mentioned": {"id": "29:x"}, "text": 5}],
+        [
+            {
+                "type": "mention",
+                "mentioned": {"id": "29:x", "name": 'Eve "quoted"'},
+                "text": "<at>Eve</at>",
+            }
+        ],
+        [{"type": "clientInfo", "locale": "en-US"}],
+    ],
+)
+def test_malformed_mentions_never_break_the_text(entities):
+    text = strip_mentions(_activity("<at>Vigil</at> ping <at>Eve</at>", *entities))
+    assert "ping" in text and "<at>" not in text
+    split_words(text)  # still a readable command line
