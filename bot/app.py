@@ -95,6 +95,7 @@ class Vigil:
 # Areas contribute command sets and dialogs through these lists, so the surface is explicit.
 def command_sets() -> list[CommandSet]:
     from bot import audit_commands
+    from bot.alerts import commands as alert_commands
     from bot.incidents import commands as incident_commands
     from bot.intel import commands as intel_commands
 
@@ -103,6 +104,7 @@ def command_sets() -> list[CommandSet]:
         audit_commands.COMMANDS,
         intel_commands.COMMANDS,
         incident_commands.COMMANDS,
+        alert_commands.COMMANDS,
     ]
 
 
@@ -115,7 +117,9 @@ def dialog_list(services: Services) -> list[Dialog]:
 
 def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
     """Long-running work each instance does (delivery, expiry, schedules); cancelled at stop."""
-    return []
+    from bot.alerts.delivery import delivery_job
+
+    return [delivery_job(services)]
 
 
 def ssl_context(ca_bundle: str) -> ssl.SSLContext:

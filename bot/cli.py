@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.intel.cli",
     "bot.incidents.cli",
     "cards.cli",
+    "bot.alerts.cli",
     "bot.package",
 )
 

@@ -19,6 +19,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "bot.redaction",
     "bot.app",
     "bot.intel.settings",
+    "bot.alerts.settings",
     "bot.incidents.settings",
 )
 

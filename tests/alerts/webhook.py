@@ -9,6 +9,9 @@ from typing import Any
 import aiohttp
 
 from bot.alerts.auth import sign
+from bot.app import build_app, start_vigil
+from bot.config import RawConfig
+from tests.bot.harness import Harness
 
 HMAC_KEY = "alert-hmac-key-for-tests-0123456789"
 TOKEN = "alert-token-for-tests-abcdef012345"
@@ -55,3 +58,26 @@ async def post(
             except ValueError:
                 payload = {"text": text}
             return response.status, payload
+
+
+class ConfiguredHarness(Harness):
+    """The harness with a TOML document too (routing rules are structured config)."""
+
+    document: dict[str, Any] = {}
+
+    async def start_bot(self) -> None:
+        from aiohttp import web
+
+        self.vigil = await start_vigil(RawConfig(self.document, self.env(), "test.toml"))
+        self.runner = web.AppRunner(build_app(self.vigil), shutdown_timeout=5)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        self.channel.bot_endpoint = self.url
+
+
+async def start_with(db_url: str, document: dict[str, Any], env: dict[str, str]) -> Harness:
+    ConfiguredHarness.document = document
+    return await ConfiguredHarness.start(db_url, env)

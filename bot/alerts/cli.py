@@ -1,0 +1,149 @@
+"""`vigil alert send`, `vigil alerts dead | replay | route-test`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+from bot.alerts import outbox, repository
+from bot.alerts.auth import hmac_key_name, sign, token_name
+from bot.alerts.normalise import SOURCES
+from bot.config import ConfigError, RawConfig
+from bot.secrets import SecretNotFound, SecretUnavailable, secret_source_from_config
+from bot.store import DB_URL, StoreError, open_store
+
+DEFAULT_URL = "http://127.0.0.1:3978"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    send = subparsers.add_parser("alert", help="post an alert to a running Vigil").add_subparsers(
+        dest="alert_command", required=True
+    )
+    post = send.add_parser("send", help="sign (or use the token) and post an alert file")
+    post.add_argument("--source", choices=SOURCES, default="generic")
+    post.add_argument(
+        "--url", default=DEFAULT_URL, help=f"Vigil's base URL (default {DEFAULT_URL})"
+    )
+    post.add_argument("file", help="the JSON body to post ('-' for stdin)")
+    post.set_defaults(func=run_send)
+    alerts = subparsers.add_parser("alerts", help="alert outbox: dead letters, replay, routing")
+    commands = alerts.add_subparsers(dest="alerts_command", required=True)
+    commands.add_parser("dead", help="cards that could not be delivered").set_defaults(
+        func=run_dead
+    )
+    replay = commands.add_parser("replay", help="route and deliver one alert again")
+    replay.add_argument("id")
+    replay.set_defaults(func=run_replay)
+    test = commands.add_parser("route-test", help="show which rule and channel an alert takes")
+    test.add_argument("--source", choices=SOURCES, default="generic")
+    test.add_argument("file")
+    test.set_defaults(func=run_route_test)
+
+
+def _read(path: str) -> bytes:
+    return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+
+
+async def run_send(args: argparse.Namespace) -> int:
+    try:
+        raw = RawConfig.load(getattr(args, "config", None))
+        body = _read(args.file)
+    except (ConfigError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    headers = {"Content-Type": "application/json"}
+    secrets = secret_source_from_config(raw)
+    try:
+        try:
+            key = (await secrets.get(hmac_key_name(args.source))).reveal()
+            stamp = str(int(time.time()))
+            headers |= {"X-Vigil-Timestamp": stamp, "X-Vigil-Signature": sign(key, stamp, body)}
+        except SecretNotFound:
+            token = (await secrets.get(token_name(args.source))).reveal()
+            headers["Authorization"] = f"Bearer {token}"
+    except SecretUnavailable as exc:
+        print(f"error: no credential for {args.source}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await secrets.close()
+    url = f"{args.url.rstrip('/')}/api/alerts/{args.source}"
+    try:
+        async with aiohttp.ClientSession(trust_env=False) as http:
+            async with http.post(
+                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=30)
+            ) as response:
+                print(response.status, await response.text())
+                return 0 if response.status in (200, 202) else 1
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        print(f"error: cannot reach {url}: {type(exc).__name__}", file=sys.stderr)
+        return 2
+
+
+async def _store(args: argparse.Namespace):
+    raw = RawConfig.load(getattr(args, "config", None))
+    store = await open_store(raw.get(DB_URL))
+    await store.migrate()
+    return raw, store
+
+
+async def run_dead(args: argparse.Namespace) -> int:
+    try:
+        _, store = await _store(args)
+    except (ConfigError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        rows = await outbox.dead_letters(store)
+    finally:
+        await store.close()
+    for row in rows:
+        card = f"{row['id']} alert {row['latest_alert_id']} x{row['count']}"
+        print(f"{card} -> {row['conversation_id']}: {row['last_error']}")
+    print(f"{len(rows)} dead letter(s)")
+    return 0
+
+
+async def run_replay(args: argparse.Namespace) -> int:
+    try:
+        _, store = await _store(args)
+    except (ConfigError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        found = await repository.get(store, args.id)
+        if found is None:
+            print(f"error: no alert {args.id}", file=sys.stderr)
+            return 1
+        group = found[1]["group_id"]
+        if group:
+            await outbox.revive(store, group)
+        else:
+            await repository.requeue(store, args.id)
+    finally:
+        await store.close()
+    print(f"{args.id}: queued for delivery again")
+    return 0
+
+
+async def run_route_test(args: argparse.Namespace) -> int:
+    from bot.alerts.commands import route_test
+    from bot.commands import UsageError
+
+    try:
+        raw, store = await _store(args)
+        body = _read(args.file)
+    except (ConfigError, StoreError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(await route_test(raw, store, args.source, body))
+    except (UsageError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await store.close()
+    return 0

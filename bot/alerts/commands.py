@@ -1,0 +1,261 @@
+"""Chat commands (`alerts recent | snooze | route-test`) and the alert card buttons."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import cards
+from bot.alerts import outbox, repository
+from bot.alerts.body import BodyRejected, parse_json
+from bot.alerts.ingest import wake_event
+from bot.alerts.model import Alert, InvalidAlert
+from bot.alerts.normalise import SOURCES, normalise
+from bot.alerts.pipeline import describe, resolve_channel
+from bot.alerts.presentation import alert_card_data, when
+from bot.alerts.routing import Routes
+from bot.alerts.settings import AlertSettings
+from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
+from bot.config import RawConfig
+from bot.rbac import Role
+from bot.services import Services
+from bot.store import Store
+
+COMMANDS = CommandSet(group="alerts")
+MAX_SNOOZE = 7 * 24 * 3600
+RECENT = 15
+_DURATION = re.compile(r"(\d+)\s*([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+ENRICHABLE = ("ip", "domain", "url", "hash")
+
+
+def parse_duration(text: str) -> int:
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not match:
+        raise UsageError("duration like 30m, 2h or 1d")
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if not 60 <= seconds <= MAX_SNOOZE:
+        raise UsageError("duration from 1m to 7d")
+    return seconds
+
+
+@COMMANDS.command(
+    "alerts",
+    summary="Recent alerts, snooze a rule (responder), or test where an alert would go",
+    role=Role.ANALYST,
+    params=(
+        Param("what", "recent | snooze | route-test", required=False),
+        Param("args", rest=True, required=False),
+    ),
+    options=(
+        Option("--host", "snooze only this host", takes_value=True),
+        Option("--source", "route-test source", takes_value=True),
+    ),
+    examples=(
+        "alerts recent",
+        "alerts snooze NodeDown --host web-01 2h",
+        'alerts route-test {"title": "t", "severity": "high"}',
+    ),
+)
+async def alerts(call: Invocation) -> Reply:
+    what = (call.args["what"] or "recent").lower()
+    words: list[str] = call.args["args"] or []
+    if what == "recent":
+        return await recent_reply(call.services)
+    if what == "snooze":
+        if not call.actor.has(Role.RESPONDER):
+            return Reply(text="alerts snooze needs the responder role", audit_result="refused")
+        if len(words) != 2:
+            raise UsageError("alerts snooze <rule> [--host h] <duration>")
+        return await snooze(
+            call.services,
+            words[0],
+            call.args["host"] or "",
+            parse_duration(words[1]),
+            call.actor.name,
+        )
+    if what == "route-test":
+        text = call.text.split("route-test", 1)[1] if "route-test" in call.text else ""
+        text = re.sub(r"--source\s+\S+", "", text)
+        return Reply(
+            text=await route_test(
+                call.services.raw_config,
+                call.services.store,
+                call.args["source"] or "generic",
+                text.encode(),
+            )
+        )
+    raise UsageError(
+        "alerts recent | alerts snooze <rule> [--host h] <duration> | alerts route-test <json>"
+    )
+
+
+async def recent_reply(services: Services) -> Reply:
+    rows = await repository.recent(services.store, RECENT)
+    if not rows:
+        return Reply(text="No alerts yet.")
+    states = {0: "waiting", 1: "routed", 2: "dropped/snoozed", 3: "no channel"}
+    lines = [
+        f"- {when(a.last_seen)} {a.severity.value.upper()} {a.title[:80]} ({a.source}, {a.id},"
+        f" {states.get(int(c['routed']), '?')}{', rule ' + c['route'] if c['route'] else ''})"
+        for a, c in rows
+    ]
+    return Reply(text="Recent alerts:\n" + "\n".join(lines))
+
+
+async def snooze(services: Services, rule: str, host: str, seconds: int, who: str) -> Reply:
+    until = time.time() + seconds
+    await services.store.execute(
+        "INSERT INTO alert_snoozes (rule, host, until, snoozed_by) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (rule, host) DO UPDATE SET until = excluded.until,"
+        " snoozed_by = excluded.snoozed_by",
+        rule[:300],
+        host[:300],
+        until,
+        who[:200],
+    )
+    scope = f" on {host}" if host else ""
+    return Reply(text=f"Snoozed {rule}{scope} until {when(until)}.", audit_target=f"{rule}{scope}")
+
+
+async def route_test(raw: RawConfig, store: Store, source: str, body: bytes) -> str:
+    """Which rule and channel each alert in the body would take; nothing is stored or posted."""
+    if source not in SOURCES:
+        raise UsageError(f"source must be one of {', '.join(SOURCES)}")
+    settings = AlertSettings.load(raw)
+    routes = Routes.load(raw)
+    try:
+        results = normalise(source, parse_json(body), settings.elastic_fields)
+    except (BodyRejected, InvalidAlert) as exc:
+        raise UsageError(f"not a {source} alert: {exc}") from None
+    lines = []
+    for item in results:
+        if isinstance(item, InvalidAlert):
+            lines.append(f"- rejected: {item}")
+            continue
+        decision = routes.decide(item)
+        conversation = await resolve_channel(store, decision.channel)
+        lines.append(
+            f"- {item.severity.value} {item.title[:80]}: {describe(decision, conversation)}"
+        )
+    return "\n".join(lines)
+
+
+# Card buttons. The router checks roles and audits each click; these only do the work.
+
+
+async def _alert_and_group(call: ActionCall) -> tuple[Alert, dict[str, Any] | None]:
+    alert_id = call.data.get("alertId")
+    if not isinstance(alert_id, str) or not alert_id:
+        raise UsageError("the card names no alert")
+    found = await repository.get(call.services.store, alert_id)
+    if found is None:
+        raise UsageError("that alert is not known here")
+    alert, columns = found
+    group = (
+        await outbox.current(call.services.store, columns["group_id"])
+        if columns["group_id"]
+        else None
+    )
+    return alert, group
+
+
+def _card(services: Services, alert: Alert, group: dict[str, Any] | None) -> dict[str, Any]:
+    shown = group or {"status": alert.status.value, "count": 1, "last_seen": alert.last_seen}
+    return cards.render("alert", services.redactor.redact_data(alert_card_data(alert, shown)))
+
+
+@COMMANDS.action("alert.ack", role=Role.ANALYST)
+async def ack(call: ActionCall) -> Reply:
+    alert, group = await _alert_and_group(call)
+    if call.refresh or group is None:
+        return Reply(card=_card(call.services, alert, group), audit_target=alert.id)
+    if not group["acked_by"]:
+        await call.services.store.execute(
+            "UPDATE alert_groups SET acked_by = ?, acked_at = ?, version = version + 1,"
+            " state = CASE WHEN state = 'dead' THEN 'dead' ELSE 'pending' END,"
+            " next_attempt_at = CASE WHEN state = 'sent' THEN ? ELSE next_attempt_at END"
+            " WHERE id = ? AND acked_by IS NULL",
+            call.actor.name[:200],
+            time.time(),
+            time.time(),
+            group["id"],
+        )
+        wake_event(call.services).set()
+    group = await outbox.current(call.services.store, group["id"])
+    return Reply(card=_card(call.services, alert, group), audit_target=alert.id)
+
+
+@COMMANDS.action("alert.refresh", role=Role.ANALYST, mutating=False)
+async def refresh(call: ActionCall) -> Reply:
+    alert, group = await _alert_and_group(call)
+    return Reply(card=_card(call.services, alert, group), audit_target=alert.id)
+
+
+@COMMANDS.action("alert.snooze", role=Role.RESPONDER)
+async def snooze_button(call: ActionCall) -> Reply:
+    alert, _ = await _alert_and_group(call)
+    minutes = call.data.get("minutes", 60)
+    if (
+        not isinstance(minutes, int)
+        or isinstance(minutes, bool)
+        or not 1 <= minutes <= MAX_SNOOZE // 60
+    ):
+        raise UsageError("minutes must be a whole number from 1 to 10080")
+    return await snooze(
+        call.services,
+        alert.rule or alert.title,
+        alert.entity("host"),
+        minutes * 60,
+        call.actor.name,
+    )
+
+
+@COMMANDS.action("alert.enrich", role=Role.ANALYST)
+async def enrich(call: ActionCall) -> Reply:
+    from bot.intel.commands import check_reply
+    from bot.intel.indicators import InvalidIndicator, classify
+
+    alert, _ = await _alert_and_group(call)
+    indicators = []
+    for entity in alert.entities:
+        if entity.type in ENRICHABLE:
+            try:
+                indicators.append(classify(entity.value))
+            except InvalidIndicator:
+                continue
+    if not indicators:
+        return Reply(
+            text="This alert has no IP, domain, URL or hash to enrich.", audit_target=alert.id
+        )
+    return await check_reply(
+        call.services,
+        call.actor,
+        indicators[:20],
+        correlation_id=call.correlation_id,
+        conversation=call.conversation.id,
+    )
+
+
+@COMMANDS.action("alert.incident", role=Role.RESPONDER)
+async def incident(call: ActionCall) -> Reply:
+    from bot.incidents.opening import open_incident
+    from bot.incidents.records import Severity
+
+    alert, _ = await _alert_and_group(call)
+    level = (
+        alert.severity.value if alert.severity.value in Severity._value2member_map_ else "medium"
+    )
+    entities = [e.value for e in alert.entities if e.type in ENRICHABLE][:20]
+    return await open_incident(
+        call.services,
+        call.actor,
+        call.conversation,
+        title=alert.title[:200],
+        severity=Severity(level),
+        description=f"{alert.description[:1500]}\n\nFrom {alert.source} alert {alert.id}.",
+        indicators=entities,
+        alert_id=alert.id,
+        correlation_id=call.correlation_id,
+    )
