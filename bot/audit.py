@@ -42,7 +42,9 @@ _FIELDS = (
     "origin",
     "prev_hash",
 )
-_COLUMNS = ", ".join(("seq", *_FIELDS, "hash", "mac"))
+# Every stored column, in order: what a record holds and what an export writes.
+RECORD_COLUMNS = ("seq", *_FIELDS, "hash", "mac")
+_COLUMNS = ", ".join(RECORD_COLUMNS)
 _INSERT = f"INSERT INTO audit_log ({_COLUMNS}) VALUES ({', '.join('?' * (len(_FIELDS) + 3))})"  # noqa: S608 - constant
 
 
@@ -177,7 +179,7 @@ class VerifyResult:
 
 
 def _record(row: Mapping[str, Any]) -> AuditRecord:
-    return AuditRecord(**{name: row[name] for name in ("seq", *_FIELDS, "hash", "mac")})
+    return AuditRecord(**{name: row[name] for name in RECORD_COLUMNS})
 
 
 def _epoch(value: float | dt.datetime | None, default: float) -> float:

@@ -15,24 +15,7 @@ from bot.config import ConfigError, RawConfig
 from bot.store import DB_URL, StoreError, open_store
 
 HMAC_KEY_NAME = "audit-hmac-key"
-EXPORT_FIELDS = (
-    "seq",
-    "time",
-    "actor_id",
-    "actor_name",
-    "actor_roles",
-    "action",
-    "target",
-    "parameters",
-    "result",
-    "result_detail",
-    "correlation_id",
-    "conversation",
-    "origin",
-    "prev_hash",
-    "hash",
-    "mac",
-)
+EXPORT_FIELDS = audit.RECORD_COLUMNS
 # A spreadsheet treats a cell starting with these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
