@@ -106,7 +106,7 @@ class BotConnector:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 if attempt >= self.max_attempts:
                     raise ConnectorError(0, f"{type(exc).__name__}") from None
-                await self._sleep(self._backoff(attempt, None))
+                await self._sleep(retry_delay(attempt, None, self.max_wait))
                 continue
             if status < 300:
                 return _json_or_empty(text)
@@ -118,7 +118,7 @@ class BotConnector:
             if status == 413:
                 raise PayloadTooLarge(status, "message too large")
             if status in RETRYABLE and attempt < self.max_attempts:
-                wait = self._backoff(attempt, retry_after)
+                wait = retry_delay(attempt, retry_after, self.max_wait)
                 log.warning(
                     "connector %s %s answered %s; retrying in %.1fs", method, path, status, wait
                 )
@@ -126,12 +126,14 @@ class BotConnector:
                 continue
             raise ConnectorError(status, _error_reason(text))
 
-    def _backoff(self, attempt: int, retry_after: str | None) -> float:
-        told = _parse_retry_after(retry_after)
-        if told is not None:
-            return min(told, self.max_wait)
-        # Exponential backoff with full jitter so many instances don't retry in lockstep.
-        return min(self.max_wait, random.uniform(0, 0.5 * 2**attempt))
+
+def retry_delay(attempt: int, retry_after: str | None, max_wait: float) -> float:
+    """Seconds to wait before retry `attempt`: what Retry-After says, else backoff with jitter."""
+    told = _parse_retry_after(retry_after)
+    if told is not None:
+        return min(told, max_wait)
+    # Exponential backoff with full jitter so many instances don't retry in lockstep.
+    return min(max_wait, random.uniform(0, 0.5 * 2**attempt))
 
 
 def _q(value: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +15,7 @@ import aiohttp
 
 from bot.bot_token import BotTokenProvider, TokenUnavailable
 from bot.config import RawConfig, Setting, parse_url
-from bot.connector import _parse_retry_after
+from bot.connector import retry_delay
 from bot.secrets import SecretSource, SecretUnavailable
 from bot.settings import ServiceSettings
 
@@ -154,7 +153,7 @@ class GraphClient:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 if attempt >= self.max_attempts:
                     raise GraphError(0, "Unreachable", type(exc).__name__) from None
-                await self._sleep(self._backoff(attempt, None))
+                await self._sleep(retry_delay(attempt, None, self.max_wait))
                 continue
             if status < 300:
                 return _json_object(text)
@@ -163,7 +162,7 @@ class GraphClient:
                 self.tokens.invalidate()
                 continue
             if status in RETRYABLE and attempt < self.max_attempts:
-                wait = self._backoff(attempt, retry_after)
+                wait = retry_delay(attempt, retry_after, self.max_wait)
                 log.warning(
                     "Graph %s %s answered %s; retrying in %.1fs", method, path, status, wait
                 )
@@ -171,12 +170,6 @@ class GraphClient:
                 continue
             code, message = _error(text)
             raise GraphError(status, code, message)
-
-    def _backoff(self, attempt: int, retry_after: str | None) -> float:
-        told = _parse_retry_after(retry_after)
-        if told is not None:
-            return min(told, self.max_wait)
-        return min(self.max_wait, random.uniform(0, 0.5 * 2**attempt))
 
 
 def _json_object(text: str) -> dict[str, Any]:
