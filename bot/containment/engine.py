@@ -1,0 +1,191 @@
+"""What execution, rollback and recovery share: this process's engine, the connector call, and
+following a sent action until the connector gives a final answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.approvals.records import Approval
+from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
+from bot.containment.execution_settings import ExecutionSettings
+from bot.containment.lease import Lease
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+ENGINE_KEY = "containment.execution"
+FINAL = frozenset({Outcome.SUCCEEDED, Outcome.FAILED})
+STILL_CHECKING = "status unknown — still checking"
+
+
+@dataclass
+class Engine:
+    """This process's execution state: its lease owner id, settings and the tasks it runs."""
+
+    owner: str
+    settings: ExecutionSettings
+    tasks: set[asyncio.Task] = field(default_factory=set)
+    running: set[str] = field(default_factory=set)
+
+    def spawn(self, key: str, work: Coroutine[Any, Any, Any]) -> bool:
+        """Run `work` in the background unless `key` already runs here; False when it does."""
+        if key in self.running:
+            work.close()
+            return False
+        task = asyncio.create_task(work, name=f"containment {key}")
+        self.tasks.add(task)
+        self.running.add(key)
+
+        def done(finished: asyncio.Task) -> None:
+            self.tasks.discard(finished)
+            self.running.discard(key)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("containment %s failed", key, exc_info=finished.exception())
+
+        task.add_done_callback(done)
+        return True
+
+    async def idle(self) -> None:
+        """Wait until nothing runs here (tests and the benchmark use it)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        """Cancel what runs here; each releases its lease so another instance takes over now."""
+        tasks = list(self.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def engine(services: Services) -> Engine:
+    found = services.extras.get(ENGINE_KEY)
+    if found is None:
+        found = Engine(uuid.uuid4().hex[:12], ExecutionSettings.load(services.raw_config))
+        services.extras[ENGINE_KEY] = found
+    return found
+
+
+def request_of(approval: Approval) -> Request:
+    """What the connector gets: plain data from the record, the approval id as idempotency key."""
+    options = approval.options
+    expires = options.get("block_expires_at")
+    return Request(
+        approval_id=approval.id,
+        action=Action(approval.action),
+        target=approval.target,
+        reason=approval.reason,
+        requester=approval.requester_name,
+        approvers=tuple(str(entry.get("name", "")) for entry in approval.approvals),
+        incident_id=approval.incident_id,
+        selective=bool(options.get("selective")),
+        expires_at=float(expires) if isinstance(expires, int | float) else None,
+        machine_id=str(options.get("machine_id") or ""),
+    )
+
+
+def connector_for(services: Services, approval: Approval) -> Connector:
+    """The configured connector for the action; ConnectorError says what to configure."""
+    from bot.containment.registry import connectors_from_config
+
+    return connectors_from_config(services).for_action(Action(approval.action))
+
+
+async def call(work: Coroutine[Any, Any, Result]) -> Result:
+    """The connector's answer; a ConnectorError is a refusal, anything else leaves it unknown."""
+    try:
+        return await work
+    except ConnectorError as exc:
+        return Result(Outcome.FAILED, str(exc) or type(exc).__name__)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.exception("connector call failed")
+        return Result(Outcome.UNKNOWN, f"connector error ({type(exc).__name__})")
+
+
+async def follow(
+    services: Services,
+    connector: Connector,
+    request: Request,
+    result: Result,
+    *,
+    since: float,
+    lease: Lease | None = None,
+    rollback: bool = False,
+) -> Result:
+    """Poll a pending or unknown action with backoff until it is final or the give-up time.
+
+    With an id, `poll` it; without one (a timeout before any answer) ask `find_sent`. Nothing is
+    ever sent again from here.
+    """
+    settings = engine(services).settings
+    external_id = result.external_id
+    delay = settings.poll_initial
+    while True:
+        remaining = since + settings.give_up_seconds - time.time()
+        if remaining <= 0:
+            return Result(Outcome.FAILED, give_up_text(settings), external_id=external_id)
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 2, settings.poll_max)
+        if lease is not None:
+            lease.check()
+        try:
+            if external_id:
+                latest: Result | None = await connector.poll(request, external_id)
+            elif rollback:
+                latest = None  # nothing to look for: the rollback answer carried no id
+            else:
+                latest = await connector.find_sent(request)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Still unknown: the answer may come next time; the give-up time bounds the wait.
+            log.warning("approval %s: status check failed (%s)", request.approval_id, exc)
+            continue
+        if latest is None:
+            continue
+        if latest.external_id and latest.external_id != external_id:
+            external_id = latest.external_id
+            if lease is not None:
+                await lease.change(external_id=external_id)
+        if latest.outcome in FINAL:
+            return latest if latest.external_id else replace(latest, external_id=external_id)
+
+
+def merged_detail(previous: dict[str, Any], result: Result) -> dict[str, Any]:
+    """What the record keeps: the latest answer over the earlier one, the sent request kept."""
+    detail = dict(previous)
+    detail["outcome"] = result.outcome.value
+    detail["detail"] = result.detail
+    if result.external_id:
+        detail["external_id"] = result.external_id
+    if result.http_status is not None:
+        detail["http_status"] = result.http_status
+    if result.request_summary:
+        detail["request"] = result.request_summary
+    if result.response_digest:
+        detail["response_digest"] = result.response_digest
+    if result.provenance is not None:
+        detail["provenance"] = {
+            "connector": result.provenance.connector,
+            "scope": result.provenance.scope,
+            "credential_id": result.provenance.credential_id,
+        }
+    return detail
+
+
+def give_up_text(settings: ExecutionSettings) -> str:
+    minutes = settings.give_up_minutes
+    return f"unknown after {minutes:g} minute{'' if minutes == 1 else 's'}; check the console"
+
+
+def given_up(settings: ExecutionSettings, since: float | None) -> bool:
+    return time.time() >= (since or time.time()) + settings.give_up_seconds

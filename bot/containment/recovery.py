@@ -1,0 +1,89 @@
+"""The background job each instance runs: finish what a crash or a restart left behind.
+
+- `approved` (decided, then the deciding instance died before claiming): executed once;
+- `executing` with a lapsed lease: taken over with a compare-and-set on the version and carried
+  on by the rules in bot/containment/execution.py (send if never sent, else find and follow);
+- a rollback left executing past the give-up time: marked failed.
+At stop, the tasks it and `start` spawned are cancelled; each gives its lease up on the way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from bot.approvals import records
+from bot.approvals.records import StaleApproval, State
+from bot.containment.engine import engine
+from bot.containment.execution import carry_out, execute
+from bot.containment.lease import Lease
+from bot.containment.rollback import expire_lost
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+
+
+def execution_job(services: Services) -> Coroutine[Any, Any, None]:
+    """The coroutine for bot/app.py background_jobs; settings are checked here, at start-up."""
+    engine(services)
+    return _run(services)
+
+
+async def _run(services: Services) -> None:
+    mine = engine(services)
+    try:
+        while True:
+            try:
+                await recover(services)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("containment recovery step failed; retrying")
+            await asyncio.sleep(mine.settings.recovery_interval)
+    finally:
+        await mine.shutdown()
+
+
+async def recover(services: Services) -> int:
+    """One pass; the number of approvals it started work on here."""
+    mine = engine(services)
+    started = 0
+    for approval in await records.in_states(services.store, (State.APPROVED,), limit=BATCH):
+        started += mine.spawn(approval.id, execute(services, approval))
+    now = time.time()
+    for approval in await records.in_states(services.store, (State.EXECUTING,), limit=BATCH):
+        if approval.id in mine.running or (approval.lease_until or 0) > now:
+            continue
+        started += mine.spawn(approval.id, _take_over(services, approval))
+    rows = await services.store.fetchall(
+        "SELECT id FROM approvals WHERE state = ? AND rollback_state = ?"
+        " ORDER BY rollback_at LIMIT ?",
+        State.SUCCEEDED.value,
+        "executing",
+        BATCH,
+    )
+    for row in rows:
+        if f"rollback {row['id']}" not in mine.running:
+            await expire_lost(services, await records.get(services.store, row["id"]))
+    return started
+
+
+async def _take_over(services: Services, approval: records.Approval) -> None:
+    mine = engine(services)
+    try:
+        lease = await Lease.claim(
+            services.store,
+            approval,
+            mine.owner,
+            mine.settings.lease_seconds,
+            expect_state=State.EXECUTING,
+        )
+    except StaleApproval:
+        return  # another instance took it over first, or its holder renewed just now
+    log.info("approval %s: lease lapsed (owner %s); taking over", approval.id, approval.lease_owner)
+    await carry_out(services, lease, resumed=True)
