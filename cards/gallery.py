@@ -34,6 +34,35 @@ _APPROVAL_STATE_DATA: dict[str, dict[str, Any]] = {
     },
     "cancelled": {},
 }
+_APPROVAL_VIEWS: dict[str, dict[str, Any]] = {
+    "approval.requester": {"canDecide": False, "canCancel": True},
+    "approval.second": {
+        "canDecide": True,
+        "approvalsSoFar": 1,
+        "approvedBy": "Sam Approver",
+    },
+    "approval.unknown": {
+        **_DECIDED,
+        "state": "executing",
+        "canDecide": False,
+        "statusUnknown": True,
+        "result": "Defender for Endpoint did not answer within 30 s; checking again.",
+    },
+    "approval.rollback": {
+        **_DECIDED,
+        "state": "succeeded",
+        "canDecide": False,
+        "canRollback": True,
+        "result": "WS-FIN-0231 isolated at 09:36 UTC.",
+    },
+    "approval.rolledback": {
+        **_DECIDED,
+        "state": "succeeded",
+        "canDecide": False,
+        "result": "WS-FIN-0231 isolated at 09:36 UTC.",
+        "rollbackText": "Rolled back by Rob Responder at 11:02 UTC: released from isolation.",
+    },
+}
 
 
 def cases() -> list[tuple[str, str, dict[str, Any]]]:
@@ -43,6 +72,9 @@ def cases() -> list[tuple[str, str, dict[str, Any]]]:
     for state in APPROVAL_STATES:
         data = {**approval, **_APPROVAL_STATE_DATA[state], "state": state, "canDecide": False}
         result.append((f"approval.{state}", "approval", data))
+    # The viewers and sub-states the approval workflow shows besides the plain states.
+    for case, extra in _APPROVAL_VIEWS.items():
+        result.append((case, "approval", {**approval, **extra}))
     alert = {**catalog.sample("alert"), "canAct": False}
     result.append(("alert.readonly", "alert", alert))
     return result

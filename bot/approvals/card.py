@@ -1,0 +1,134 @@
+"""The approval card: rendered per viewer, posted where the request was made, updated in place.
+
+The posted card is the read-only state (no buttons). Its `refresh.userIds` lists the people who
+may act on it (approvers for the action, responders for rollback, the requester for Cancel);
+Teams sends them an `approval.refresh` invoke and shows them the card rendered for them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import cards
+from bot.approvals import policy
+from bot.approvals import records as approval_records
+from bot.approvals.presentation import card_data
+from bot.approvals.records import Approval, StaleApproval
+from bot.approvals.settings import approval_settings
+from bot.connector import ConnectorError
+from bot.containment.connector import Action
+from bot.rbac import Actor, Role
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_REFRESH_USERS = 60  # Teams' limit for refresh.userIds
+USER_IDS_OPTION = "refresh_user_ids"
+MRI_PREFIX = "8:orgid:"
+
+
+def mri(aad_object_id: str) -> str:
+    """The id Teams lists in `refresh.userIds` for an Entra user."""
+    return MRI_PREFIX + aad_object_id
+
+
+def approval_card(
+    approval: Approval, *, viewer: Actor | None = None, services: Services
+) -> dict[str, Any]:
+    """The card as `viewer` sees it (None: the state everyone sees, no buttons)."""
+    role = approval_settings(services).role_for(Action(approval.action))
+    now = time.time()
+    user_ids = approval.options.get(USER_IDS_OPTION)
+    data = card_data(
+        approval,
+        role=role,
+        user_ids=list(user_ids) if isinstance(user_ids, list) else [],
+        can_decide=viewer is not None and policy.can_decide(approval, viewer, role, now),
+        can_cancel=viewer is not None and policy.can_cancel(approval, viewer, now),
+        can_rollback=viewer is not None and policy.can_rollback(approval, viewer),
+    )
+    return cards.render("approval", services.redactor.redact_data(data))
+
+
+def card_activity(card: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+        ],
+    }
+
+
+async def update_posted_card(services: Services, approval: Approval) -> None:
+    """Replace the posted card with the current state; a failure is logged, never raised."""
+    if not (approval.activity_id and approval.service_url and services.connector):
+        return
+    try:
+        activity = card_activity(approval_card(approval, services=services))
+        await services.connector.update(
+            approval.service_url, approval.conversation_id, approval.activity_id, activity
+        )
+    except ConnectorError as exc:
+        log.warning("approval %s: card not updated: %s", approval.id, exc)
+    except Exception:
+        log.exception("approval %s: card not updated", approval.id)
+
+
+async def post_card(
+    services: Services, approval: Approval, conversation_id: str, service_url: str
+) -> Approval:
+    """Post the read-only card and remember where it is; raises ConnectorError if not posted."""
+    if services.connector is None:
+        raise ConnectorError(0, "no Bot Connector client")
+    card = approval_card(approval, services=services)
+    activity_id = await services.connector.send(service_url, conversation_id, card_activity(card))
+    for _ in range(5):
+        try:
+            return await approval_records.transition(
+                services.store,
+                approval,
+                conversation_id=conversation_id,
+                activity_id=activity_id,
+                service_url=service_url,
+            )
+        except StaleApproval:
+            # Someone clicked (or the expiry job ran) between the post and this write.
+            approval = await approval_records.get(services.store, approval.id)
+    return approval
+
+
+async def audience(services: Services, approval: Approval, role: Role) -> list[str]:
+    """MRIs of people Vigil has seen who may act on the card: requester, approvers, responders.
+
+    People who were never seen by the bot are not listed; they can still use `approvals show`.
+    """
+    rows = await services.store.fetchall(
+        "SELECT aad_object_id, group_ids FROM users ORDER BY last_seen DESC LIMIT 2000"
+    )
+    approvers: list[str] = []
+    responders: list[str] = []
+    for row in rows:
+        object_id = row["aad_object_id"]
+        if object_id == approval.requester_id:
+            continue
+        groups = _groups(row["group_ids"])
+        holder = Actor(object_id, "", services.roles.roles_for(object_id, groups))
+        if holder.has(role):
+            approvers.append(mri(object_id))
+        elif holder.has(Role.RESPONDER):
+            responders.append(mri(object_id))
+    listed = [mri(approval.requester_id), *approvers, *responders]
+    return listed[:MAX_REFRESH_USERS]
+
+
+def _groups(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return ()
+    return tuple(str(g) for g in parsed) if isinstance(parsed, list) else ()
