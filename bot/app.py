@@ -118,8 +118,9 @@ def dialog_list(services: Services) -> list[Dialog]:
 def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
     """Long-running work each instance does (delivery, expiry, schedules); cancelled at stop."""
     from bot.alerts.delivery import delivery_job
+    from bot.containment.recovery import execution_job
 
-    return [delivery_job(services)]
+    return [delivery_job(services), execution_job(services)]
 
 
 def ssl_context(ca_bundle: str) -> ssl.SSLContext:

@@ -21,6 +21,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "bot.intel.settings",
     "bot.alerts.settings",
     "bot.incidents.settings",
+    "bot.containment.execution_settings",
 )
 
 

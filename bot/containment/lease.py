@@ -19,6 +19,8 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+RETRIES = 5
+
 
 class LeaseLost(Exception):
     """Another instance changed the approval (took it over, or finished it); stop working on it."""
@@ -58,16 +60,30 @@ class Lease:
 
     async def change(self, *, expect_state: State | None = None, **changes: Any) -> Approval:
         async with self._lock:
-            if self.lost:
-                raise LeaseLost(self.approval.id)
-            try:
-                self.approval = await records.transition(
-                    self.store, self.approval, expect_state=expect_state, **changes
-                )
-            except StaleApproval:
-                self.lost = True
-                raise LeaseLost(self.approval.id) from None
-            return self.approval
+            for _ in range(RETRIES):
+                if self.lost:
+                    break
+                try:
+                    self.approval = await records.transition(
+                        self.store, self.approval, expect_state=expect_state, **changes
+                    )
+                    return self.approval
+                except StaleApproval:
+                    await self._reread()
+            self.lost = True
+            raise LeaseLost(self.approval.id)
+
+    async def _reread(self) -> None:
+        """Someone else wrote the row: still ours if it is executing under our owner id.
+
+        (The workflow may write other columns, such as where the card is; only a takeover
+        changes the owner.)
+        """
+        fresh = await records.get(self.store, self.approval.id)
+        if fresh.state == State.EXECUTING.value and fresh.lease_owner == self.owner:
+            self.approval = fresh
+        else:
+            self.lost = True
 
     async def finish(self, **changes: Any) -> Approval:
         """The last change: stops renewing first, and gives the lease up with it."""
