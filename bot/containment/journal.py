@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot.approvals.card import update_posted_card
 from bot.approvals.records import Approval
 from bot.audit_trail import AuditUnavailable
 from bot.incidents.timeline import add_timeline
@@ -78,8 +79,6 @@ async def record_step(
 
 
 async def refresh_card(services: Services, approval: Approval) -> None:
-    from bot.approvals.card import update_posted_card
-
     await update_posted_card(services, approval)
 
 
