@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.alerts import repository
 from bot.alerts.auth import AlertAuth, AuthRefused
 from bot.alerts.body import BodyRejected, parse_json, read_raw
+from bot.alerts.group_commit import GroupCommit
 from bot.alerts.model import Alert, InvalidAlert
 from bot.alerts.normalise import SOURCES, normalise
 from bot.alerts.settings import AlertSettings
@@ -38,6 +39,7 @@ def alert_webhook(services: Services) -> Callable[[web.Request], Awaitable[web.R
     """The aiohttp handler for `POST /api/alerts/{source}`, bound to this Vigil's ports."""
     settings = AlertSettings.load(services.raw_config)
     auth = AlertAuth(services.secrets, services.store, settings.max_skew)
+    commit = GroupCommit(services.store)
 
     async def handle(request: web.Request) -> web.Response:
         source = request.match_info.get("source", "")
@@ -60,7 +62,7 @@ def alert_webhook(services: Services) -> Callable[[web.Request], Awaitable[web.R
         if not good:
             first = bad[0] if bad else {"field": "body", "error": "no alerts"}
             return _answer(422, {"error": first["error"], "field": first["field"], "rejected": bad})
-        stored = await repository.save_all(services.store, good)
+        stored = await commit.save(good)
         wake_event(services).set()
         fresh = any(item.outcome != "duplicate" for item in stored)
         log.debug("stored %d alerts from %s (%s)", len(stored), source, how)

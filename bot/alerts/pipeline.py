@@ -1,7 +1,8 @@
 """The router step: stored alerts -> a rule decision -> a channel -> a card (or dropped).
 
-Channel names are resolved to saved conversation references before the transaction; the
-transaction re-checks each alert is still unrouted, so several instances never fold one twice.
+The batch is read inside the routing lock (one query), snoozes are read once per batch and the
+routing marks are written with one executemany, so several instances never fold one alert twice
+and a burst costs few statements per alert.
 """
 
 from __future__ import annotations
@@ -28,53 +29,54 @@ async def resolve_channel(store: Store, channel: str) -> str | None:
     return None if saved is None else saved.conversation_id
 
 
-async def snoozed(store: Store | Transaction, alert: Alert, now: float) -> bool:
-    host = alert.entity("host")
-    row = await store.fetchone(
-        "SELECT until FROM alert_snoozes WHERE rule = ? AND host IN (?, '') AND until > ?",
-        alert.rule or alert.title,
-        host,
-        now,
-    )
-    return row is not None
+async def active_snoozes(store: Store | Transaction, now: float) -> set[tuple[str, str]]:
+    """(rule, host) pairs snoozed now; host "" snoozes the rule on every host."""
+    rows = await store.fetchall("SELECT rule, host FROM alert_snoozes WHERE until > ?", now)
+    return {(row["rule"], row["host"]) for row in rows}
+
+
+def snoozed(snoozes: set[tuple[str, str]], alert: Alert) -> bool:
+    rule = alert.rule or alert.title
+    return (rule, alert.entity("host")) in snoozes or (rule, "") in snoozes
 
 
 async def route_pending(store: Store, routes: Routes, window: Window) -> int:
     """Route up to BATCH unrouted alerts; how many were handled."""
-    rows = await store.fetchall(
-        "SELECT id, group_id FROM alerts WHERE routed = 0 ORDER BY received_at LIMIT ?", BATCH
-    )
-    if not rows:
+    if await store.fetchone("SELECT id FROM alerts WHERE routed = 0 LIMIT 1") is None:
         return 0
     now = time.time()
     channels: dict[str, str | None] = {}
     async with store.transaction() as tx:
         await tx.lock("alerts.route")
-        for row in rows:
-            found = await repository.get(tx, row["id"])
-            if found is None or found[1]["routed"] != repository.UNROUTED:
-                continue  # another instance routed it first
-            alert, columns = found
+        # Read inside the lock: another instance's routing committed before we got here.
+        pending = await repository.unrouted(tx, BATCH)
+        snoozes = await active_snoozes(tx, now)
+        marks: list[tuple[int, str | None, str | None, str]] = []
+        for alert, columns in pending:
             if columns["group_id"]:
                 await restate(tx, columns["group_id"], alert, now)
-                await _mark(tx, alert.id, repository.ROUTED, columns["route"], columns["group_id"])
+                marks.append((repository.ROUTED, columns["route"], columns["group_id"], alert.id))
                 continue
             decision = routes.decide(alert, now)
-            if decision.action != "route" or await snoozed(tx, alert, now):
-                await _mark(tx, alert.id, repository.DROPPED, decision.rule, None)
+            if decision.action != "route" or snoozed(snoozes, alert):
+                marks.append((repository.DROPPED, decision.rule, None, alert.id))
                 continue
             if decision.channel not in channels:
                 channels[decision.channel] = await _resolve_in(tx, decision.channel)
             conversation = channels[decision.channel]
             if conversation is None:
                 log.warning("alert %s: rule %s names no known channel", alert.id, decision.rule)
-                await _mark(tx, alert.id, repository.NO_CHANNEL, decision.rule, None)
+                marks.append((repository.NO_CHANNEL, decision.rule, None, alert.id))
                 continue
             group = await fold(
                 tx, alert, conversation, decision.rule, decision.mentions, window, now
             )
-            await _mark(tx, alert.id, repository.ROUTED, decision.rule, group)
-    return len(rows)
+            marks.append((repository.ROUTED, decision.rule, group, alert.id))
+        if marks:
+            await tx.executemany(
+                "UPDATE alerts SET routed = ?, route = ?, group_id = ? WHERE id = ?", marks
+            )
+    return len(pending)
 
 
 async def _resolve_in(tx: Transaction, channel: str) -> str | None:
@@ -95,18 +97,6 @@ async def _resolve_in(tx: Transaction, channel: str) -> str | None:
         if name is not None and name.casefold() == channel.casefold():
             return row["conversation_id"]
     return None
-
-
-async def _mark(
-    tx: Transaction, alert_id: str, routed: int, rule: str | None, group: str | None
-) -> None:
-    await tx.execute(
-        "UPDATE alerts SET routed = ?, route = ?, group_id = ? WHERE id = ?",
-        routed,
-        rule,
-        group,
-        alert_id,
-    )
 
 
 def describe(decision: Decision, conversation: str | None) -> str:

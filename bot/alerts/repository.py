@@ -127,12 +127,13 @@ async def recent(store: Store, limit: int) -> list[tuple[Alert, dict[str, Any]]]
     return [(from_row(row), row) for row in rows]
 
 
-async def unrouted(tx: Transaction, limit: int) -> list[Alert]:
+async def unrouted(tx: Transaction, limit: int) -> list[tuple[Alert, dict[str, Any]]]:
+    """The oldest alerts waiting for the router, with their routing columns."""
     rows = await tx.fetchall(
         f"SELECT {_COLUMNS} FROM alerts WHERE routed = 0 ORDER BY received_at LIMIT ?",  # noqa: S608 - constant
         limit,
     )
-    return [from_row(row) for row in rows]
+    return [(from_row(row), row) for row in rows]
 
 
 async def requeue(store: Store, alert_id: str) -> bool:

@@ -1,0 +1,176 @@
+"""Group commit for ingest: posts that arrive while a commit runs share the next transaction.
+
+Each post still waits for the commit that holds its alerts before it is answered, so nothing is
+acknowledged before it is durable; a burst of 16 concurrent senders costs a few commits, not 16.
+The commit runs in its own task, so a sender that disconnects cannot roll back the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+
+from bot.alerts.model import Alert
+from bot.alerts.repository import Stored, new_id, raw_text
+from bot.store import Store, Transaction
+
+# Bound the IN (...) lists: SQLite allows 32,766 parameters, asyncpg 32,767.
+CHUNK = 400
+_INSERT = (
+    "INSERT INTO alerts (id, source, source_id, title, rule, category, severity, status,"
+    " first_seen, last_seen, entities, description, link, warnings, raw, received_at, routed)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+    " ON CONFLICT (source, source_id) DO NOTHING"
+)
+_RESTATE = "UPDATE alerts SET status = ?, last_seen = ?, description = ?, routed = 0 WHERE id = ?"
+
+
+@dataclass
+class _Waiting:
+    alerts: list[Alert]
+    done: asyncio.Future[list[Stored]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class GroupCommit:
+    """One per process: `save(alerts)` returns once the alerts are committed."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._waiting: list[_Waiting] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def save(self, alerts: list[Alert]) -> list[Stored]:
+        waiting = _Waiting(alerts)
+        self._waiting.append(waiting)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._drain())
+        # shield: a cancelled request does not cancel the commit the others wait on.
+        return await asyncio.shield(waiting.done)
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                results = await save_batch(self.store, [w.alerts for w in batch])
+            except Exception as exc:  # every waiting post hears the failure (a 500)
+                for waiting in batch:
+                    if not waiting.done.done():
+                        waiting.done.set_exception(exc)
+                continue
+            for waiting, stored in zip(batch, results, strict=True):
+                if not waiting.done.done():
+                    waiting.done.set_result(stored)
+
+
+async def save_batch(store: Store, posts: list[list[Alert]]) -> list[list[Stored]]:
+    """Store several posts' alerts in one transaction; per post, what happened to each alert."""
+    now = time.time()
+    async with store.transaction() as tx:
+        flat = [alert for alerts in posts for alert in alerts]
+        known = await _existing(tx, flat)
+        fresh: list[tuple[Alert, str]] = []
+        restated: list[tuple[Alert, str]] = []
+        outcomes: list[Stored] = []
+        for alert in flat:
+            key = (alert.source, alert.source_id)
+            if key not in known:
+                alert.id = new_id()
+                known[key] = (alert.id, alert.status.value)
+                fresh.append((alert, alert.id))
+                outcomes.append(Stored(alert.id, "created", alert))
+                continue
+            alert.id, status = known[key]
+            if status == alert.status.value:
+                outcomes.append(Stored(alert.id, "duplicate", alert))
+                continue
+            # A status change (Alertmanager resolved, or firing again) goes back to the router,
+            # which updates the alert's card.
+            known[key] = (alert.id, alert.status.value)
+            restated.append((alert, alert.id))
+            outcomes.append(Stored(alert.id, "updated", alert))
+        if fresh:
+            await tx.executemany(_INSERT, [_row(alert, now) for alert, _ in fresh])
+            outcomes = await _lost_races(tx, store.dialect, fresh, outcomes)
+        if restated:
+            await tx.executemany(
+                _RESTATE,
+                [
+                    (a.status.value, a.last_seen or now, a.description, alert_id)
+                    for a, alert_id in restated
+                ],
+            )
+    answers: list[list[Stored]] = []
+    start = 0
+    for alerts in posts:
+        answers.append(outcomes[start : start + len(alerts)])
+        start += len(alerts)
+    return answers
+
+
+async def _existing(tx: Transaction, alerts: list[Alert]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(source, source_id) -> (id, status) for the alerts already stored."""
+    by_source: dict[str, set[str]] = {}
+    for alert in alerts:
+        by_source.setdefault(alert.source, set()).add(alert.source_id)
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for source, ids in by_source.items():
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), CHUNK):
+            chunk = ordered[start : start + CHUNK]
+            rows = await tx.fetchall(
+                "SELECT id, source_id, status FROM alerts WHERE source = ?"  # noqa: S608 - marks
+                f" AND source_id IN ({', '.join('?' * len(chunk))})",
+                source,
+                *chunk,
+            )
+            for row in rows:
+                found[(source, row["source_id"])] = (row["id"], row["status"])
+    return found
+
+
+async def _lost_races(
+    tx: Transaction, dialect: str, fresh: list[tuple[Alert, str]], outcomes: list[Stored]
+) -> list[Stored]:
+    """Another instance may have stored one of these first (PostgreSQL): answer with its id."""
+    if dialect != "postgresql":
+        return outcomes  # BEGIN IMMEDIATE: no other writer ran between the read and the insert
+    stored = await _existing(tx, [alert for alert, _ in fresh])
+    replaced = {
+        ours: stored[(a.source, a.source_id)][0]
+        for a, ours in fresh
+        if stored.get((a.source, a.source_id), (ours,))[0] != ours
+    }
+    if not replaced:
+        return outcomes
+    result = []
+    for item in outcomes:
+        if item.outcome == "created" and item.id in replaced:
+            item.alert.id = replaced[item.id]
+            item = Stored(item.alert.id, "duplicate", item.alert)
+        result.append(item)
+    return result
+
+
+def _row(alert: Alert, now: float) -> tuple[object, ...]:
+    return (
+        alert.id,
+        alert.source,
+        alert.source_id,
+        alert.title,
+        alert.rule,
+        alert.category,
+        alert.severity.value,
+        alert.status.value,
+        alert.first_seen or now,
+        alert.last_seen or alert.first_seen or now,
+        json.dumps([[e.type, e.value] for e in alert.entities]),
+        alert.description,
+        alert.link,
+        json.dumps(alert.warnings),
+        raw_text(alert.raw),
+        now,
+    )
