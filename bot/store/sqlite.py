@@ -18,6 +18,8 @@ import aiosqlite
 from bot.store.base import Store, StoreError, Transaction
 
 BUSY_TIMEOUT_MS = 30_000
+_WAL_RETRY_FIRST = 0.005
+_WAL_RETRY_MAX = 0.2
 
 
 def _split_script(sql: str) -> list[str]:
@@ -53,6 +55,28 @@ async def _execute(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) 
         if cursor.description is not None:
             await cursor.fetchall()  # RETURNING: the statement completes only when read
         return max(cursor.rowcount, 0)
+
+
+async def _enable_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL, retrying while another process is switching the same new file.
+
+    The switch needs an exclusive lock. Two connections that both hold a shared lock and want it
+    would deadlock, so SQLite answers one of them SQLITE_BUSY at once, without the busy handler;
+    busy_timeout cannot help and the retry has to be ours.
+    """
+    deadline = asyncio.get_running_loop().time() + BUSY_TIMEOUT_MS / 1000
+    delay = _WAL_RETRY_FIRST
+    while True:
+        try:
+            async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+                await cursor.fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or asyncio.get_running_loop().time() + delay > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, _WAL_RETRY_MAX)
 
 
 class SqliteTransaction(Transaction):
@@ -95,7 +119,7 @@ class SqliteStore(Store):
             raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from None
         try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _enable_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
