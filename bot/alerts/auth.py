@@ -20,6 +20,8 @@ SIGNATURE_HEADER = "X-Vigil-Signature"
 TIMESTAMP_HEADER = "X-Vigil-Timestamp"
 # A key rotated in the vault reaches us on the next read; don't let bad posts force many reads.
 REREAD_AFTER_FAILURE = 30.0
+REPLAY_SCOPE = "alerts.sig"
+REPLAYED = "signature already used (replay)"
 
 
 class AuthRefused(Exception):
@@ -58,8 +60,11 @@ class AlertAuth:
         self.max_skew = max_skew
         self._reread: dict[str, float] = {}
 
-    async def check(self, source: str, headers: dict[str, str], body: bytes) -> str:
-        """How the post was authenticated ("hmac" or "token"); raises AuthRefused."""
+    async def check(
+        self, source: str, headers: dict[str, str], body: bytes, claim: bool = True
+    ) -> str:
+        """How the post was authenticated ("hmac" or "token"); raises AuthRefused.
+        claim=False leaves the replay claim (`replay_key()`) to the caller's own transaction."""
         result = await self._check(source, headers, body, await self._credentials(source))
         if result is None and self._may_reread(source):
             for name in (hmac_key_name(source), token_name(source)):
@@ -67,9 +72,14 @@ class AlertAuth:
             result = await self._check(source, headers, body, await self._credentials(source))
         if result is None:
             raise AuthRefused("bad credentials")
-        if result == "hmac":
+        if result == "hmac" and claim:
             await self._refuse_replay(source, headers[SIGNATURE_HEADER])
         return result
+
+    def replay_key(self, source: str, headers: dict[str, str]) -> tuple[str, str, float]:
+        """(scope, key, ttl) of the claim that makes a signature usable once."""
+        # Twice the skew: a signature stays acceptable for max_skew either side of now.
+        return REPLAY_SCOPE, f"{source}:{headers[SIGNATURE_HEADER].strip()}", 2.0 * self.max_skew
 
     async def _credentials(self, source: str) -> Credentials:
         key = await self._get(hmac_key_name(source))
@@ -114,11 +124,9 @@ class AlertAuth:
             raise AuthRefused(f"{TIMESTAMP_HEADER} is more than {self.max_skew}s away (stale)")
 
     async def _refuse_replay(self, source: str, signature: str) -> None:
-        # Twice the skew: a signature stays acceptable for max_skew either side of now.
-        if not await self.store.claim_once(
-            "alerts.sig", f"{source}:{signature.strip()}", 2 * self.max_skew
-        ):
-            raise AuthRefused("signature already used (replay)")
+        scope, key, ttl = self.replay_key(source, {SIGNATURE_HEADER: signature})
+        if not await self.store.claim_once(scope, key, ttl):
+            raise AuthRefused(REPLAYED)
 
     def _may_reread(self, source: str) -> bool:
         now = time.monotonic()

@@ -27,10 +27,19 @@ _INSERT = (
 _RESTATE = "UPDATE alerts SET status = ?, last_seen = ?, description = ?, routed = 0 WHERE id = ?"
 
 
+PURGE_EVERY = 60.0
+Claim = tuple[str, str, float]  # (scope, key, ttl): the store's claims table, as claim_once
+
+
+class Replayed(Exception):
+    """The post's claim (its signature) was already used: nothing of it was stored."""
+
+
 @dataclass
 class _Waiting:
     alerts: list[Alert]
-    done: asyncio.Future[list[Stored]] = field(
+    claim: Claim | None
+    done: asyncio.Future[list[Stored] | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -42,20 +51,28 @@ class GroupCommit:
         self.store = store
         self._waiting: list[_Waiting] = []
         self._committer: asyncio.Task[None] | None = None
+        self._purged = 0.0
 
-    async def save(self, alerts: list[Alert]) -> list[Stored]:
-        waiting = _Waiting(alerts)
+    async def save(self, alerts: list[Alert], claim: Claim | None = None) -> list[Stored]:
+        """Commit the alerts (and the claim, first); Replayed when the claim was taken."""
+        waiting = _Waiting(alerts, claim)
         self._waiting.append(waiting)
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._drain())
         # shield: a cancelled request does not cancel the commit the others wait on.
-        return await asyncio.shield(waiting.done)
+        stored = await asyncio.shield(waiting.done)
+        if stored is None:
+            raise Replayed()
+        return stored
 
     async def _drain(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting, []
+            purge = time.time() - self._purged > PURGE_EVERY
+            if purge:
+                self._purged = time.time()
             try:
-                results = await save_batch(self.store, [w.alerts for w in batch])
+                results = await save_batch(self.store, [(w.alerts, w.claim) for w in batch], purge)
             except Exception as exc:  # every waiting post hears the failure (a 500)
                 for waiting in batch:
                     if not waiting.done.done():
@@ -66,11 +83,17 @@ class GroupCommit:
                     waiting.done.set_result(stored)
 
 
-async def save_batch(store: Store, posts: list[list[Alert]]) -> list[list[Stored]]:
-    """Store several posts' alerts in one transaction; per post, what happened to each alert."""
+async def save_batch(
+    store: Store, posts: list[tuple[list[Alert], Claim | None]], purge: bool = False
+) -> list[list[Stored] | None]:
+    """Store several posts in one transaction: per post, each alert's outcome (None: replayed)."""
     now = time.time()
     async with store.transaction() as tx:
-        flat = [alert for alerts in posts for alert in alerts]
+        if purge:
+            await tx.execute("DELETE FROM claims WHERE expires_at <= ?", now)
+        taken = await _claim(tx, [claim for _, claim in posts], now)
+        kept = [alerts if ok else [] for (alerts, _), ok in zip(posts, taken, strict=True)]
+        flat = [alert for alerts in kept for alert in alerts]
         known = await _existing(tx, flat)
         fresh: list[tuple[Alert, str]] = []
         restated: list[tuple[Alert, str]] = []
@@ -103,12 +126,39 @@ async def save_batch(store: Store, posts: list[list[Alert]]) -> list[list[Stored
                     for a, alert_id in restated
                 ],
             )
-    answers: list[list[Stored]] = []
+    answers: list[list[Stored] | None] = []
     start = 0
-    for alerts in posts:
-        answers.append(outcomes[start : start + len(alerts)])
+    for alerts, ok in zip(kept, taken, strict=True):
+        answers.append(outcomes[start : start + len(alerts)] if ok else None)
         start += len(alerts)
     return answers
+
+
+async def _claim(tx: Transaction, claims: list[Claim | None], now: float) -> list[bool]:
+    """Take every claim in one statement (the same rule as Store.claim_once); which succeeded."""
+    wanted = {(c[0], c[1]): c[2] for c in claims if c is not None}
+    won: set[tuple[str, str]] = set()
+    items = list(wanted.items())
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start : start + CHUNK]
+        rows = await tx.fetchall(
+            "INSERT INTO claims (scope, key, expires_at) VALUES "  # noqa: S608 - marks only
+            + ", ".join("(?, ?, ?)" for _ in chunk)
+            + " ON CONFLICT (scope, key) DO UPDATE SET expires_at = excluded.expires_at"
+            " WHERE claims.expires_at <= ? RETURNING scope, key",
+            *[value for (scope, key), ttl in chunk for value in (scope, key, now + ttl)],
+            now,
+        )
+        won.update((row["scope"], row["key"]) for row in rows)
+    taken: list[bool] = []
+    for claim in claims:
+        if claim is None:
+            taken.append(True)
+            continue
+        # The same claim twice in one batch: only the first post gets it.
+        taken.append((claim[0], claim[1]) in won)
+        won.discard((claim[0], claim[1]))
+    return taken
 
 
 async def _existing(tx: Transaction, alerts: list[Alert]) -> dict[tuple[str, str], tuple[str, str]]:

@@ -14,9 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.alerts import repository
-from bot.alerts.auth import AlertAuth, AuthRefused
+from bot.alerts.auth import REPLAYED, AlertAuth, AuthRefused
 from bot.alerts.body import BodyRejected, parse_json, read_raw
-from bot.alerts.group_commit import GroupCommit
+from bot.alerts.group_commit import GroupCommit, Replayed
 from bot.alerts.model import Alert, InvalidAlert
 from bot.alerts.normalise import SOURCES, normalise
 from bot.alerts.settings import AlertSettings
@@ -47,7 +47,7 @@ def alert_webhook(services: Services) -> Callable[[web.Request], Awaitable[web.R
             return _answer(404, {"error": f"unknown source; known: {', '.join(SOURCES)}"})
         try:
             body = await read_raw(request, settings.max_body)
-            how = await auth.check(source, request.headers, body)  # type: ignore[arg-type]
+            how = await auth.check(source, request.headers, body, claim=False)  # type: ignore[arg-type]
             document = parse_json(body)
             results = normalise(source, document, settings.elastic_fields)
         except AuthRefused as exc:
@@ -62,7 +62,13 @@ def alert_webhook(services: Services) -> Callable[[web.Request], Awaitable[web.R
         if not good:
             first = bad[0] if bad else {"field": "body", "error": "no alerts"}
             return _answer(422, {"error": first["error"], "field": first["field"], "rejected": bad})
-        stored = await commit.save(good)
+        # The signature is claimed in the same commit as the alerts: a replay stores nothing.
+        claim = auth.replay_key(source, request.headers) if how == "hmac" else None  # type: ignore[arg-type]
+        try:
+            stored = await commit.save(good, claim)
+        except Replayed:
+            log.info("alert post refused for %s: %s", source, REPLAYED)
+            return _answer(401, {"error": REPLAYED})
         wake_event(services).set()
         fresh = any(item.outcome != "duplicate" for item in stored)
         log.debug("stored %d alerts from %s (%s)", len(stored), source, how)
