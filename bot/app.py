@@ -96,6 +96,7 @@ class Vigil:
 def command_sets() -> list[CommandSet]:
     from bot import audit_commands
     from bot.alerts import commands as alert_commands
+    from bot.approvals import commands as approval_commands
     from bot.incidents import commands as incident_commands
     from bot.intel import commands as intel_commands
 
@@ -105,22 +106,25 @@ def command_sets() -> list[CommandSet]:
         intel_commands.COMMANDS,
         incident_commands.COMMANDS,
         alert_commands.COMMANDS,
+        approval_commands.COMMANDS,
     ]
 
 
 def dialog_list(services: Services) -> list[Dialog]:
+    from dialogs.contain import ContainDialog
     from dialogs.enrich import EnrichDialog
     from dialogs.incident import IncidentDialog
 
-    return [EnrichDialog(services), IncidentDialog(services)]
+    return [EnrichDialog(services), IncidentDialog(services), ContainDialog(services)]
 
 
 def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
     """Long-running work each instance does (delivery, expiry, schedules); cancelled at stop."""
     from bot.alerts.delivery import delivery_job
+    from bot.approvals.expiry import expiry_job
     from bot.containment.recovery import execution_job
 
-    return [delivery_job(services), execution_job(services)]
+    return [delivery_job(services), execution_job(services), expiry_job(services)]
 
 
 def ssl_context(ca_bundle: str) -> ssl.SSLContext:

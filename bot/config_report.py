@@ -22,6 +22,8 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "bot.alerts.settings",
     "bot.incidents.settings",
     "bot.containment.execution_settings",
+    "bot.approvals.settings",
+    "bot.containment.settings",
 )
 
 
@@ -54,11 +56,12 @@ def effective_config(raw: RawConfig, settings: Iterable[Setting] | None = None) 
 
 def _cross_checks(raw: RawConfig) -> list[str]:
     """Rules that span several keys (no app id on a public address, say)."""
+    from bot.containment.settings import ConnectorSettings
     from bot.rbac import RoleMap
     from bot.settings import ServiceSettings
 
     problems = []
-    for load in (ServiceSettings.load, RoleMap.load):
+    for load in (ServiceSettings.load, RoleMap.load, ConnectorSettings.load):
         try:
             load(raw)
         except ConfigError as exc:

@@ -52,13 +52,24 @@ def rollback_text(approval: Approval) -> str:
     return f"Rollback {approval.rollback_state}{by}{at}{detail}"
 
 
+def status_unknown(approval: Approval) -> bool:
+    """Sent (or maybe sent) and no final answer yet: the card says it is still checking."""
+    if approval.state != State.EXECUTING:
+        return False
+    outcome = approval.result_detail.get("outcome") if approval.result_detail else None
+    return outcome in (Outcome.UNKNOWN, Outcome.PENDING) or approval.result.startswith(
+        "status unknown"
+    )
+
+
 def result_text(approval: Approval) -> str:
-    if approval.state == State.CANCELLED:
+    """The connector's answer as the card shows it (nothing before there is one)."""
+    if approval.state in (State.CANCELLED, State.PENDING, State.REJECTED, State.EXPIRED):
         return ""
     detail = approval.result_detail.get("detail") if approval.result_detail else ""
     if isinstance(detail, str) and detail:
         return detail
-    return approval.result if approval.result not in ("", approval.state) else ""
+    return approval.result if approval.result not in ("", approval.state, "executing") else ""
 
 
 def card_data(
@@ -94,8 +105,7 @@ def card_data(
         "approvalsRequired": approval.required_approvals,
         "approvedBy": approved_by,
         "warnings": list(approval.warnings),
-        "statusUnknown": approval.state == State.EXECUTING
-        and approval.result in (Outcome.UNKNOWN, Outcome.PENDING),
+        "statusUnknown": status_unknown(approval),
         "rollbackText": rollback_text(approval),
         "canDecide": can_decide,
         "canCancel": can_cancel,

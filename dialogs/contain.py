@@ -1,0 +1,184 @@
+"""The `contain` dialog: target, action, reason, incident and expiry, then the same request the
+one-line commands make (`isolate-endpoint`, `block-domain`, ...). `cancel` stops it any time."""
+
+from __future__ import annotations
+
+from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.dialogs import (
+    ComponentDialog,
+    DialogTurnResult,
+    PromptValidatorContext,
+    WaterfallDialog,
+    WaterfallStepContext,
+)
+from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
+
+from bot.approvals.records import MAX_REASON
+from bot.approvals.requests import Ask, request_containment
+from bot.commands import Conversation, Reply, UsageError
+from bot.containment.connector import Action
+from bot.intel.indicators import IndicatorType, InvalidIndicator, classify
+from bot.rbac import Actor, Role
+from bot.services import Services
+from dialogs.enrich import actor_from
+
+DIALOG_ID = "contain"
+SKIP_WORDS = {"none", "no", "skip", "-", ""}
+ACTIONS = {action.command: action for action in Action}
+_SUGGEST = {
+    IndicatorType.DOMAIN: Action.BLOCK_DOMAIN,
+    IndicatorType.IP: Action.BLOCK_IP,
+    IndicatorType.URL: Action.BLOCK_URL,
+    IndicatorType.HASH: Action.BLOCK_HASH,
+}
+
+
+def suggested_action(target: str) -> Action:
+    """isolate-endpoint for a machine name, else the block matching the indicator's type."""
+    if "." not in target and "/" not in target and len(target) not in (40, 64):
+        return Action.ISOLATE_ENDPOINT
+    try:
+        return _SUGGEST[classify(target).type]
+    except InvalidIndicator:
+        return Action.ISOLATE_ENDPOINT
+
+
+def _conversation(step: WaterfallStepContext) -> Conversation:
+    activity = step.context.activity
+    conversation = activity.conversation
+    return Conversation(
+        id=conversation.id if conversation else "",
+        kind=(conversation.conversation_type if conversation else None) or "personal",
+    )
+
+
+def _answer(prompt: PromptValidatorContext) -> str:
+    return str(prompt.recognized.value or "").strip() if prompt.recognized.succeeded else ""
+
+
+async def _has_target(prompt: PromptValidatorContext) -> bool:
+    text = _answer(prompt)
+    return bool(text) and len(text) <= 2048 and len(text.split()) == 1
+
+
+async def _is_action(prompt: PromptValidatorContext) -> bool:
+    return _answer(prompt).lower() in ACTIONS or _answer(prompt).lower() in ("yes", "y", "ok")
+
+
+async def _has_reason(prompt: PromptValidatorContext) -> bool:
+    return 0 < len(_answer(prompt)) <= MAX_REASON
+
+
+class ContainDialog(ComponentDialog):
+    """Added to the bot's DialogSet at start-up; begun by the `contain` command."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(DIALOG_ID)
+        self.services = services
+        self.add_dialog(TextPrompt("target", _has_target))
+        self.add_dialog(TextPrompt("action", _is_action))
+        self.add_dialog(TextPrompt("reason", _has_reason))
+        self.add_dialog(TextPrompt("text"))
+        steps = [self._target, self._action, self._reason, self._incident, self._expiry, self._ask]
+        self.add_dialog(WaterfallDialog("contain-steps", steps))
+        self.initial_dialog_id = "contain-steps"
+
+    async def _target(self, step: WaterfallStepContext) -> DialogTurnResult:
+        given = str((step.options or {}).get("target") or "").strip()
+        if given:
+            return await step.next(given)
+        return await step.prompt(
+            "target",
+            PromptOptions(
+                prompt=MessageFactory.text(
+                    "What should be contained? A machine name, or a domain, IP, URL or SHA-256."
+                    " Say `cancel` to stop."
+                ),
+                retry_prompt=MessageFactory.text("One machine name or indicator, please."),
+            ),
+        )
+
+    async def _action(self, step: WaterfallStepContext) -> DialogTurnResult:
+        step.values["target"] = str(step.result).strip()
+        suggestion = suggested_action(step.values["target"]).command
+        step.values["suggestion"] = suggestion
+        choices = ", ".join(ACTIONS)
+        return await step.prompt(
+            "action",
+            PromptOptions(
+                prompt=MessageFactory.text(f"Which action? `{suggestion}` (say yes) or: {choices}"),
+                retry_prompt=MessageFactory.text(f"Please answer yes or one of: {choices}."),
+            ),
+        )
+
+    async def _reason(self, step: WaterfallStepContext) -> DialogTurnResult:
+        answer = str(step.result).strip().lower()
+        step.values["action"] = ACTIONS.get(answer, ACTIONS[step.values["suggestion"]])
+        return await step.prompt(
+            "reason",
+            PromptOptions(
+                prompt=MessageFactory.text("Why? The approvers read this."),
+                retry_prompt=MessageFactory.text(
+                    f"A reason is required (at most {MAX_REASON} characters)."
+                ),
+            ),
+        )
+
+    async def _incident(self, step: WaterfallStepContext) -> DialogTurnResult:
+        step.values["reason"] = str(step.result).strip()
+        prompt = "Incident id, e.g. INC-20240502-003? (`none` to skip)"
+        return await step.prompt("text", PromptOptions(prompt=MessageFactory.text(prompt)))
+
+    async def _expiry(self, step: WaterfallStepContext) -> DialogTurnResult:
+        step.values["incident"] = _unless_skipped(step.result)
+        if not step.values["action"].is_block:
+            return await step.next("")
+        prompt = "How long should the block last? 30m, 12h, 7d (90d max), or `none` for no end."
+        return await step.prompt("text", PromptOptions(prompt=MessageFactory.text(prompt)))
+
+    async def _ask(self, step: WaterfallStepContext) -> DialogTurnResult:
+        actor = actor_from(step.options)
+        if not actor.has(Role.RESPONDER):
+            await step.context.send_activity("Asking for containment needs the responder role.")
+            return await step.end_dialog()
+        ask = Ask(
+            action=step.values["action"],
+            target=step.values["target"],
+            reason=step.values["reason"],
+            incident=step.values["incident"],
+            expires=_unless_skipped(step.result),
+        )
+        try:
+            reply = await request_containment(self.services, actor, _conversation(step), ask)
+        except UsageError as exc:
+            await step.context.send_activity(f"{exc}. Nothing was requested.")
+            return await step.end_dialog()
+        redactor = self.services.redactor
+        if reply.card is not None:
+            message = MessageFactory.attachment(
+                CardFactory.adaptive_card(redactor.redact_data(reply.card))
+            )
+            message.text = redactor.redact(reply.text or "")
+            await step.context.send_activity(message)
+        else:
+            await step.context.send_activity(redactor.redact(reply.text or "Done."))
+        await self._audit(actor, ask, reply, _conversation(step).id)
+        return await step.end_dialog()
+
+    async def _audit(self, actor: Actor, ask: Ask, reply: Reply, conversation: str) -> None:
+        # The `contain` command was audited when the dialog began; the request itself is here.
+        await self.services.audit.record(
+            actor=actor,
+            action=f"command:{ask.action.command}",
+            target=reply.audit_target or ask.target[:200],
+            parameters={"target": ask.target[:200], "via": "contain dialog"},
+            result=reply.audit_result,
+            detail=reply.audit_detail,
+            conversation=conversation,
+            origin="teams",
+        )
+
+
+def _unless_skipped(text: object) -> str:
+    value = str(text or "").strip()
+    return "" if value.lower() in SKIP_WORDS else value
