@@ -22,7 +22,6 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "bot.alerts.settings",
     "bot.incidents.settings",
     "bot.containment.execution_settings",
-    "bot.approvals.settings",
     "bot.containment.settings",
 )
 
