@@ -1,26 +1,31 @@
 """The delivery worker each instance runs: route stored alerts, then post or update due cards.
 
-Sends to one conversation go one at a time, paced to Teams' limits; conversations proceed in
-parallel under the tenant budget. Cards are rendered from the store at send time, so an update
-always shows the latest count and re-doing one is harmless (idempotent).
+Claimed cards queue per conversation; each conversation sends one card at a time at the send
+time the shared pace reserved for it, so the Teams limits hold for all instances together.
+Right before a send the worker checks it still holds the card's lease; a new message id is
+recorded the moment the channel returns it. Cards are rendered from the store at send time, so
+an update always shows the latest count and repeating one is harmless (idempotent).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import time
 import uuid
-from collections import defaultdict
+from collections import deque
 from typing import Any
 
 import cards
 from bot import conversation_refs
-from bot.alerts import outbox, repository
+from bot.alerts import mentions, outbox, repository
 from bot.alerts.dedupe import Window
 from bot.alerts.ingest import wake_event
-from bot.alerts.pacing import CONVERSATION_LIMITS, TENANT_LIMITS, Pace
+from bot.alerts.pacing import SharedPace
 from bot.alerts.pipeline import route_pending
-from bot.alerts.presentation import alert_card_data, digest_card_data
+from bot.alerts.presentation import alert_card_data, digest_card_data, with_mentions
 from bot.alerts.routing import Routes
 from bot.alerts.settings import AlertSettings
 from bot.connector import RETRYABLE, BotConnector, ConnectorError, PayloadTooLarge
@@ -29,7 +34,10 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 100
+# Cards one instance holds at most; the rest stay claimable by other instances.
+MAX_HELD = 300
 IDLE_POLL = 0.5
+PURGE_EVERY = 60.0
 
 
 class DeliveryWorker:
@@ -39,10 +47,12 @@ class DeliveryWorker:
         self.routes = routes
         self.window = Window(settings.dedupe_window, settings.digest_after)
         self.owner = "w-" + uuid.uuid4().hex[:12]
-        self.paces: dict[str, Pace] = defaultdict(lambda: Pace(CONVERSATION_LIMITS))
-        self.tenant_pace = Pace(TENANT_LIMITS)
-        self.tenant_lock = asyncio.Lock()
+        self.pace = SharedPace(self.store)
+        self.held: set[str] = set()
+        self.queues: dict[str, deque[str]] = {}
+        self.senders: dict[str, asyncio.Task[None]] = {}
         self._connector: BotConnector | None = None
+        self._purged = 0.0
 
     @property
     def connector(self) -> BotConnector:
@@ -50,56 +60,88 @@ class DeliveryWorker:
             shared = self.services.connector
             if shared is None:
                 raise RuntimeError("no Bot Connector client")
-            # Few quick retries here; longer waits go back to the outbox so the lease is short.
+            # Few quick retries here; longer waits go back to the outbox.
             self._connector = BotConnector(shared.http, shared.tokens, max_attempts=3, max_wait=20)
         return self._connector
 
     async def run(self) -> None:
         wake = wake_event(self.services)
-        while True:
-            try:
-                busy = await self.step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("alert delivery step failed; retrying")
-                busy = False
-                await asyncio.sleep(1.0)
-            if not busy:
-                wake.clear()
+        heartbeat = asyncio.create_task(self._renew_leases())
+        try:
+            while True:
                 try:
-                    await asyncio.wait_for(wake.wait(), timeout=IDLE_POLL)
-                except TimeoutError:
-                    pass
+                    busy = await self.step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("alert delivery step failed; retrying")
+                    busy = False
+                    await asyncio.sleep(1.0)
+                if not busy:
+                    wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), timeout=IDLE_POLL)
+        finally:
+            await self._stop(heartbeat)
 
     async def step(self) -> bool:
-        """Route what is waiting, deliver what is due; True when there was work."""
+        """Route what is waiting and claim what is due; True when there was work."""
         routed = await route_pending(self.store, self.routes, self.window)
-        rows = await outbox.claim(self.store, self.owner, CLAIM_BATCH)
-        by_conversation: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        room = min(CLAIM_BATCH, MAX_HELD - len(self.held))
+        rows = await outbox.claim(self.store, self.owner, room) if room > 0 else []
         for row in rows:
-            by_conversation[row["conversation_id"]].append(row)
-        await asyncio.gather(*(self._conversation(c, g) for c, g in by_conversation.items()))
+            self._queue(row["conversation_id"], row["id"])
+        if time.monotonic() - self._purged > PURGE_EVERY:
+            self._purged = time.monotonic()
+            await self.pace.purge()
         return bool(routed or rows)
 
-    async def _conversation(self, conversation_id: str, groups: list[dict[str, Any]]) -> None:
-        for group in groups:
-            await self._paced(conversation_id)
-            try:
-                await self.deliver(group["id"])
-            except Exception:
-                log.exception("delivering card %s failed", group["id"])
+    def _queue(self, conversation_id: str, group_id: str) -> None:
+        self.held.add(group_id)
+        self.queues.setdefault(conversation_id, deque()).append(group_id)
+        if conversation_id not in self.senders:
+            self.senders[conversation_id] = asyncio.create_task(self._drain(conversation_id))
 
-    async def _paced(self, conversation_id: str) -> None:
-        pace = self.paces[conversation_id]
-        # One sleep suffices: only this conversation's task records into its pace.
-        if (delay := pace.wait()) > 0:
-            await asyncio.sleep(delay)
-        async with self.tenant_lock:
-            if (delay := self.tenant_pace.wait()) > 0:
-                await asyncio.sleep(delay)
-            self.tenant_pace.record()
-        pace.record()
+    async def _drain(self, conversation_id: str) -> None:
+        queue = self.queues[conversation_id]
+        try:
+            while queue:
+                group_id = queue.popleft()
+                try:
+                    await self._paced(conversation_id, group_id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("delivering card %s failed", group_id)
+                finally:
+                    self.held.discard(group_id)
+        finally:
+            # No await between the empty check and here, so no card can be queued unseen.
+            del self.senders[conversation_id]
+            del self.queues[conversation_id]
+
+    async def _paced(self, conversation_id: str, group_id: str) -> None:
+        await asyncio.sleep(await self.pace.reserve(conversation_id))
+        if not await outbox.hold(self.store, group_id, self.owner):
+            log.info("card %s: lease lost while waiting for its send time", group_id)
+            return
+        await self.deliver(group_id)
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(outbox.RENEW_EVERY)
+            try:
+                await outbox.renew(self.store, self.owner, sorted(self.held))
+            except Exception:
+                log.exception("renewing alert card leases failed")
+
+    async def _stop(self, heartbeat: asyncio.Task[None]) -> None:
+        tasks = [heartbeat, *self.senders.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await outbox.release(self.store, self.owner)
 
     async def deliver(self, group_id: str) -> None:
         group = await outbox.current(self.store, group_id)
@@ -132,7 +174,8 @@ class DeliveryWorker:
             await self.connector.update(service_url, conversation, group["activity_id"], activity)
         else:
             activity_id = await self.connector.send(service_url, conversation, activity)
-            await outbox.posted(self.store, group["id"], self.owner, activity_id)
+            # The only statement between the post and its record: the duplicate-post window.
+            await outbox.posted(self.store, group["id"], activity_id)
         await outbox.delivered(self.store, group["id"], self.owner, int(group["version"]))
 
     async def _failed(self, group: dict[str, Any], exc: ConnectorError) -> None:
@@ -154,12 +197,21 @@ class DeliveryWorker:
             if found is None:
                 raise ConnectorError(0, "alert missing")
             card = cards.render("alert", redact(alert_card_data(found[0], group, compact)))
+            card = with_mentions(card, await mentions.resolve(self.store, _mentions(group)))
         return {
             "type": "message",
             "attachments": [
                 {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
             ],
         }
+
+
+def _mentions(group: dict[str, Any]) -> list[str]:
+    try:
+        wanted = json.loads(group["mentions"] or "[]")
+    except ValueError:
+        return []
+    return [str(item) for item in wanted] if isinstance(wanted, list) else []
 
 
 def delivery_job(services: Services) -> Any:

@@ -2,7 +2,9 @@
 
 A card is due while `version > delivered_version`. Claiming sets a lease (the owner and an
 expiry) in one transaction, with SKIP LOCKED on PostgreSQL; on SQLite, BEGIN IMMEDIATE already
-serialises claimers. A crashed instance's lease runs out and another instance takes the card.
+serialises claimers. The owner renews its leases every few seconds while it lives and checks it
+still holds a card right before sending it; a killed instance's leases run out within
+LEASE_SECONDS and another instance (or the restarted one) takes the cards.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 
 from bot.store import Store
 
-LEASE_SECONDS = 60.0
+LEASE_SECONDS = 15.0
+# How often a worker renews its leases: three chances before one runs out.
+RENEW_EVERY = LEASE_SECONDS / 3
 MAX_ATTEMPTS = 8
 _GROUP_COLUMNS = (
     "id, conversation_id, group_key, kind, route, opened_at, last_seen, count, latest_alert_id,"
@@ -50,13 +54,53 @@ async def current(store: Store, group_id: str) -> dict[str, Any] | None:
     )
 
 
-async def posted(store: Store, group_id: str, owner: str, activity_id: str) -> None:
-    """Record the new message id at once: the window for a duplicate post after a crash."""
-    await store.execute(
-        "UPDATE alert_groups SET activity_id = ? WHERE id = ? AND lease_owner = ?",
-        activity_id,
+async def hold(store: Store, group_id: str, owner: str) -> bool:
+    """Renew the lease on one card right before sending it; False when it is no longer ours."""
+    now = time.time()
+    changed = await store.execute(
+        "UPDATE alert_groups SET lease_until = ? WHERE id = ? AND lease_owner = ?"
+        " AND lease_until > ?",
+        now + LEASE_SECONDS,
         group_id,
         owner,
+        now,
+    )
+    return changed == 1
+
+
+async def renew(store: Store, owner: str, group_ids: list[str]) -> None:
+    """Extend the leases this worker still holds (its heartbeat)."""
+    now = time.time()
+    for start in range(0, len(group_ids), 200):
+        chunk = group_ids[start : start + 200]
+        marks = ", ".join("?" for _ in chunk)
+        await store.execute(
+            f"UPDATE alert_groups SET lease_until = ? WHERE lease_owner = ?"  # noqa: S608
+            f" AND lease_until > ? AND id IN ({marks})",
+            now + LEASE_SECONDS,
+            owner,
+            now,
+            *chunk,
+        )
+
+
+async def release(store: Store, owner: str) -> None:
+    """Give back every lease of a stopping worker, so others need not wait for them to expire."""
+    await store.execute(
+        "UPDATE alert_groups SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = ?", owner
+    )
+
+
+async def posted(store: Store, group_id: str, activity_id: str) -> None:
+    """Record the new message id the moment the channel answers: the duplicate-post window.
+
+    Whoever posted, the first id recorded wins, even if the lease was lost meanwhile: the card
+    exists, so every later delivery must update it rather than post another.
+    """
+    await store.execute(
+        "UPDATE alert_groups SET activity_id = ? WHERE id = ? AND activity_id IS NULL",
+        activity_id,
+        group_id,
     )
 
 
@@ -126,3 +170,13 @@ async def revive(store: Store, group_id: str) -> bool:
         group_id,
     )
     return changed == 1
+
+
+async def depth(store: Store) -> tuple[int, int]:
+    """(cards due for delivery, dead letters), for /metrics."""
+    rows = await store.fetchall(
+        "SELECT state, COUNT(*) AS n FROM alert_groups WHERE state IN ('pending', 'dead')"
+        " GROUP BY state"
+    )
+    counts = {row["state"]: int(row["n"]) for row in rows}
+    return counts.get("pending", 0), counts.get("dead", 0)

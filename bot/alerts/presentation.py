@@ -1,4 +1,8 @@
-"""Card data for an alert card (from its latest alert and the group's counters) and a digest."""
+"""Card data for an alert card (from its latest alert and the group's counters) and a digest.
+
+Route mentions are added to the rendered card: `<at>Name</at>` in a TextBlock plus the
+`msteams.entities` mention that Teams matches to it by that exact text.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ import datetime as dt
 import json
 from typing import Any
 
+from bot.alerts.mentions import Mention
 from bot.alerts.model import Alert
+from cards.plaintext import clean, display, escape_markdown
 
 ENTITY_TITLES = {
     "host": "Host",
@@ -81,3 +87,32 @@ def digest_card_data(group: dict[str, Any], window_seconds: int) -> dict[str, An
         if int(group["count"]) > len(latest)
         else "",
     }
+
+
+def with_mentions(card: dict[str, Any], mentions: list[Mention]) -> dict[str, Any]:
+    """The rendered card with a "Notify" line: known people as Teams mentions, others as text."""
+    if not mentions:
+        return card
+    parts: list[str] = []
+    entities: list[dict[str, Any]] = []
+    for mention in mentions:
+        if not mention.known:
+            parts.append(display(mention.text, 100))
+            continue
+        # The tag's inner text is markdown too; no < or > may end the tag early.
+        tag = "<at>" + escape_markdown(clean(mention.name, 100).replace("<", "").replace(">", ""))
+        tag += "</at>"
+        parts.append(tag)
+        entities.append(
+            {
+                "type": "mention",
+                "text": tag,
+                "mentioned": {"id": mention.aad_object_id, "name": clean(mention.name, 100)},
+            }
+        )
+    shown = dict(card)
+    line = {"type": "TextBlock", "text": "Notify: " + ", ".join(parts), "wrap": True}
+    shown["body"] = [*card.get("body", []), line]
+    if entities:
+        shown["msteams"] = {**card.get("msteams", {}), "entities": entities}
+    return shown

@@ -8,7 +8,6 @@ import tomllib
 
 import pytest
 
-from bot.alerts.pacing import Pace
 from bot.devchannel import ChannelConversation
 from tests.alerts.webhook import alert_env, post, start_with
 from tests.bot.harness import ADMIN, Harness, card_text
@@ -22,8 +21,8 @@ def routes_env() -> dict[str, str]:
 
 
 @pytest.fixture
-async def bot(tmp_path):
-    harness = await Harness.start(f"sqlite:///{tmp_path}/vigil.db", routes_env())
+async def bot(store_url):
+    harness = await Harness.start(store_url, routes_env())
     try:
         await harness.say(ADMIN, "ping", GENERAL)
         yield harness
@@ -93,13 +92,13 @@ async def test_a_burst_of_50_over_3_hosts_becomes_3_cards_with_the_right_counts(
     assert len([c for c in calls if c.kind == "send"]) == 3
 
 
-async def test_critical_goes_to_its_rule_channel(tmp_path):
+async def test_critical_goes_to_its_rule_channel(store_url):
     document = tomllib.loads(
         '[[alerts.routes]]\nname = "critical"\nmin_severity = "critical"\n'
         'channel = "#soc-critical"\n'
         '[[alerts.routes]]\nname = "noise"\naction = "drop"\ntitle_regex = "^heartbeat"\n'
     )
-    harness = await start_with(f"sqlite:///{tmp_path}/vigil.db", document, routes_env())
+    harness = await start_with(store_url, document, routes_env())
     try:
         await harness.say(ADMIN, "ping", GENERAL)
         await harness.say(ADMIN, "ping", CRITICAL)
@@ -117,9 +116,9 @@ async def test_critical_goes_to_its_rule_channel(tmp_path):
         await harness.close()
 
 
-async def test_many_distinct_alerts_overflow_into_a_digest_card(tmp_path):
+async def test_many_distinct_alerts_overflow_into_a_digest_card(store_url):
     env = {**routes_env(), "VIGIL_ALERTS_DIGEST_AFTER": "3"}
-    harness = await Harness.start(f"sqlite:///{tmp_path}/vigil.db", env)
+    harness = await Harness.start(store_url, env)
     try:
         await harness.say(ADMIN, "ping", GENERAL)
         batch = [alert(f"Rule {n}", f"H-{n}", n) for n in range(10)]
@@ -171,14 +170,3 @@ async def test_a_card_too_large_is_sent_in_compact_form(bot):
     assert "Big one" in text
     assert "d" * 300 not in text
     assert len(json.dumps(calls[0].activity)) < 3000
-
-
-def test_pace_spaces_sends_to_the_budget():
-    now = [0.0]
-    pace = Pace(((1.0, 3),), clock=lambda: now[0])
-    for _ in range(3):
-        assert pace.wait() == 0
-        pace.record()
-    assert pace.wait() == pytest.approx(1.0)
-    now[0] = 1.0
-    assert pace.wait() == 0
