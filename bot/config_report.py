@@ -22,6 +22,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "bot.alerts.settings",
     "bot.incidents.settings",
     "bot.containment.execution_settings",
+    "bot.approvals.settings",
     "bot.containment.settings",
 )
 
