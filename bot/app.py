@@ -19,12 +19,13 @@ from aiohttp import web
 from botbuilder.core import PrivateConversationState
 from botbuilder.dialogs import Dialog, DialogSet
 from botbuilder.schema import Activity
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
 from bot import core_commands
 from bot.adapter import AuthenticationFailed, VigilAdapter
 from bot.alerts.ingest import alert_webhook
+from bot.alerts.outbox import depth as alert_outbox_depth
 from bot.audit_trail import AUDIT_KEY_SECRET, AuditTrail
 from bot.bot_token import BotTokenProvider
 from bot.commands import CommandRegistry, CommandSet
@@ -74,6 +75,16 @@ class Metrics:
         self.auth_failures = Counter(
             "vigil_auth_failures",
             "Requests refused for a missing or invalid token",
+            registry=self.registry,
+        )
+        self.alert_dead_letters = Gauge(
+            "vigil_alert_dead_letters",
+            "Alert cards that failed for good (vigil alerts dead), read from the store",
+            registry=self.registry,
+        )
+        self.alert_outbox_pending = Gauge(
+            "vigil_alert_outbox_pending",
+            "Alert cards waiting to be posted or updated, read from the store",
             registry=self.registry,
         )
 
@@ -351,5 +362,18 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    payload = generate_latest(_vigil(request).metrics.registry)
+    vigil = _vigil(request)
+    await _read_alert_depth(vigil)
+    payload = generate_latest(vigil.metrics.registry)
     return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _read_alert_depth(vigil: Vigil) -> None:
+    # Read on scrape so every instance reports the shared outbox; a store outage keeps the last.
+    try:
+        pending, dead = await asyncio.wait_for(alert_outbox_depth(vigil.services.store), 3)
+    except Exception as exc:
+        log.warning("metrics: alert outbox depth unavailable: %s", type(exc).__name__)
+        return
+    vigil.metrics.alert_outbox_pending.set(pending)
+    vigil.metrics.alert_dead_letters.set(dead)
