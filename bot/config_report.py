@@ -56,12 +56,13 @@ def effective_config(raw: RawConfig, settings: Iterable[Setting] | None = None) 
 
 def _cross_checks(raw: RawConfig) -> list[str]:
     """Rules that span several keys (no app id on a public address, say)."""
+    from bot.alerts.routing import Routes
     from bot.containment.settings import ConnectorSettings
     from bot.rbac import RoleMap
     from bot.settings import ServiceSettings
 
     problems = []
-    for load in (ServiceSettings.load, RoleMap.load, ConnectorSettings.load):
+    for load in (ServiceSettings.load, RoleMap.load, ConnectorSettings.load, Routes.load):
         try:
             load(raw)
         except ConfigError as exc:

@@ -6,6 +6,7 @@ either routes to a channel (by name or `19:...@thread.tacv2` id), drops, or snoo
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Mapping
@@ -13,10 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.alerts.model import ENTITY_TYPES, Alert, Severity, timestamp
-from bot.alerts.settings import AlertSettings
+from bot.alerts.settings import AlertSettings, parse_channel
 from bot.config import ConfigError, RawConfig
 
 ACTIONS = ("route", "drop", "snooze")
+MAX_REGEX = 300
+MAX_NAME = 200
+MAX_LIST = 50
+# An unbounded repeat inside a group that is itself repeated without bound: (a+)+, (a*b?)*,
+# (x+){2,}. A heuristic: bounded repeats such as (\.\d{1,3}){3} stay allowed.
+_NESTED_QUANTIFIER = re.compile(r"[+*][^()]*\)(?:[+*]|\{\d*,\})")
+_BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 DEFAULT_RULE = "default"
 _KEYS = frozenset(
     {"name", "min_severity", "category", "source", "entity_type", "title_regex", "action"}
@@ -74,9 +82,11 @@ class Routes:
         if not isinstance(entries, list):
             raise ConfigError("alerts.routes: expected an array of tables ([[alerts.routes]])")
         rules = tuple(_rule(entry, index) for index, entry in enumerate(entries))
-        names = [rule.name for rule in rules]
-        if len(set(names)) != len(names):
-            raise ConfigError("alerts.routes: rule names must be unique")
+        seen: set[str] = set()
+        for index, rule in enumerate(rules):
+            if rule.name.casefold() in seen:
+                raise ConfigError(f"alerts.routes[{index}].name: {rule.name!r} is used twice")
+            seen.add(rule.name.casefold())
         return cls(rules, settings.default_channel)
 
     def decide(self, alert: Alert, now: float | None = None) -> Decision:
@@ -91,34 +101,51 @@ class Routes:
 
 
 def _rule(entry: Any, index: int) -> Rule:
+    # Errors name the rule by position (alerts.routes[2].title_regex): that is what the
+    # operator can find in the file even when the name itself is the problem.
     where = f"alerts.routes[{index}]"
     if not isinstance(entry, Mapping):
-        raise ConfigError(f"{where}: expected a table")
-    unknown = set(entry) - _KEYS
+        raise ConfigError(f"{where}: expected a table ([[alerts.routes]])")
+    unknown = sorted(str(key) for key in set(entry) - _KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        known = ", ".join(sorted(_KEYS))
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key; known: {known}")
     name = entry.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{where}.name: required, a string")
-    where = f"alerts.routes[{name}]"
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+        raise ConfigError(f"{where}.name: required, a string of 1 to {MAX_NAME} characters")
     action = entry.get("action", "route")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise ConfigError(f"{where}.action: expected one of {', '.join(ACTIONS)}")
-    channel = entry.get("channel", "")
-    if not isinstance(channel, str) or (action == "route" and not channel.strip()):
-        raise ConfigError(f"{where}.channel: required for a route, a channel name or id")
+    channel = entry.get("channel")
+    if action == "route":
+        channel = channel_reference(channel, f"{where}.channel")
+    elif channel is not None:
+        raise ConfigError(f"{where}.channel: a {action} rule posts nothing, so it has no channel")
+    if action != "route" and entry.get("mentions") is not None:
+        raise ConfigError(f"{where}.mentions: a {action} rule posts nothing, so it has no mentions")
+    if action != "snooze" and entry.get("until") is not None:
+        raise ConfigError(f"{where}.until: only a snooze rule has an end time")
     return Rule(
         name=name.strip(),
         action=action,
-        channel=channel.strip().lstrip("#"),
+        channel=channel or "",
         min_severity=_severity(entry.get("min_severity"), where),
         categories=tuple(c.casefold() for c in _strings(entry.get("category"), where, "category")),
-        sources=_strings(entry.get("source"), where, "source"),
+        sources=_sources(entry.get("source"), where),
         entity_types=_entity_types(entry.get("entity_type"), where),
         title_regex=_regex(entry.get("title_regex"), where),
         mentions=_strings(entry.get("mentions"), where, "mentions"),
         until=_until(entry.get("until"), action, where),
     )
+
+
+def channel_reference(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}: required, a channel name or id (19:...@thread.tacv2)")
+    try:
+        return parse_channel(value)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
 
 
 def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
@@ -127,6 +154,8 @@ def _strings(value: Any, where: str, key: str) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
         raise ConfigError(f"{where}.{key}: expected a string or a list of strings")
+    if len(items) > MAX_LIST or any(len(i) > MAX_NAME for i in items):
+        raise ConfigError(f"{where}.{key}: at most {MAX_LIST} values of {MAX_NAME} characters")
     return tuple(i.strip() for i in items)
 
 
@@ -134,7 +163,9 @@ def _severity(value: Any, where: str) -> Severity | None:
     if value is None:
         return None
     try:
-        return Severity(str(value).lower())
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return Severity(value.lower())
     except ValueError:
         raise ConfigError(f"{where}.min_severity: expected one of {', '.join(Severity)}") from None
 
@@ -150,19 +181,43 @@ def _entity_types(value: Any, where: str) -> tuple[str, ...]:
 def _regex(value: Any, where: str) -> re.Pattern[str] | None:
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}.title_regex: expected a string")
+    key = f"{where}.title_regex"
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{key}: expected a non-empty string")
+    if len(value) > MAX_REGEX:
+        raise ConfigError(f"{key}: longer than {MAX_REGEX} characters")
+    if _NESTED_QUANTIFIER.search(value) or _BACKREFERENCE.search(value):
+        # Python's re backtracks: (a+)+ or a back-reference can take exponential time on one
+        # hostile title, and routing runs on every alert.
+        raise ConfigError(
+            f"{key}: nested quantifiers such as (a+)+ and back-references can backtrack"
+            " catastrophically; write the pattern without them"
+        )
     try:
         return re.compile(value, re.IGNORECASE)
     except re.error as exc:
-        raise ConfigError(f"{where}.title_regex: invalid regular expression: {exc}") from None
+        raise ConfigError(f"{key}: invalid regular expression: {exc}") from None
+
+
+def _sources(value: Any, where: str) -> tuple[str, ...]:
+    from bot.alerts.normalise import SOURCES
+
+    names = _strings(value, where, "source")
+    for name in names:
+        if name not in SOURCES:
+            raise ConfigError(f"{where}.source: {name[:40]!r} is not one of {', '.join(SOURCES)}")
+    return names
 
 
 def _until(value: Any, action: str, where: str) -> float:
     if action != "snooze":
         return 0.0
+    if not isinstance(value, str | dt.datetime):  # a TOML date-time arrives as a datetime
+        raise ConfigError(f"{where}.until: a snooze rule needs an ISO 8601 end time")
     warnings: list[str] = []
-    when = timestamp(value.isoformat() if hasattr(value, "isoformat") else value, "until", warnings)
+    when = timestamp(
+        value.isoformat() if isinstance(value, dt.datetime) else value, "until", warnings
+    )
     if not when or warnings:
         raise ConfigError(f"{where}.until: a snooze rule needs an ISO 8601 end time")
     return when

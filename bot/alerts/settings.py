@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.alerts.normalise.elastic import DEFAULT_FIELDS, FIELD_NAMES
-from bot.config import ConfigError, RawConfig, Setting, parse_int_range, parse_str
+from bot.config import ConfigError, RawConfig, Setting, parse_int_range
 
 MAX_BODY = Setting(
     "alerts.max_body_bytes",
@@ -15,10 +16,34 @@ MAX_BODY = Setting(
     1024 * 1024,
     "largest alert webhook body accepted (bytes); larger gets 413",
 )
+MAX_CHANNEL_NAME = 50
+_CHANNEL_ID = re.compile(r"19:[A-Za-z0-9_.\-]{1,200}@thread\.(tacv2|skype)")
+_BAD_NAME = re.compile(r"[~#%&*{}+/\\:<>?|'\"\x00-\x1f]")
+
+
+def parse_channel(value: str) -> str:
+    """A Teams channel id (19:...@thread.tacv2 or @thread.skype) or a name ("#" optional)."""
+    channel = str(value).strip()
+    if ":" in channel or "@" in channel:
+        if not _CHANNEL_ID.fullmatch(channel):
+            raise ValueError(
+                f"{channel[:60]!r} is neither a channel name nor a Teams channel id"
+                " (19:...@thread.tacv2)"
+            )
+        return channel
+    name = channel.removeprefix("#").strip()
+    if len(name) > MAX_CHANNEL_NAME or _BAD_NAME.search(name) or (channel and not name):
+        raise ValueError(
+            f"a channel name has 1 to {MAX_CHANNEL_NAME} characters and none of"
+            " ~ # % & * { } + / \\ : < > ? | ' \" or control characters"
+        )
+    return name
+
+
 DEFAULT_CHANNEL = Setting(
     "alerts.default_channel",
     "VIGIL_ALERTS_DEFAULT_CHANNEL",
-    parse_str,
+    parse_channel,
     "",
     "channel id (19:...@thread.tacv2) or name for alerts no rule routes",
 )
