@@ -176,6 +176,9 @@ class DeliveryWorker:
             activity_id = await self.connector.send(service_url, conversation, activity)
             # The only statement between the post and its record: the duplicate-post window.
             await outbox.posted(self.store, group["id"], activity_id)
+            log.info(
+                "alert card %s posted as message %s by %s", group["id"], activity_id, self.owner
+            )
         await outbox.delivered(self.store, group["id"], self.owner, int(group["version"]))
 
     async def _failed(self, group: dict[str, Any], exc: ConnectorError) -> None:
