@@ -1,0 +1,126 @@
+"""Two `vigil serve` processes on one PostgreSQL: concurrent Approve clicks execute once, a lease
+held by a live instance is not taken over, and a killed instance's work is finished by the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from bot.approvals import records
+from bot.audit import tail
+from bot.devchannel import ChannelConversation, ChannelUser
+from bot.store import open_store
+from tests.approvals.serve_pair import ServePair
+from tests.bot.harness import card_of, card_text
+
+SOC = ChannelConversation.channel("SOC", "Containment")
+REQUESTER = ChannelUser.named("Rita Requester")
+APPROVERS = [ChannelUser.named(f"Approver {n:03d}") for n in range(100)]
+
+
+def pair_env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "VIGIL_DB_URL": db_url,
+        "VIGIL_ROLE_RESPONDER": REQUESTER.aad_object_id,
+        "VIGIL_ROLE_APPROVER": ",".join(user.aad_object_id for user in APPROVERS),
+        "VIGIL_CONTAINMENT_BLOCK_CONNECTOR": "rpz",
+        "VIGIL_CONTAINMENT_ISOLATE_CONNECTOR": "none",
+        "VIGIL_RPZ_FILE": str(tmp_path / "rpz" / "vigil.rpz.zone"),
+        "VIGIL_CONTAINMENT_POLL_INITIAL": "0.05",
+        "VIGIL_CONTAINMENT_POLL_MAX": "0.2",
+        "VIGIL_CONTAINMENT_RECOVERY_INTERVAL": "0.3",
+        **extra,
+    }
+
+
+async def request_card(pair: ServePair, text: str) -> tuple[str, str]:
+    """The requester asks in the channel; (approval id, activity id of the posted card)."""
+    since = pair.channel.last_seq
+    assert await pair.channel.send_message(REQUESTER, SOC, text) in (200, 201)
+    call = await pair.channel.wait_for(
+        lambda c: c.kind in ("send", "reply") and "approval.refresh" in json.dumps(c.activity),
+        timeout=30,
+        since=since,
+    )
+    card = card_of(call)
+    return card["refresh"]["action"]["data"]["approvalId"], call.activity_id or ""
+
+
+async def final_state(db_url: str, approval_id: str, limit: float = 60) -> records.Approval:
+    store = await open_store(db_url)
+    try:
+        deadline = time.monotonic() + limit
+        while True:
+            approval = await records.get(store, approval_id)
+            if records.State(approval.state).is_final or time.monotonic() > deadline:
+                return approval
+            await asyncio.sleep(0.1)
+    finally:
+        await store.close()
+
+
+async def execution_stages(db_url: str, approval_id: str) -> list[str]:
+    store = await open_store(db_url)
+    try:
+        stages = []
+        for record in await tail(store, 10_000):
+            parameters = json.loads(record.parameters)
+            if (
+                record.action == "containment.execute"
+                and parameters.get("approval_id") == approval_id
+            ):
+                stages.append(parameters["stage"])
+        return stages
+    finally:
+        await store.close()
+
+
+def zone_owners(tmp_path: Path) -> list[str]:
+    path = tmp_path / "rpz" / "vigil.rpz.zone"
+    return [line.split(" ", 1)[0] for line in path.read_text().splitlines() if " CNAME ." in line]
+
+
+async def test_100_concurrent_approves_on_two_instances_execute_once(tmp_path, pg_url):
+    pair = await ServePair.start(tmp_path, pair_env(tmp_path, pg_url))
+    try:
+        approval_id, activity_id = await request_card(
+            pair, "block-domain c2.evil.example --reason 'beaconing from ws-fin-042'"
+        )
+        since = pair.channel.last_seq
+        answers = await asyncio.gather(
+            *(
+                pair.invoke(
+                    n % 2,
+                    user,
+                    SOC,
+                    verb="approval.approve",
+                    data={"approvalId": approval_id},
+                    reply_to_id=activity_id,
+                )
+                for n, user in enumerate(APPROVERS)
+            )
+        )
+        assert [status for status, _, _ in answers] == [200] * 100
+        final = await final_state(pg_url, approval_id)
+        assert final.state == "succeeded", (final.state, final.result, pair.logs()[-3000:])
+        # One approver won the decision; the other 99 were told it was no longer pending.
+        winners = [body for _, body, _ in answers if body.get("type", "").endswith("adaptive")]
+        assert len(winners) == 1, [body.get("value") for _, body, _ in answers][:5]
+        assert len(final.approvals) == 1
+        assert await execution_stages(pg_url, approval_id) == ["executing", "succeeded"]
+        assert zone_owners(tmp_path) == ["*.c2.evil.example", "c2.evil.example"]
+        # The card ends in the final state, updated in place.
+        await pair.channel.wait_for(
+            lambda c: (
+                c.kind == "update"
+                and "Done" in card_text(c.activity)
+                and "blocked in RPZ" in card_text(c.activity)
+            ),
+            timeout=30,
+            since=since,
+        )
+    finally:
+        await pair.close()
