@@ -55,14 +55,23 @@ class ServePair:
     session: aiohttp.ClientSession | None = None
 
     @classmethod
-    async def start(cls, directory: Path, env: Mapping[str, str], count: int = 2) -> ServePair:
+    async def start(
+        cls,
+        directory: Path,
+        env: Mapping[str, str],
+        count: int = 2,
+        extra_ca: tuple[str, ...] = (),
+    ) -> ServePair:
+        """`extra_ca`: CA files of local fakes (HTTPS) the bots trust besides the channel's."""
         channel = LocalChannel(app_id=APP_ID, app_password=APP_PASSWORD)
         await channel.start()
+        bundle = _bundle(directory, (channel.ca_file, *extra_ca))
         pair = cls(
             channel,
             {
                 **os.environ,
                 **channel.bot_env(),
+                "VIGIL_CA_BUNDLE": str(bundle),
                 "VIGIL_SECRET_AUDIT_HMAC_KEY": AUDIT_KEY,
                 "VIGIL_USER_RATE_PER_MINUTE": "100000",
                 "VIGIL_LOG_LEVEL": "WARNING",
@@ -150,6 +159,12 @@ class ServePair:
         if self.session is not None:
             await self.session.close()
         await self.channel.stop()
+
+
+def _bundle(directory: Path, files: tuple[str, ...]) -> Path:
+    bundle = directory / "ca-bundle.pem"
+    bundle.write_text("".join(Path(name).read_text() for name in files))
+    return bundle
 
 
 async def _wait_listening(instance: Instance, limit: float = 60) -> None:
