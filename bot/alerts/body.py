@@ -20,13 +20,19 @@ class BodyRejected(Exception):
 async def read_raw(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise BodyRejected(413, f"body over {limit} bytes")
+    body = bytearray()
     try:
-        body = await request.content.read(limit + 1)
+        # read(n) returns what has arrived so far, not n bytes: loop until EOF or past the limit.
+        while len(body) <= limit:
+            chunk = await request.content.read(limit + 1 - len(body))
+            if not chunk:
+                break
+            body += chunk
     except (ConnectionError, ValueError) as exc:
         raise BodyRejected(400, f"body could not be read: {type(exc).__name__}") from None
     if len(body) > limit:
         raise BodyRejected(413, f"body over {limit} bytes")
-    return body
+    return bytes(body)
 
 
 def parse_json(body: bytes) -> Any:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from typing import Any
 
 import cards
+from bot import conversation_refs
 from bot.alerts import outbox, repository
 from bot.alerts.body import BodyRejected, parse_json
 from bot.alerts.ingest import wake_event
@@ -18,9 +20,12 @@ from bot.alerts.routing import Routes
 from bot.alerts.settings import AlertSettings
 from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
 from bot.config import RawConfig
+from bot.connector import ConnectorError
 from bot.rbac import Role
 from bot.services import Services
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 COMMANDS = CommandSet(group="alerts")
 MAX_SNOOZE = 7 * 24 * 3600
@@ -145,13 +150,18 @@ async def route_test(raw: RawConfig, store: Store, source: str, body: bytes) -> 
 # Card buttons. The router checks roles and audits each click; these only do the work.
 
 
+MAX_ALERT_ID = 100
+
+
 async def _alert_and_group(call: ActionCall) -> tuple[Alert, dict[str, Any] | None]:
     alert_id = call.data.get("alertId")
-    if not isinstance(alert_id, str) or not alert_id:
-        raise UsageError("the card names no alert")
-    found = await repository.get(call.services.store, alert_id)
+    if not isinstance(alert_id, str) or not alert_id.strip():
+        raise UsageError("This card names no alert (alertId missing); nothing was changed.")
+    if len(alert_id) > MAX_ALERT_ID or not alert_id.isprintable():
+        raise UsageError("This card's alertId is not an alert id; nothing was changed.")
+    found = await repository.get(call.services.store, alert_id.strip())
     if found is None:
-        raise UsageError("that alert is not known here")
+        raise UsageError("That alert is not known here; nothing was changed.")
     alert, columns = found
     group = (
         await outbox.current(call.services.store, columns["group_id"])
@@ -161,16 +171,45 @@ async def _alert_and_group(call: ActionCall) -> tuple[Alert, dict[str, Any] | No
     return alert, group
 
 
-def _card(services: Services, alert: Alert, group: dict[str, Any] | None) -> dict[str, Any]:
+async def _in_thread(call: ActionCall, reply: Reply) -> bool:
+    """Post a reply under the clicked card (the channel thread); False when that cannot be done."""
+    connector = call.services.connector
+    base = conversation_refs.base_conversation_id(call.conversation.id)
+    ref = await conversation_refs.get(call.services.store, base)
+    if connector is None or ref is None or not ref.get("serviceUrl"):
+        return False
+    activity: dict[str, Any] = {"type": "message"}
+    if reply.text:
+        activity["text"] = call.services.redactor.redact(reply.text)
+    if reply.card is not None:
+        card = call.services.redactor.redact_data(reply.card)
+        activity["attachments"] = [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+        ]
+    try:
+        # Reply to Activity on the card's message: Teams shows it in the card's thread.
+        await connector.send(
+            ref["serviceUrl"], base, activity, reply_to_id=call.activity_id or None
+        )
+    except ConnectorError as exc:
+        log.warning("could not post the %s answer in the thread: %s", call.action.verb, exc)
+        return False
+    return True
+
+
+def _card(call: ActionCall, alert: Alert, group: dict[str, Any] | None) -> dict[str, Any]:
+    """The alert card as this viewer may use it: buttons only for analysts and up."""
     shown = group or {"status": alert.status.value, "count": 1, "last_seen": alert.last_seen}
-    return cards.render("alert", services.redactor.redact_data(alert_card_data(alert, shown)))
+    data = alert_card_data(alert, shown)
+    data["canAct"] = call.actor.has(Role.ANALYST)
+    return cards.render("alert", call.services.redactor.redact_data(data))
 
 
 @COMMANDS.action("alert.ack", role=Role.ANALYST)
 async def ack(call: ActionCall) -> Reply:
     alert, group = await _alert_and_group(call)
     if call.refresh or group is None:
-        return Reply(card=_card(call.services, alert, group), audit_target=alert.id)
+        return Reply(card=_card(call, alert, group), audit_target=alert.id)
     if not group["acked_by"]:
         await call.services.store.execute(
             "UPDATE alert_groups SET acked_by = ?, acked_at = ?, version = version + 1,"
@@ -184,13 +223,13 @@ async def ack(call: ActionCall) -> Reply:
         )
         wake_event(call.services).set()
     group = await outbox.current(call.services.store, group["id"])
-    return Reply(card=_card(call.services, alert, group), audit_target=alert.id)
+    return Reply(card=_card(call, alert, group), audit_target=alert.id)
 
 
 @COMMANDS.action("alert.refresh", role=Role.ANALYST, mutating=False)
 async def refresh(call: ActionCall) -> Reply:
     alert, group = await _alert_and_group(call)
-    return Reply(card=_card(call.services, alert, group), audit_target=alert.id)
+    return Reply(card=_card(call, alert, group), audit_target=alert.id)
 
 
 @COMMANDS.action("alert.snooze", role=Role.RESPONDER)
@@ -202,7 +241,7 @@ async def snooze_button(call: ActionCall) -> Reply:
         or isinstance(minutes, bool)
         or not 1 <= minutes <= MAX_SNOOZE // 60
     ):
-        raise UsageError("minutes must be a whole number from 1 to 10080")
+        raise UsageError("minutes must be a whole number from 1 to 10080; nothing was snoozed.")
     return await snooze(
         call.services,
         alert.rule or alert.title,
@@ -217,7 +256,7 @@ async def enrich(call: ActionCall) -> Reply:
     from bot.intel.commands import check_reply
     from bot.intel.indicators import InvalidIndicator, classify
 
-    alert, _ = await _alert_and_group(call)
+    alert, group = await _alert_and_group(call)
     indicators = []
     for entity in alert.entities:
         if entity.type in ENRICHABLE:
@@ -229,12 +268,20 @@ async def enrich(call: ActionCall) -> Reply:
         return Reply(
             text="This alert has no IP, domain, URL or hash to enrich.", audit_target=alert.id
         )
-    return await check_reply(
+    verdict = await check_reply(
         call.services,
         call.actor,
         indicators[:20],
+        left_out=max(0, len(indicators) - 20),
         correlation_id=call.correlation_id,
         conversation=call.conversation.id,
+    )
+    if not await _in_thread(call, verdict):
+        return verdict  # no thread to answer in: the verdict replaces the card for this user
+    return Reply(
+        card=_card(call, alert, group),
+        audit_target=alert.id,
+        audit_detail=verdict.audit_detail,
     )
 
 
@@ -243,19 +290,40 @@ async def incident(call: ActionCall) -> Reply:
     from bot.incidents.opening import open_incident
     from bot.incidents.records import Severity
 
-    alert, _ = await _alert_and_group(call)
+    alert, group = await _alert_and_group(call)
+    # One incident per alert: a second click (or a second responder) gets the first one.
+    existing = await call.services.store.fetchval(
+        "SELECT id FROM incidents WHERE alert_id = ? ORDER BY id LIMIT 1", alert.id
+    )
+    if existing is not None or not await call.services.store.claim_once(
+        "alert.incident", alert.id, 3600
+    ):
+        shown = existing or "one"
+        return Reply(
+            text=f"An incident ({shown}) was already opened from this alert.",
+            audit_target=alert.id,
+            audit_result="refused",
+            audit_detail=f"already opened: {shown}",
+        )
     level = (
         alert.severity.value if alert.severity.value in Severity._value2member_map_ else "medium"
     )
     entities = [e.value for e in alert.entities if e.type in ENRICHABLE][:20]
-    return await open_incident(
+    hosts = ", ".join(e.value for e in alert.entities if e.type in ("host", "user"))[:500]
+    description = alert.description[:1500]
+    if hosts:
+        description += f"\n\nHosts and users: {hosts}"
+    opened = await open_incident(
         call.services,
         call.actor,
         call.conversation,
         title=alert.title[:200],
         severity=Severity(level),
-        description=f"{alert.description[:1500]}\n\nFrom {alert.source} alert {alert.id}.",
+        description=f"{description}\n\nFrom {alert.source} alert {alert.id}.",
         indicators=entities,
         alert_id=alert.id,
         correlation_id=call.correlation_id,
     )
+    if not await _in_thread(call, opened):
+        return opened
+    return Reply(card=_card(call, alert, group), audit_target=alert.id)
