@@ -34,13 +34,23 @@ def normalise(body: Any) -> list[Alert | InvalidAlert]:
         raise InvalidAlert("alerts", "required, a non-empty list")
     if len(alerts) > MAX_BATCH:
         raise InvalidAlert("alerts", f"at most {MAX_BATCH} alerts per post")
+    truncated = body.get("truncatedAlerts", 0)
+    if not isinstance(truncated, int) or isinstance(truncated, bool) or truncated < 0:
+        raise InvalidAlert("truncatedAlerts", "expected a whole number")
     common = body.get("commonLabels") if isinstance(body.get("commonLabels"), dict) else {}
     results: list[Alert | InvalidAlert] = []
     for index, item in enumerate(alerts):
         try:
-            results.append(one(item, common, text(body.get("externalURL"), 2000)))
+            alert = one(item, common, text(body.get("externalURL"), 2000))
         except InvalidAlert as exc:
             results.append(InvalidAlert(f"alerts[{index}].{exc.field}", exc.problem))
+            continue
+        if truncated:
+            # max_alerts in the receiver's webhook_config cut the group: say so on the card.
+            alert.warnings.append(
+                f"Alertmanager left {truncated} more alerts of this group out (max_alerts)"
+            )
+        results.append(alert)
     return results
 
 

@@ -1,4 +1,5 @@
-"""Defender XDR via Graph security `alerts_v2`: one alert or a `{"value": [...]}` page.
+"""Defender XDR via Graph security `alerts_v2`: one alert, a `{"value": [...]}` list page, or
+change notifications whose `resourceData` holds the alert.
 
 Severity: informational, low, medium, high (or unknownFutureValue); status resolved = resolved.
 Entities come from `evidence[]`, typed by `@odata.type`.
@@ -43,11 +44,26 @@ def normalise(body: Any) -> list[Alert | InvalidAlert]:
         results: list[Alert | InvalidAlert] = []
         for index, item in enumerate(items):
             try:
-                results.append(one(item))
+                results.append(one(_notified(item)))
             except InvalidAlert as exc:
                 results.append(InvalidAlert(f"value[{index}].{exc.field}", exc.problem))
         return results
     return [one(body)]
+
+
+def _notified(item: Any) -> Any:
+    """A Graph change notification carries the alert in `resourceData`; a list page the alert."""
+    if not isinstance(item, dict) or "changeType" not in item or "resourceData" not in item:
+        return item
+    data = item["resourceData"]
+    if not isinstance(data, dict) or "title" not in data:
+        # A basic notification has @odata.type, @odata.id and id only (rich ones are encrypted).
+        raise InvalidAlert(
+            "resourceData",
+            "a change notification carries only the alert id; post the alert itself"
+            " (GET /security/alerts_v2/{id})",
+        )
+    return data
 
 
 def one(body: Any) -> Alert:

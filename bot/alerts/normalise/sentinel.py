@@ -106,5 +106,7 @@ def _entity(entities: list[Entity], kind: str, props: Any) -> None:
         add_entity(entities, "domain", props.get("domainName"))
     elif kind == "filehash":
         add_entity(entities, "hash", props.get("hashValue"))
+    elif kind == "mailbox":
+        add_entity(entities, "user", props.get("mailboxPrimaryAddress") or props.get("upn"))
     elif kind == "process":
         add_entity(entities, "process", props.get("commandLine") or props.get("friendlyName"))
