@@ -1,0 +1,302 @@
+"""A signed webhook to a SOAR or ticketing system: the action as JSON, signed like alert ingest
+(X-Vigil-Signature `sha256=<HMAC over timestamp + "." + body>`, X-Vigil-Timestamp), with the
+approval id as Idempotency-Key, so a retry or a re-send after a crash is one action for the
+receiver. 5xx, 429 and timeouts are retried with exponential backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import hashlib
+import json
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from bot.alerts.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bot.containment.connector import (
+    Action,
+    ConnectorError,
+    Outcome,
+    Provenance,
+    Request,
+    Result,
+    TargetInfo,
+)
+from bot.containment.settings import SOAR_KEY_SECRET
+from bot.secrets import (
+    CredentialRejected,
+    Secret,
+    SecretSource,
+    SecretUnavailable,
+    call_with_rotation,
+)
+
+if TYPE_CHECKING:
+    from bot.containment.registry import Connectors
+
+MAX_BODY = 64 * 1024
+STATUSES = {"succeeded": Outcome.SUCCEEDED, "failed": Outcome.FAILED, "pending": Outcome.PENDING}
+RECEIPT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+RETRYABLE = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    digest: str
+    retry_after: str = ""
+
+
+class _Unanswered(Exception):
+    """No HTTP answer (timeout, reset, refused); `maybe_sent` when the request may have left."""
+
+    def __init__(self, reason: str, maybe_sent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.maybe_sent = maybe_sent
+
+
+class SoarConnector:
+    name = "soar"
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        url: str,
+        secrets: SecretSource,
+        *,
+        timeout: float = 15.0,
+        attempts: int = 4,
+        max_backoff: float = 20.0,
+        redact: Callable[[str], str] = lambda text: text,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.http = http
+        self.url = url
+        self.secrets = secrets
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.attempts = attempts
+        self.max_backoff = max_backoff
+        self.redact = redact
+        self._sleep = sleep
+
+    @classmethod
+    def from_config(cls, connectors: Connectors) -> SoarConnector:
+        settings = connectors.settings
+        return cls(
+            connectors.http,
+            settings.soar_url,
+            connectors.secrets,
+            timeout=settings.soar_timeout,
+            attempts=settings.soar_attempts,
+            max_backoff=settings.soar_max_backoff,
+            redact=connectors.redactor.redact,
+        )
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance(connector=self.name, credential_id=f"secret {SOAR_KEY_SECRET}")
+
+    def supports(self, action: Action) -> bool:
+        return True
+
+    async def describe(self, action: Action, target: str) -> TargetInfo:
+        # The webhook has no lookup: the receiving system checks the target itself.
+        return TargetInfo(found=True, target=target, facts=(("Carried out by", "SOAR webhook"),))
+
+    async def execute(self, request: Request) -> Result:
+        return await self._post(request, "execute", request.approval_id)
+
+    async def poll(self, request: Request, external_id: str) -> Result:
+        """The receiver's current answer: the same post again, which its idempotency key makes
+        a status read rather than a second action."""
+        return await self._post(request, "execute", request.approval_id)
+
+    async def find_sent(self, request: Request) -> Result | None:
+        # No status API to ask; a re-send is safe because the receiver de-duplicates by key.
+        return None
+
+    async def rollback(self, request: Request, external_id: str) -> Result:
+        return await self._post(request, "rollback", f"{request.approval_id}:rollback", external_id)
+
+    async def check(self) -> str:
+        try:
+            await self.secrets.get(SOAR_KEY_SECRET)
+        except SecretUnavailable as exc:
+            raise ConnectorError(f"soar: signing key unavailable: {exc}") from None
+        return f"soar: signing key {SOAR_KEY_SECRET} present; webhook {self.url}"
+
+    # --- sending -------------------------------------------------------------------------------
+
+    async def _post(
+        self, request: Request, kind: str, idempotency_key: str, external_id: str = ""
+    ) -> Result:
+        payload = self._payload(request, kind, external_id)
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        summary = {
+            "method": "POST",
+            "url": self.url,
+            "idempotency_key": idempotency_key,
+            "body": {**payload, "reason": self.redact(request.reason)},
+        }
+        try:
+            answer = await call_with_rotation(
+                self.secrets,
+                SOAR_KEY_SECRET,
+                lambda key: self._deliver(key, body, idempotency_key),
+            )
+        except SecretUnavailable as exc:
+            return self._result(Outcome.FAILED, f"soar: signing key unavailable: {exc}", summary)
+        except CredentialRejected as exc:
+            return self._result(
+                Outcome.FAILED, f"SOAR refused the signature ({exc.status})", summary
+            )
+        except _Unanswered as exc:
+            outcome = Outcome.UNKNOWN if exc.maybe_sent else Outcome.FAILED
+            suffix = "; status unknown" if exc.maybe_sent else ""
+            return self._result(outcome, f"{exc.reason}{suffix}", summary)
+        return self._interpret(answer, summary)
+
+    def _payload(self, request: Request, kind: str, external_id: str) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "approval_id": request.approval_id,
+            "action": request.action.value,
+            "target": request.target,
+            "reason": request.reason,
+            "requester": request.requester,
+            "approvers": list(request.approvers),
+            "incident_id": request.incident_id or None,
+            "selective": request.selective,
+            "expires_at": _iso(request.expires_at),
+            "kind": kind,
+        }
+        if external_id:
+            payload["external_id"] = external_id
+        return payload
+
+    async def _deliver(self, key: Secret, body: bytes, idempotency_key: str) -> Answer:
+        """Post with retries on 429/5xx/timeouts; CredentialRejected on 401/403 (rotation)."""
+        last: Answer | _Unanswered = _Unanswered("no answer from the SOAR webhook", True)
+        maybe_sent = False
+        for attempt in range(self.attempts):
+            if attempt:
+                await self._sleep(self._backoff(attempt, last))
+            try:
+                answer = await self._send_once(key, body, idempotency_key)
+            except _Unanswered as exc:
+                maybe_sent = maybe_sent or exc.maybe_sent
+                last = exc
+                continue
+            if answer.status in (401, 403):
+                raise CredentialRejected("SOAR webhook", answer.status)
+            if answer.status not in RETRYABLE:
+                return answer
+            last = answer
+        if isinstance(last, Answer):
+            return last
+        # Any try that may have reached the receiver makes the whole send "maybe sent".
+        raise _Unanswered(last.reason, maybe_sent)
+
+    async def _send_once(self, key: Secret, body: bytes, idempotency_key: str) -> Answer:
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(key.reveal(), timestamp, body),
+            TIMESTAMP_HEADER: timestamp,
+            "Idempotency-Key": idempotency_key,
+        }
+        try:
+            async with self.http.post(
+                self.url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+            ) as response:
+                raw = await response.content.read(MAX_BODY + 1)
+                retry_after = response.headers.get("Retry-After", "")[:40]
+                status = response.status
+        except aiohttp.ClientConnectorError as exc:
+            raise _Unanswered(
+                f"cannot connect to the SOAR webhook: {exc.os_error}", False
+            ) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _Unanswered(
+                f"no answer from the SOAR webhook ({type(exc).__name__})", True
+            ) from None
+        parsed: Any = None
+        if len(raw) <= MAX_BODY and raw:
+            try:
+                parsed = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                parsed = None
+        return Answer(status, parsed, hashlib.sha256(raw).hexdigest(), retry_after)
+
+    def _backoff(self, attempt: int, last: Answer | _Unanswered) -> float:
+        wait = min(self.max_backoff, 0.5 * 2 ** (attempt - 1))
+        if isinstance(last, Answer) and last.retry_after:
+            try:
+                asked = float(last.retry_after)
+            except ValueError:
+                asked = 0.0
+            if asked == asked:  # not NaN
+                wait = max(wait, min(max(asked, 0.0), self.max_backoff))
+        # Full jitter keeps many instances from retrying in step.
+        return random.uniform(wait / 2, wait)  # noqa: S311 - jitter, not security
+
+    # --- answers -------------------------------------------------------------------------------
+
+    def _interpret(self, answer: Answer, summary: dict[str, Any]) -> Result:
+        if answer.status in RETRYABLE:
+            detail = f"SOAR webhook answered {answer.status} after {self.attempts} tries"
+            return self._result(Outcome.FAILED, detail, summary, answer)
+        reported = answer.body if isinstance(answer.body, dict) else {}
+        said = _said(reported.get("detail"))
+        if not 200 <= answer.status < 300:
+            detail = f"SOAR webhook refused it: {answer.status}" + (f" {said}" if said else "")
+            return self._result(Outcome.FAILED, detail, summary, answer)
+        receipt = reported.get("id")
+        receipt = str(receipt) if isinstance(receipt, str | int) else ""
+        receipt = receipt if RECEIPT_ID.fullmatch(receipt) else ""
+        status = reported.get("status")
+        status = status.strip().lower() if isinstance(status, str) else ""
+        # A 2xx is the contract; a status the receiver adds only refines it.
+        outcome = STATUSES.get(status, Outcome.SUCCEEDED)
+        text = f"SOAR {status if status in STATUSES else 'accepted'}"
+        if receipt:
+            text += f" ({receipt})"
+        if said:
+            text += f": {said}"
+        return self._result(outcome, text, summary, answer, receipt)
+
+    def _result(
+        self,
+        outcome: Outcome,
+        detail: str,
+        summary: dict[str, Any],
+        answer: Answer | None = None,
+        external_id: str = "",
+    ) -> Result:
+        return Result(
+            outcome,
+            detail,
+            external_id=external_id,
+            http_status=answer.status if answer else None,
+            request_summary=summary,
+            response_digest=answer.digest if answer else "",
+            provenance=self.provenance,
+        )
+
+
+def _said(value: Any) -> str:
+    return " ".join(value.split())[:300] if isinstance(value, str) else ""
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
