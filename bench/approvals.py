@@ -194,7 +194,7 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--connector", choices=("mde", "rpz"), default="rpz")
+    parser.add_argument("--connector", choices=("mde", "rpz"), default="mde")
     parser.add_argument("--clicks", type=int, default=50)
     parser.add_argument("--db", default="", help="a PostgreSQL URL (default: SQLite)")
     parser.add_argument("--instances", type=int, default=1)

@@ -160,19 +160,30 @@ async def follow(
             return latest if latest.external_id else replace(latest, external_id=external_id)
 
 
-def merged_detail(previous: dict[str, Any], result: Result) -> dict[str, Any]:
-    """What the record keeps: the latest answer over the earlier one, the sent request kept."""
+def merged_detail(previous: dict[str, Any], result: Result, *, sent: bool) -> dict[str, Any]:
+    """What the record keeps: the latest outcome, and the request sent with its answer.
+
+    `sent`: `result` answers the send itself. Status checks afterwards go under `last_check`,
+    so the request that changed the world stays on the record (and in the audit).
+    """
     detail = dict(previous)
     detail["outcome"] = result.outcome.value
     detail["detail"] = result.detail
     if result.external_id:
         detail["external_id"] = result.external_id
+    answer: dict[str, Any] = {}
     if result.http_status is not None:
-        detail["http_status"] = result.http_status
+        answer["http_status"] = result.http_status
     if result.request_summary:
-        detail["request"] = result.request_summary
+        answer["request"] = result.request_summary
     if result.response_digest:
-        detail["response_digest"] = result.response_digest
+        answer["response_digest"] = result.response_digest
+    if sent:
+        detail.update(answer)
+    elif answer:
+        detail["last_check"] = answer
+        for name, value in answer.items():
+            detail.setdefault(name, value)  # nothing from the send (a timeout): the best known
     if result.provenance is not None:
         detail["provenance"] = {
             "connector": result.provenance.connector,

@@ -104,16 +104,17 @@ async def _send(services: Services, lease: Lease, *, resumed: bool) -> None:
         )
     except Exception as exc:
         # Nothing is sent that the audit log cannot record.
-        await _finish(services, lease, Result(Outcome.FAILED, f"{exc}; not sent"))
+        await _finish(services, lease, Result(Outcome.FAILED, f"{exc}; not sent"), sent=False)
         return
     try:
         connector = connector_for(services, approval)
     except ConnectorError as exc:
-        await _finish(services, lease, Result(Outcome.FAILED, str(exc)))
+        await _finish(services, lease, Result(Outcome.FAILED, str(exc)), sent=False)
         return
     request = request_of(approval)
     await lease.change(send_started_at=time.time(), connector=connector.name)
-    await _settle(services, lease, connector, request, await call(connector.execute(request)))
+    result = await call(connector.execute(request))
+    await _settle(services, lease, connector, request, result, sent=True)
 
 
 async def _reconcile(services: Services, lease: Lease) -> None:
@@ -122,22 +123,24 @@ async def _reconcile(services: Services, lease: Lease) -> None:
     try:
         connector = connector_for(services, approval)
     except ConnectorError as exc:
-        await _finish(services, lease, Result(Outcome.FAILED, f"{NOT_REPEATED}: {exc}"))
+        failed = Result(Outcome.FAILED, f"{NOT_REPEATED}: {exc}")
+        await _finish(services, lease, failed, sent=False)
         return
     request = request_of(approval)
     if approval.external_id:
         known = Result(Outcome.PENDING, STILL_CHECKING, external_id=approval.external_id)
-        await _settle(services, lease, connector, request, known)
+        await _settle(services, lease, connector, request, known, sent=False)
         return
     found = await _find_sent(services, lease, connector, request)
     if found is not None:
-        await _settle(services, lease, connector, request, found)
+        await _settle(services, lease, connector, request, found, sent=False)
     elif connector.name in IDEMPOTENT_CONNECTORS:
         log.info("approval %s: not found at %s; sending again", approval.id, connector.name)
         await lease.change(send_started_at=time.time())
-        await _settle(services, lease, connector, request, await call(connector.execute(request)))
+        result = await call(connector.execute(request))
+        await _settle(services, lease, connector, request, result, sent=True)
     else:
-        await _finish(services, lease, Result(Outcome.FAILED, NOT_REPEATED))
+        await _finish(services, lease, Result(Outcome.FAILED, NOT_REPEATED), sent=False)
 
 
 async def _find_sent(
@@ -161,13 +164,19 @@ async def _find_sent(
 
 
 async def _settle(
-    services: Services, lease: Lease, connector: Connector, request: Request, result: Result
+    services: Services,
+    lease: Lease,
+    connector: Connector,
+    request: Request,
+    result: Result,
+    *,
+    sent: bool,
 ) -> None:
     if result.outcome not in FINAL:
         approval = await lease.change(
             result=STILL_CHECKING,
             external_id=result.external_id or lease.approval.external_id,
-            result_detail=merged_detail(lease.approval.result_detail, result),
+            result_detail=merged_detail(lease.approval.result_detail, result, sent=sent),
         )
         said = f" ({result.detail})" if result.detail else ""
         await record_step(
@@ -178,17 +187,18 @@ async def _settle(
         )
         since = approval.send_started_at or time.time()
         result = await follow(services, connector, request, result, since=since, lease=lease)
-    await _finish(services, lease, result)
+        sent = False
+    await _finish(services, lease, result, sent=sent)
 
 
-async def _finish(services: Services, lease: Lease, result: Result) -> Approval:
+async def _finish(services: Services, lease: Lease, result: Result, *, sent: bool) -> Approval:
     state = State.SUCCEEDED if result.outcome is Outcome.SUCCEEDED else State.FAILED
     approval = await lease.finish(
         state=state,
         finished_at=time.time(),
         result=result.detail,
         external_id=result.external_id or lease.approval.external_id,
-        result_detail=merged_detail(lease.approval.result_detail, result),
+        result_detail=merged_detail(lease.approval.result_detail, result, sent=sent),
     )
     await record_step(
         services,

@@ -66,20 +66,30 @@ async def rollback(services: Services, approval: Approval, actor: Actor) -> Appr
             strict=True,
         )
     except Exception as exc:
-        return await _finish(services, approval, actor, Result(Outcome.FAILED, f"{exc}; not sent"))
+        failed = Result(Outcome.FAILED, f"{exc}; not sent")
+        return await _finish(services, approval, actor, failed, sent=False)
     try:
         connector = connector_for(services, approval)
     except ConnectorError as exc:
-        return await _finish(services, approval, actor, Result(Outcome.FAILED, str(exc)))
+        return await _finish(
+            services, approval, actor, Result(Outcome.FAILED, str(exc)), sent=False
+        )
     request = request_of(approval)
     result = await call(connector.rollback(request, approval.external_id))
+    detail = dict(approval.result_detail)
+    detail["rollback"] = merged_detail({}, result, sent=True)
+    sent = True
     if result.outcome not in FINAL:
         approval = await _change(
-            services, approval, rollback_result=f"{STILL_CHECKING} ({result.detail})"
+            services,
+            approval,
+            rollback_result=f"{STILL_CHECKING} ({result.detail})",
+            result_detail=detail,
         )
         since = approval.rollback_at or time.time()
         result = await follow(services, connector, request, result, since=since, rollback=True)
-    return await _finish(services, approval, actor, result)
+        sent = False
+    return await _finish(services, approval, actor, result, sent=sent)
 
 
 async def expire_lost(services: Services, approval: Approval) -> Approval | None:
@@ -104,10 +114,12 @@ async def expire_lost(services: Services, approval: Approval) -> Approval | None
     return updated
 
 
-async def _finish(services: Services, approval: Approval, actor: Actor, result: Result) -> Approval:
+async def _finish(
+    services: Services, approval: Approval, actor: Actor, result: Result, *, sent: bool
+) -> Approval:
     outcome = "succeeded" if result.outcome is Outcome.SUCCEEDED else "failed"
     detail = dict(approval.result_detail)
-    detail["rollback"] = merged_detail(detail.get("rollback") or {}, result)
+    detail["rollback"] = merged_detail(detail.get("rollback") or {}, result, sent=sent)
     approval = await _change(
         services,
         approval,
