@@ -81,6 +81,7 @@ async def diagnose(raw: RawConfig) -> list[Finding]:
             check_bot_token,
             check_openid_and_clock,
             check_audit_chain,
+            check_connectors,
         ):
             findings.extend(await check_one(context))
     finally:
@@ -281,3 +282,47 @@ async def check_audit_chain(context: Context) -> list[Finding]:
             )
         ]
     return [Finding(True, f"audit chain {result.summary()}")]
+
+
+async def check_connectors(context: Context) -> list[Finding]:
+    """One line per configured containment connector (MDE, SOAR webhook, RPZ file)."""
+    from bot.containment.connector import ConnectorError
+    from bot.containment.registry import build_connectors
+    from bot.redaction import Redactor
+
+    if context.settings is None or context.secrets is None or context.http is None:
+        return []
+    connectors = build_connectors(
+        context.raw,
+        context.settings,
+        context.http,
+        context.secrets,
+        Redactor.from_config(context.raw),
+    )
+    findings = []
+    for connector in connectors.all():
+        try:
+            line = await asyncio.wait_for(connector.check(), 60)
+        except (ConnectorError, TimeoutError) as exc:
+            findings.append(
+                Finding(
+                    False,
+                    f"containment connector {connector.name}: {exc or 'timed out'}",
+                    _CONNECTOR_FIXES[connector.name],
+                )
+            )
+        else:
+            findings.append(Finding(True, f"containment connector {line}"))
+    return findings
+
+
+_CONNECTOR_FIXES = {
+    "mde": "check VIGIL_MDE_URL, VIGIL_AAD_AUTHORITY, the app credential and its "
+    "WindowsDefenderATP application permissions (Machine.Read.All, Machine.Isolate, "
+    "Ti.ReadWrite), or choose another connector in VIGIL_CONTAINMENT_ISOLATE_CONNECTOR / "
+    "VIGIL_CONTAINMENT_BLOCK_CONNECTOR",
+    "soar": "add the secret 'soar-webhook-hmac-key' (shared with the receiver) and check "
+    "VIGIL_SOAR_WEBHOOK_URL",
+    "rpz": "make the directory of VIGIL_RPZ_FILE writable for Vigil, and restore or remove "
+    "a zone file Vigil did not write",
+}

@@ -37,6 +37,8 @@ def _env(channel: LocalChannel, db_url: str, **overrides: str) -> RawConfig:
         **channel.bot_env(),
         "VIGIL_DB_URL": db_url,
         "VIGIL_SECRET_AUDIT_HMAC_KEY": AUDIT_KEY,
+        # No Defender here; tests/containment/test_doctor_connectors.py checks the connectors.
+        "VIGIL_CONTAINMENT_ISOLATE_CONNECTOR": "none",
         **overrides,
     }
     return RawConfig({}, {k: v for k, v in env.items() if v is not None})
