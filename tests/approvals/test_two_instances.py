@@ -13,12 +13,14 @@ from bot.approvals import records
 from bot.audit import tail
 from bot.devchannel import ChannelConversation, ChannelUser
 from bot.store import open_store
-from tests.approvals.serve_pair import ServePair
+from tests.approvals.serve_pair import APP_ID, APP_PASSWORD, ServePair
 from tests.bot.harness import card_of, card_text
+from tests.fakes.mde import MdeFake
 
 SOC = ChannelConversation.channel("SOC", "Containment")
 REQUESTER = ChannelUser.named("Rita Requester")
 APPROVERS = [ChannelUser.named(f"Approver {n:03d}") for n in range(100)]
+HOST = "ws-fin-042.corp.example.com"
 
 
 def pair_env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
@@ -33,6 +35,22 @@ def pair_env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
         "VIGIL_CONTAINMENT_POLL_MAX": "0.2",
         "VIGIL_CONTAINMENT_RECOVERY_INTERVAL": "0.3",
         **extra,
+    }
+
+
+async def mde_fake(tmp_path: Path) -> MdeFake:
+    # The bot's own Entra app is the one Defender trusts (VIGIL_APP_ID serves both).
+    fake = await MdeFake(app_id=APP_ID, app_password=APP_PASSWORD).start(tmp_path)
+    fake.add_machine(HOST)
+    return fake
+
+
+def mde_env(fake: MdeFake) -> dict[str, str]:
+    return {
+        "VIGIL_MDE_URL": fake.url,
+        "VIGIL_AAD_AUTHORITY": fake.authority,
+        "VIGIL_CONTAINMENT_ISOLATE_CONNECTOR": "mde",
+        "VIGIL_MDE_TIMEOUT": "1",
     }
 
 
@@ -124,3 +142,84 @@ async def test_100_concurrent_approves_on_two_instances_execute_once(tmp_path, p
         )
     finally:
         await pair.close()
+
+
+async def test_100_concurrent_isolate_approves_reach_defender_once(tmp_path, pg_url):
+    fake = await mde_fake(tmp_path)
+    pair = None
+    try:
+        env = pair_env(tmp_path, pg_url, **mde_env(fake))
+        pair = await ServePair.start(tmp_path, env, extra_ca=(fake.ca_path,))
+        approval_id, activity_id = await request_card(
+            pair, f"isolate-endpoint {HOST} --reason 'beaconing to evil.example.com'"
+        )
+        answers = await asyncio.gather(
+            *(
+                pair.invoke(
+                    n % 2,
+                    user,
+                    SOC,
+                    verb="approval.approve",
+                    data={"approvalId": approval_id},
+                    reply_to_id=activity_id,
+                )
+                for n, user in enumerate(APPROVERS)
+            )
+        )
+        assert [status for status, _, _ in answers] == [200] * 100
+        final = await final_state(pg_url, approval_id)
+        assert final.state == "succeeded", (final.state, final.result, pair.logs()[-3000:])
+        assert len(fake.requests("/isolate", "POST")) == 1
+        assert [a["type"] for a in fake.actions.values()] == ["Isolate"]
+        assert await execution_stages(pg_url, approval_id) == ["executing", "pending", "succeeded"]
+    finally:
+        if pair is not None:
+            await pair.close()
+        await fake.close()
+
+
+async def test_kill_9_after_the_isolate_was_sent_is_reconciled_by_the_next_instance(
+    tmp_path, pg_url
+):
+    fake = await mde_fake(tmp_path)
+    # MDE isolates, but its answer is slow: the instance dies while waiting for it.
+    fake.fault("POST", "/isolate", status=201, delay=30, apply_first=True)
+    pair = None
+    try:
+        env = pair_env(tmp_path, pg_url, **{**mde_env(fake), "VIGIL_MDE_TIMEOUT": "60"})
+        env["VIGIL_CONTAINMENT_LEASE_SECONDS"] = "2"
+        pair = await ServePair.start(tmp_path, env, count=1, extra_ca=(fake.ca_path,))
+        approval_id, activity_id = await request_card(
+            pair, f"isolate-endpoint {HOST} --reason 'beaconing to evil.example.com'"
+        )
+        status, _, _ = await pair.invoke(
+            0,
+            APPROVERS[0],
+            SOC,
+            verb="approval.approve",
+            data={"approvalId": approval_id},
+            reply_to_id=activity_id,
+        )
+        assert status == 200
+        await until(lambda: len(fake.requests("/isolate", "POST")) == 1)
+        pair.kill(0)
+
+        await pair.launch(0)
+        final = await final_state(pg_url, approval_id)
+
+        assert final.state == "succeeded", (final.state, final.result, pair.logs()[-3000:])
+        assert len(fake.requests("/isolate", "POST")) == 1
+        assert final.external_id in fake.actions
+        stages = await execution_stages(pg_url, approval_id)
+        assert stages.count("executing") == 1 and stages[-1] == "succeeded"
+    finally:
+        if pair is not None:
+            await pair.close()
+        await fake.close()
+
+
+async def until(condition, limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met"
+        await asyncio.sleep(0.05)
