@@ -33,10 +33,12 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-CLAIM_BATCH = 100
-# Cards one instance holds at most; the rest stay claimable by other instances.
-MAX_HELD = 300
+CLAIM_BATCH = 25
+# Cards one instance holds at most: enough to keep the bot-wide budget busy, while the rest stay
+# claimable by other instances instead of waiting here for this instance's send times.
+MAX_HELD = 50
 IDLE_POLL = 0.5
+PREPARE_AHEAD = 0.3
 PURGE_EVERY = 60.0
 
 
@@ -121,11 +123,14 @@ class DeliveryWorker:
             del self.queues[conversation_id]
 
     async def _paced(self, conversation_id: str, group_id: str) -> None:
-        await asyncio.sleep(await self.pace.reserve(conversation_id))
+        loop = asyncio.get_running_loop()
+        at = loop.time() + await self.pace.reserve(conversation_id)
+        # Read and render a little before the send time, so the send itself leaves on time.
+        await asyncio.sleep(max(0.0, at - PREPARE_AHEAD - loop.time()))
         if not await outbox.hold(self.store, group_id, self.owner):
             log.info("card %s: lease lost while waiting for its send time", group_id)
             return
-        await self.deliver(group_id)
+        await self.deliver(group_id, at)
 
     async def _renew_leases(self) -> None:
         while True:
@@ -143,7 +148,8 @@ class DeliveryWorker:
         with contextlib.suppress(Exception):
             await outbox.release(self.store, self.owner)
 
-    async def deliver(self, group_id: str) -> None:
+    async def deliver(self, group_id: str, at: float | None = None) -> None:
+        """Post or update one card, sending at loop time `at` when given."""
         group = await outbox.current(self.store, group_id)
         if group is None:
             return
@@ -152,23 +158,23 @@ class DeliveryWorker:
             await outbox.dead(self.store, group, self.owner, "no saved conversation reference")
             return
         try:
-            await self._send(group, ref["serviceUrl"], compact=bool(group["compact"]))
+            activity = await self._activity(group, compact=bool(group["compact"]))
+            if at is not None:
+                await asyncio.sleep(max(0.0, at - asyncio.get_running_loop().time()))
+            await self._send(group, ref["serviceUrl"], activity)
         except PayloadTooLarge:
             if group["compact"]:
                 await outbox.dead(self.store, group, self.owner, "413 even in compact form")
                 return
+            # The compact form goes back through the outbox, so its send is paced too.
             await outbox.set_compact(self.store, group_id)
-            try:
-                await self._send(group, ref["serviceUrl"], compact=True)
-            except PayloadTooLarge:
-                await outbox.dead(self.store, group, self.owner, "413 even in compact form")
-            except ConnectorError as exc:
-                await self._failed(group, exc)
+            await outbox.retry_later(self.store, group, self.owner, "413: compact next", 0.0)
         except ConnectorError as exc:
             await self._failed(group, exc)
 
-    async def _send(self, group: dict[str, Any], service_url: str, compact: bool) -> None:
-        activity = await self._activity(group, compact)
+    async def _send(
+        self, group: dict[str, Any], service_url: str, activity: dict[str, Any]
+    ) -> None:
         conversation = group["conversation_id"]
         if group["activity_id"]:
             await self.connector.update(service_url, conversation, group["activity_id"], activity)
