@@ -15,8 +15,8 @@ from tests.bot.harness import Harness
 
 
 @pytest.fixture
-async def bot(tmp_path):
-    harness = await Harness.start(f"sqlite:///{tmp_path}/vigil.db", alert_env())
+async def bot(store_url):
+    harness = await Harness.start(store_url, alert_env())
     try:
         yield harness
     finally:
@@ -90,8 +90,8 @@ async def test_signature_missing_bad_stale_and_replayed(bot):
     assert status == 401
 
 
-async def test_a_source_with_no_credentials_is_not_configured(tmp_path):
-    harness = await Harness.start(f"sqlite:///{tmp_path}/vigil.db")
+async def test_a_source_with_no_credentials_is_not_configured(store_url):
+    harness = await Harness.start(store_url)
     try:
         status, answer = await post(harness.url, "generic", sample("generic"))
         assert status == 401
