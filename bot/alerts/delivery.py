@@ -39,6 +39,8 @@ CLAIM_BATCH = 25
 MAX_HELD = 50
 IDLE_POLL = 0.5
 PREPARE_AHEAD = 0.3
+# How long a stopping worker waits for posts in flight to be recorded.
+POST_GRACE = 20.0
 PURGE_EVERY = 60.0
 
 
@@ -53,6 +55,7 @@ class DeliveryWorker:
         self.held: set[str] = set()
         self.queues: dict[str, deque[str]] = {}
         self.senders: dict[str, asyncio.Task[None]] = {}
+        self.posting: set[asyncio.Task[None]] = set()
         self._connector: BotConnector | None = None
         self._purged = 0.0
 
@@ -145,6 +148,9 @@ class DeliveryWorker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.posting:
+            # Let posts already made reach their record before the store closes.
+            await asyncio.wait(self.posting, timeout=POST_GRACE)
         with contextlib.suppress(Exception):
             await outbox.release(self.store, self.owner)
 
@@ -179,13 +185,22 @@ class DeliveryWorker:
         if group["activity_id"]:
             await self.connector.update(service_url, conversation, group["activity_id"], activity)
         else:
-            activity_id = await self.connector.send(service_url, conversation, activity)
-            # The only statement between the post and its record: the duplicate-post window.
-            await outbox.posted(self.store, group["id"], activity_id)
-            log.info(
-                "alert card %s posted as message %s by %s", group["id"], activity_id, self.owner
+            # Shielded: stopping the worker must not fall between the post and its record.
+            posting = asyncio.create_task(
+                self._post(group["id"], service_url, conversation, activity)
             )
+            self.posting.add(posting)
+            posting.add_done_callback(self.posting.discard)
+            await asyncio.shield(posting)
         await outbox.delivered(self.store, group["id"], self.owner, int(group["version"]))
+
+    async def _post(
+        self, group_id: str, service_url: str, conversation: str, activity: dict[str, Any]
+    ) -> None:
+        activity_id = await self.connector.send(service_url, conversation, activity)
+        # The only statement between the post and its record: the duplicate-post window.
+        await outbox.posted(self.store, group_id, activity_id)
+        log.info("alert card %s posted as message %s by %s", group_id, activity_id, self.owner)
 
     async def _failed(self, group: dict[str, Any], exc: ConnectorError) -> None:
         if exc.status in RETRYABLE or exc.status == 0:

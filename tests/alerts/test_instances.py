@@ -99,6 +99,8 @@ async def test_two_serve_processes_on_postgresql_post_each_card_once(pg_url, tmp
         shown = await until_shown(channel, expected)
         assert shown.counts == expected, f"cards show {shown.counts}"
         assert shown.posts == {g: 1 for g in range(GROUPS)}, "a card was posted twice"
+        for serve in serves:
+            serve.stop()  # a graceful stop: every log line is written
         by_a, by_b = (set(serve.posted_cards()) for serve in serves)
         assert by_a and by_b, "both instances deliver"
         assert not by_a & by_b
