@@ -113,7 +113,8 @@ class ContainDialog(ComponentDialog):
 
     async def _reason(self, step: WaterfallStepContext) -> DialogTurnResult:
         answer = str(step.result).strip().lower()
-        step.values["action"] = ACTIONS.get(answer, ACTIONS[step.values["suggestion"]])
+        # Dialog state is stored as JSON between turns: keep the plain value, not the enum.
+        step.values["action"] = ACTIONS.get(answer, ACTIONS[step.values["suggestion"]]).value
         return await step.prompt(
             "reason",
             PromptOptions(
@@ -131,7 +132,7 @@ class ContainDialog(ComponentDialog):
 
     async def _expiry(self, step: WaterfallStepContext) -> DialogTurnResult:
         step.values["incident"] = _unless_skipped(step.result)
-        if not step.values["action"].is_block:
+        if not Action(step.values["action"]).is_block:
             return await step.next("")
         prompt = "How long should the block last? 30m, 12h, 7d (90d max), or `none` for no end."
         return await step.prompt("text", PromptOptions(prompt=MessageFactory.text(prompt)))
@@ -142,7 +143,7 @@ class ContainDialog(ComponentDialog):
             await step.context.send_activity("Asking for containment needs the responder role.")
             return await step.end_dialog()
         ask = Ask(
-            action=step.values["action"],
+            action=Action(step.values["action"]),
             target=step.values["target"],
             reason=step.values["reason"],
             incident=step.values["incident"],
