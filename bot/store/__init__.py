@@ -18,7 +18,10 @@ __all__ = [
 
 
 async def open_store(url: str) -> Store:
-    """Open the database named by `url` (sqlite:///PATH, sqlite:///:memory:, postgresql://...)."""
+    """Open the database named by `url` (sqlite:///PATH, sqlite:///:memory:, postgresql://...).
+
+    A PostgreSQL URL with `auth=entra` signs in with the managed identity's Entra token.
+    """
     parsed = parse_store_url(url)
     if parsed.dialect == "sqlite":
         from bot.store.sqlite import SqliteStore
@@ -26,4 +29,9 @@ async def open_store(url: str) -> Store:
         return await SqliteStore.open(parsed.path)
     from bot.store.postgres import PostgresStore
 
-    return await PostgresStore.open(parsed.dsn, parsed.schema, mask_url(url))
+    password = None
+    if parsed.auth == "entra":
+        from bot.store.entra import EntraPassword
+
+        password = EntraPassword.for_identity(parsed.client_id, parsed.credential)
+    return await PostgresStore.open(parsed.dsn, parsed.schema, mask_url(url), password)

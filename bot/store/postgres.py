@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from bot.store.base import Store, StoreError, Transaction
 from bot.store.placeholders import to_numbered
 
+if TYPE_CHECKING:
+    from bot.store.entra import EntraPassword
+
 POOL_MAX_SIZE = 10
 CONNECT_TIMEOUT = 10.0
+_CONNECT_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 def _rowcount(status: str) -> int:
@@ -44,34 +48,45 @@ class PostgresTransaction(Transaction):
 class PostgresStore(Store):
     dialect = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, password: EntraPassword | None = None) -> None:
         super().__init__()
         self._pool = pool
+        self._password = password
 
     @classmethod
-    async def open(cls, dsn: str, schema: str | None, shown: str) -> PostgresStore:
+    async def open(
+        cls, dsn: str, schema: str | None, shown: str, password: EntraPassword | None = None
+    ) -> PostgresStore:
+        """Connect a pool; with `password` (Entra sign-in) each new connection asks it for one."""
         settings = {"search_path": schema} if schema else {}
+        options: dict[str, Any] = {"timeout": CONNECT_TIMEOUT}
+        if password is not None:
+            options = {"password": password, "timeout": CONNECT_TIMEOUT + password.timeout}
         try:
             if schema:
-                await _ensure_schema(dsn, schema)
+                await _ensure_schema(dsn, schema, options)
             pool = await asyncpg.create_pool(
-                dsn,
-                min_size=1,
-                max_size=POOL_MAX_SIZE,
-                timeout=CONNECT_TIMEOUT,
-                server_settings=settings,
+                dsn, min_size=1, max_size=POOL_MAX_SIZE, server_settings=settings, **options
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            raise StoreError(f"cannot connect to PostgreSQL at {shown}: {exc}") from None
-        return cls(pool)
+        except BaseException as exc:
+            if password is not None:
+                await password.close()
+            if isinstance(exc, StoreError):
+                raise  # the reason is already plain (no Entra token)
+            if isinstance(exc, _CONNECT_ERRORS):
+                raise StoreError(f"cannot connect to PostgreSQL at {shown}: {exc}") from None
+            raise
+        return cls(pool, password)
 
     async def close(self) -> None:
         await self._pool.close()
+        if self._password is not None:
+            await self._password.close()
 
     async def ping(self) -> None:
         try:
             await self._pool.fetchval("SELECT 1")
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        except _CONNECT_ERRORS as exc:
             raise StoreError(f"PostgreSQL unreachable: {exc}") from None
 
     async def execute(self, sql: str, *params: Any) -> int:
@@ -90,8 +105,8 @@ class PostgresStore(Store):
             yield PostgresTransaction(conn)
 
 
-async def _ensure_schema(dsn: str, schema: str) -> None:
-    conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT)
+async def _ensure_schema(dsn: str, schema: str, options: dict[str, Any]) -> None:
+    conn = await asyncpg.connect(dsn, **options)
     try:
         # The name is validated as a plain identifier by the URL parser.
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')

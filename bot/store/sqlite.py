@@ -57,6 +57,10 @@ async def _execute(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) 
         return max(cursor.rowcount, 0)
 
 
+def _check_openable(path: str) -> None:
+    sqlite3.connect(path).close()
+
+
 async def _enable_wal(conn: aiosqlite.Connection) -> None:
     """Switch to WAL, retrying while another process is switching the same new file.
 
@@ -114,6 +118,10 @@ class SqliteStore(Store):
     @classmethod
     async def open(cls, path: str) -> SqliteStore:
         try:
+            # When aiosqlite's connect fails it stops its worker thread without waiting, and the
+            # thread later resolves a future on this loop ("Event loop is closed" once the loop
+            # has ended). Opening the file once in a plain thread first keeps that path unused.
+            await asyncio.to_thread(_check_openable, path)
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from hypothesis import given
@@ -86,6 +87,54 @@ def test_malformed_urls_give_a_clear_error_without_the_password(url: str) -> Non
     assert "pw" not in message
 
 
+GUID = "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c"
+HOST = "vigil-pg.postgres.database.azure.com"
+
+
+def test_entra_url_defaults_to_tls_and_keeps_our_parameters_out_of_the_dsn() -> None:
+    parsed = parse_store_url(f"postgresql://vigil-id@{HOST}/vigil?auth=entra&client_id={GUID}")
+    assert (parsed.auth, parsed.client_id, parsed.credential) == ("entra", GUID, "managed-identity")
+    assert parsed.dsn == f"postgresql://vigil-id@{HOST}/vigil?sslmode=require"
+    verify = parse_store_url(
+        f"postgresql://vigil-id@{HOST}/vigil?sslmode=verify-full&auth=entra&credential=default"
+    )
+    assert verify.dsn.endswith("?sslmode=verify-full") and verify.client_id == ""
+    assert verify.credential == "default"
+    assert parse_store_url(f"postgresql://u@{HOST}/db").auth == "password"
+
+
+@pytest.mark.parametrize(
+    ("query", "complaint"),
+    [
+        ("auth=kerberos", "auth must be password or entra"),
+        ("auth=entra&auth=password", "auth is given twice"),
+        ("schema=a&schema=b", "schema is given twice"),
+        ("auth=entra&sslmode=disable", "sslmode must be one of require"),
+        ("auth=entra&sslmode=prefer", "sslmode must be one of require"),
+        ("auth=entra&sslmode=require&sslmode=disable", "sslmode must be one of"),
+        ("auth=entra&password=pw", "auth=entra takes no password"),
+        ("auth=entra&client_id=not-a-guid", "client_id must be the managed identity"),
+        (f"auth=entra&client_id={GUID}%0a", "client_id must be"),
+        (f"auth=entra&client_id={GUID},{GUID}", "client_id must be"),
+        ("auth=entra&credential=cli", "credential must be managed-identity or default"),
+        (f"client_id={GUID}", "only apply with auth=entra"),
+        ("credential=default", "only apply with auth=entra"),
+    ],
+)
+def test_malformed_entra_parameters_are_named(query: str, complaint: str) -> None:
+    with pytest.raises(StoreUrlError, match=complaint) as info:
+        parse_store_url(f"postgresql://vigil-id@{HOST}/vigil?{query}")
+    assert "pw" not in str(info.value).replace("password", "")
+
+
+def test_entra_needs_the_identity_name_and_no_password() -> None:
+    with pytest.raises(StoreUrlError, match="needs the user name"):
+        parse_store_url(f"postgresql://{HOST}/vigil?auth=entra")
+    with pytest.raises(StoreUrlError, match="takes no password") as info:
+        parse_store_url(f"postgresql://vigil-id:hunter2@{HOST}/vigil?auth=entra")
+    assert "hunter2" not in str(info.value)
+
+
 def test_non_string_url() -> None:
     with pytest.raises(StoreUrlError):
         parse_store_url(None)  # type: ignore[arg-type]
@@ -95,6 +144,10 @@ def test_mask_url() -> None:
     assert mask_url("postgresql://u:s3cret@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert mask_url("postgresql://u@h/db") == "postgresql://u@h/db"
     assert "s3cret" not in mask_url("postgresql://u:s3cret@[::1/db")
+    assert (
+        mask_url("postgresql://u@h/db?password=s3cret&x=1")
+        == "postgresql://u@h/db?password=***&x=1"
+    )
 
 
 def test_db_url_setting_names_the_key_and_hides_the_password() -> None:
@@ -113,6 +166,13 @@ async def test_unreachable_postgresql_is_a_store_error_without_password() -> Non
     assert "127.0.0.1" in str(info.value)
 
 
+def _aiosqlite_workers() -> set[int | None]:
+    return {t.ident for t in threading.enumerate() if "_connection_worker_thread" in t.name}
+
+
 async def test_unopenable_sqlite_file_is_a_store_error(tmp_path) -> None:
+    before = _aiosqlite_workers()
     with pytest.raises(StoreError):
         await open_store(f"sqlite:///{tmp_path}/no/such/dir/x.db")
+    # No connection thread is left to resolve a future after this test's event loop is closed.
+    assert _aiosqlite_workers() <= before
