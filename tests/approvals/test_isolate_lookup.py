@@ -1,0 +1,37 @@
+"""isolate-endpoint looks the machine up in Defender before any card: unknown hosts are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.approvals import records
+from tests.approvals.test_two_instances import HOST, mde_env
+from tests.approvals.workflow import answer_to, ask, start
+from tests.bot.harness import APP_ID, APP_PASSWORD, RESPONDER, card_text
+from tests.fakes.mde import MdeFake
+
+
+async def test_unknown_host_is_refused_and_a_known_one_shows_machine_facts(tmp_path):
+    fake = await MdeFake(app_id=APP_ID, app_password=APP_PASSWORD).start(tmp_path)
+    fake.add_machine(HOST)
+    harness = await start(tmp_path, VIGIL_CROWN_JEWELS="ws-fin-*", **mde_env(fake))
+    try:
+        # The bot trusts the fake's CA besides the channel's (restart with both in the bundle).
+        bundle = tmp_path / "bundle.pem"
+        pem = [Path(harness.channel.ca_file).read_text(), Path(fake.ca_path).read_text()]  # noqa: ASYNC240
+        bundle.write_text("".join(pem))
+        harness.extra_env = {**harness.extra_env, "VIGIL_CA_BUNDLE": str(bundle)}
+        await harness.restart_bot()
+        unknown = await answer_to(harness, RESPONDER, "isolate-endpoint ws-nope-001 --reason x")
+        assert "Unknown host ws-nope-001" in unknown
+        assert await records.listing(harness.vigil.services.store) == []
+        approval_id, _, posted = await ask(
+            harness, f"isolate-endpoint {HOST.upper()} --selective --reason 'beaconing'"
+        )
+        text = card_text(posted)
+        assert "Isolate endpoint (selective)" in text and "Crown jewel" in text
+        stored = await records.get(harness.vigil.services.store, approval_id)
+        assert stored.options["machine_id"] and stored.required_approvals == 2
+    finally:
+        await harness.close()
+        await fake.close()
