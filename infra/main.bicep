@@ -263,10 +263,11 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'VIGIL_APP_TENANT_ID', value: tenantId }
         { name: 'VIGIL_MANAGED_IDENTITY_CLIENT_ID', value: identity.properties.clientId }
         { name: 'VIGIL_KEYVAULT_URL', value: vault.properties.vaultUri }
-        // No password: the identity signs in with an Entra token (passwordAuth is disabled).
+        // No password: auth=entra makes Vigil sign in as the role named after the identity
+        // (postgresIdentityAdmin) with a fresh Entra token from the identity client_id, over TLS.
         {
           name: 'VIGIL_DB_URL'
-          value: 'postgresql://${identity.name}@${postgres.properties.fullyQualifiedDomainName}:5432/${databaseName}?sslmode=require'
+          value: 'postgresql://${identity.name}@${postgres.properties.fullyQualifiedDomainName}:5432/${databaseName}?sslmode=require&auth=entra&client_id=${identity.properties.clientId}'
         }
         {
           name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from bot.store.url import parse_store_url
+
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 SECRET_WORDS = {"PASSWORD", "SECRET", "TOKEN", "KEY", "STRING"}
@@ -41,6 +43,15 @@ def resource(bicep: dict[str, Any], kind: str) -> dict[str, Any]:
 def app_settings(bicep: dict[str, Any]) -> dict[str, Any]:
     site = resource(bicep, "Microsoft.Web/sites")
     return {item["name"]: item["value"] for item in site["properties"]["siteConfig"]["appSettings"]}
+
+
+def dotted(expression: Any) -> str:
+    """`identity.properties.clientId` from pycep's nested property_accessor form."""
+    if isinstance(expression, str):
+        return expression
+    operands = expression["operator"]["operands"]
+    assert expression["operator"]["type"] == "property_accessor", expression
+    return f"{dotted(operands['operand_1'])}.{dotted(operands['operand_2'])}"
 
 
 def param_file(name: str) -> dict[str, str]:
@@ -146,9 +157,35 @@ def test_postgres_uses_entra_auth_for_the_identity(bicep: dict[str, Any]) -> Non
     identity_admin = [a for a in admins if a["properties"]["principalType"] == "ServicePrincipal"]
     assert len(identity_admin) == 1
     assert "identity" in json.dumps(identity_admin[0]["name"])
+    assert dotted(identity_admin[0]["properties"]["principalName"]) == "identity.name"
     url = app_settings(bicep)["VIGIL_DB_URL"]
     assert url.startswith("postgresql://${identity.name}@${postgres.properties")
     assert ":" not in url.split("://", 1)[1].split("@", 1)[0], "the DB URL must hold no password"
+
+
+def test_db_url_signs_in_as_the_identity_with_an_entra_token(bicep: dict[str, Any]) -> None:
+    settings = app_settings(bicep)
+    url = settings["VIGIL_DB_URL"]
+    client_id = dotted(settings["VIGIL_MANAGED_IDENTITY_CLIENT_ID"])
+    assert client_id == "identity.properties.clientId"
+    assert url.endswith("&client_id=${" + client_id + "}")
+    # Substitute what Azure fills in, and the URL is one Vigil accepts as an Entra sign-in.
+    deployed = (
+        url.replace("${identity.name}", "vigil-prod-id")
+        .replace(
+            "${postgres.properties.fullyQualifiedDomainName}", "pg.postgres.database.azure.com"
+        )
+        .replace("${databaseName}", bicep["variables"]["databaseName"]["value"])
+        .replace("${" + client_id + "}", "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c")
+    )
+    assert "${" not in deployed
+    parsed = parse_store_url(deployed)
+    assert (parsed.dialect, parsed.auth) == ("postgresql", "entra")
+    assert parsed.client_id == "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c"
+    assert (
+        parsed.dsn
+        == "postgresql://vigil-prod-id@pg.postgres.database.azure.com:5432/vigil?sslmode=require"
+    )
 
 
 def test_monitoring_is_log_analytics_and_application_insights(bicep: dict[str, Any]) -> None:
