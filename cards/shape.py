@@ -68,7 +68,10 @@ def conform(data: Any, sample: Mapping[str, Any], budget: Budget) -> dict[str, A
             result[key] = [_item(item, example, key, budget) for item in items[:cap]]
             if f"{key}More" in sample:
                 hidden = len(items) - cap
-                result[f"{key}More"] = f"+{hidden} more" if hidden > 0 else ""
+                # A caller that cut the list itself (reading a bounded query) says how many.
+                given = source.get(f"{key}More")
+                given = _text(given, f"{key}More", budget) if isinstance(given, str) else ""
+                result[f"{key}More"] = f"+{hidden} more" if hidden > 0 else given
         else:
             result[key] = _value(value, example, key, budget)
     return result

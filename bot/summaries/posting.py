@@ -1,0 +1,154 @@
+"""post_summary: the exec summary card into the exec channel, a copy on the incident timeline,
+an audit record. Only commanders (or the incident's commander or scribe) post there."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+import cards
+from bot import conversation_refs
+from bot.connector import ConnectorError
+from bot.incidents import records, timeline
+from bot.incidents.records import Incident
+from bot.rbac import Actor, Role
+from bot.services import Services
+from bot.summaries.draft import Draft
+from bot.summaries.presentation import card_data, plain_text
+from bot.summaries.settings import summary_settings
+
+log = logging.getLogger(__name__)
+AUDIT_ACTION = "summary.post"
+NOT_CONFIGURED = (
+    "Executive summaries are not configured: a Vigil admin sets VIGIL_EXEC_CHANNEL "
+    "(summaries.exec_channel) to the exec channel's id (19:…@thread.tacv2)."
+)
+
+
+class SummaryError(RuntimeError):
+    """Nothing was posted; the message says why, in words for the commander."""
+
+
+class SummaryNotConfigured(SummaryError):
+    pass
+
+
+class SummaryRefused(SummaryError):
+    pass
+
+
+def may_post(actor: Actor, incident: Incident) -> bool:
+    """Commanders, and the incident's own commander or scribe."""
+    if actor.has(Role.COMMANDER):
+        return True
+    mine = {incident.commander_id, incident.scribe_id} - {""}
+    return bool(actor.aad_object_id) and actor.aad_object_id in mine
+
+
+def new_post_key() -> str:
+    """Drawn once per dialog: confirming twice with one key posts once."""
+    return uuid.uuid4().hex
+
+
+async def post_summary(
+    services: Services,
+    draft: Draft,
+    actor: Actor,
+    *,
+    key: str | None = None,
+    correlation_id: str = "",
+    conversation: str = "",
+) -> str:
+    """Post the redacted card to the exec channel; returns its activity id. Raises SummaryError."""
+    settings = summary_settings(services)
+    key = key or new_post_key()
+
+    async def audit(result: str, detail: str, **parameters: object) -> None:
+        await services.audit.record(
+            actor=actor,
+            action=AUDIT_ACTION,
+            target=draft.incident_id,
+            parameters={"post_key": key, **parameters},
+            result=result,
+            detail=detail,
+            correlation_id=correlation_id,
+            conversation=conversation,
+        )
+
+    if not settings.exec_channel:
+        await audit("refused", "exec channel not configured")
+        raise SummaryNotConfigured(NOT_CONFIGURED)
+    try:
+        incident = await records.get(services.store, draft.incident_id)
+    except records.IncidentNotFound:
+        await audit("refused", "no such incident")
+        raise SummaryRefused(f"There is no incident {draft.incident_id}.") from None
+    if not may_post(actor, incident):
+        await audit("refused", "not a commander, nor the incident's commander or scribe")
+        raise SummaryRefused(
+            f"Only commanders, or the commander or scribe of {incident.id}, can post "
+            "executive summaries."
+        )
+    saved = await conversation_refs.find_channel(services.store, settings.exec_channel)
+    if saved is None or services.connector is None:
+        await audit("error", "Vigil is not installed in the exec channel")
+        raise SummaryError(
+            "Vigil is not installed in the exec channel (or has not heard from it yet): add the "
+            "Vigil app to that channel's team, then try again. Nothing was posted."
+        )
+    done = await _already_posted(services, key)
+    if done:
+        return done
+    data = card_data(draft, settings.policy)
+    card = services.redactor.redact_data(cards.render("exec_summary", data))
+    claimed = await services.store.execute(
+        "INSERT INTO exec_summaries (id, incident_id, posted_at, posted_by_id, posted_by_name,"
+        " channel_id, activity_id, impact, data) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?)"
+        " ON CONFLICT (id) DO NOTHING",
+        key,
+        incident.id,
+        time.time(),
+        actor.aad_object_id,
+        actor.name,
+        settings.exec_channel,
+        draft.impact,
+        json.dumps(data),
+    )
+    if claimed != 1:
+        return await _already_posted(services, key) or ""
+    service_url = str(saved.reference.get("serviceUrl") or "")
+    activity = {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+        ],
+    }
+    try:
+        activity_id = await services.connector.send(service_url, saved.conversation_id, activity)
+    except ConnectorError as exc:
+        # Give the key back so the commander can confirm again.
+        await services.store.execute("DELETE FROM exec_summaries WHERE id = ?", key)
+        await audit("error", f"exec channel post failed: {exc}")
+        raise SummaryError(f"Teams did not take the summary ({exc}). Nothing was posted.") from None
+    await services.store.execute(
+        "UPDATE exec_summaries SET activity_id = ? WHERE id = ?", activity_id, key
+    )
+    copy = services.redactor.redact(f"Executive summary posted by {actor.name}: {plain_text(data)}")
+    await timeline.add_timeline(services.store, incident.id, actor.name, "summary", copy)
+    await audit(
+        "ok",
+        "posted to the exec channel",
+        channel=settings.exec_channel,
+        activity_id=activity_id,
+        kept_internal_names=sorted(draft.kept_names),
+    )
+    return activity_id
+
+
+async def _already_posted(services: Services, key: str) -> str | None:
+    found = await services.store.fetchval(
+        "SELECT activity_id FROM exec_summaries WHERE id = ?", key
+    )
+    return str(found) if found else None
