@@ -48,6 +48,7 @@ def test_template_names_are_the_documented_set():
             "incident",
             "approval",
             "exec_summary",
+            "exec_summary_reminder",
             "audit_list",
         ]
     )
