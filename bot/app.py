@@ -110,6 +110,7 @@ def command_sets() -> list[CommandSet]:
     from bot.approvals import commands as approval_commands
     from bot.incidents import commands as incident_commands
     from bot.intel import commands as intel_commands
+    from bot.summaries import reminder_buttons
 
     return [
         core_commands.COMMANDS,
@@ -118,6 +119,7 @@ def command_sets() -> list[CommandSet]:
         incident_commands.COMMANDS,
         alert_commands.COMMANDS,
         approval_commands.COMMANDS,
+        reminder_buttons.COMMANDS,
     ]
 
 
@@ -134,8 +136,14 @@ def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
     from bot.alerts.delivery import delivery_job
     from bot.approvals.expiry import expiry_job
     from bot.containment.recovery import execution_job
+    from bot.summaries.reminders import cadence_job
 
-    return [delivery_job(services), execution_job(services), expiry_job(services)]
+    return [
+        delivery_job(services),
+        execution_job(services),
+        expiry_job(services),
+        cadence_job(services),
+    ]
 
 
 def ssl_context(ca_bundle: str) -> ssl.SSLContext:

@@ -24,6 +24,7 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "bot.containment.execution_settings",
     "bot.approvals.settings",
     "bot.containment.settings",
+    "bot.summaries.cadence_settings",
     "bot.summaries.settings",
 )
 

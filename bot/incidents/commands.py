@@ -17,6 +17,7 @@ from bot.incidents.presentation import CARD_TIMELINE, RETRY_VERB, display_time, 
 from bot.incidents.records import Incident, IncidentNotFound, Status
 from bot.rbac import Actor, Role
 from bot.services import Services
+from bot.summaries import reminders
 
 log = logging.getLogger(__name__)
 COMMANDS = CommandSet(group="incidents")
@@ -225,6 +226,8 @@ async def _close(call: Invocation, target: Incident, words: list[str]) -> Reply:
         closed_at=time.time(),
         summary=records.clean_text(summary, records.MAX_DESCRIPTION),
     )
+    # Ends any exec-summary cadence and offers the commander a final summary.
+    await reminders.on_incident_closed(call.services, target, call.actor)
     return await _changed(call, target, "closed", f"Closed: {summary}")
 
 
