@@ -110,6 +110,7 @@ def command_sets() -> list[CommandSet]:
     from bot.approvals import commands as approval_commands
     from bot.incidents import commands as incident_commands
     from bot.intel import commands as intel_commands
+    from bot.summaries import commands as summary_commands
     from bot.summaries import reminder_buttons
 
     return [
@@ -119,6 +120,7 @@ def command_sets() -> list[CommandSet]:
         incident_commands.COMMANDS,
         alert_commands.COMMANDS,
         approval_commands.COMMANDS,
+        summary_commands.COMMANDS,
         reminder_buttons.COMMANDS,
     ]
 
@@ -126,9 +128,15 @@ def command_sets() -> list[CommandSet]:
 def dialog_list(services: Services) -> list[Dialog]:
     from dialogs.contain import ContainDialog
     from dialogs.enrich import EnrichDialog
+    from dialogs.exec_summary import ExecSummaryDialog
     from dialogs.incident import IncidentDialog
 
-    return [EnrichDialog(services), IncidentDialog(services), ContainDialog(services)]
+    return [
+        EnrichDialog(services),
+        IncidentDialog(services),
+        ContainDialog(services),
+        ExecSummaryDialog(services),
+    ]
 
 
 def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:

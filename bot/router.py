@@ -25,6 +25,7 @@ from bot.commands import (
 )
 from bot.rbac import Actor, Role
 from bot.services import Services
+from bot.summaries.guard import exec_channel_refusal
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,21 @@ class Router:
         self, text: str, actor: Actor, conversation: Conversation, correlation_id: str
     ) -> Reply:
         text = text.strip()
+        refusal = exec_channel_refusal(self.services, conversation)
+        if refusal is not None:
+            # The exec channel is read-only for everyone: answer, audit, do nothing else.
+            if not text:
+                return Reply()
+            await self._audit(
+                actor,
+                "exec-channel:command",
+                _clip(text),
+                {},
+                refusal,
+                conversation,
+                correlation_id,
+            )
+            return refusal
         if not text:
             return Reply(text="Say `help` to see what I can do.")
         wait = self.limiter.take(actor.aad_object_id)
@@ -194,6 +210,19 @@ class Router:
         activity_id: str = "",
         refresh: bool = False,
     ) -> Reply:
+        refusal = exec_channel_refusal(self.services, conversation, verb)
+        if refusal is not None:
+            if not refresh:
+                await self._audit(
+                    actor,
+                    "exec-channel:action",
+                    _clip(verb),
+                    dict(data),
+                    refusal,
+                    conversation,
+                    correlation_id,
+                )
+            return refusal
         action = self.registry.action(verb)
         audit_action = f"action:{verb}"
         if action is None:

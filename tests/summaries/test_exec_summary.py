@@ -1,0 +1,248 @@
+"""`exec-summary` as a commander meets it in Teams: the dialog, the exec channel post, refusals."""
+
+from __future__ import annotations
+
+import json
+
+from bot.devchannel import ChannelConversation
+from bot.incidents import add_timeline, records, timeline
+from tests.bot.harness import ANALYST, COMMANDER, NOBODY, RESPONDER, card_of, card_text
+from tests.summaries.conftest import (
+    EXEC,
+    audit_records,
+    incident,
+    messages_in,
+    summary_cards,
+    turn,
+)
+
+TIMELINE = [
+    ("containment", "Isolate endpoint WS-FIN-0231 (APR-1): approved by Apu Approver"),
+    ("containment", "isolate-endpoint WS-FIN-0231 succeeded: isolated"),
+    ("containment", "block-ip 198.51.100.23 succeeded: blocked"),
+    ("note", "done: checked dc-01 and 10.20.30.40 for the loader"),
+    ("note", "next: forensic image of WS-FIN-0231"),
+    ("note", "just chatter, not an action"),
+]
+
+
+async def _with_timeline(harness, entries=TIMELINE, **kw):
+    found = await incident(harness, **kw)
+    for kind, text in entries:
+        await add_timeline(harness.vigil.services.store, found.id, "Cam Commander", kind, text)
+    return found
+
+
+async def _through_to_confirm(bot, incident_id, *, names_answer="no"):
+    """Start the dialog, edit each part, and stop at the confirmation; returns the preview."""
+    first = await turn(bot, COMMANDER, f"exec-summary {incident_id}", "Draft executive summary")
+    draft = card_text(card_of(first))
+    await bot.channel.wait_for(lambda c: "Status line?" in ((c.activity or {}).get("text") or ""))
+    await turn(bot, COMMANDER, "Contained, monitoring", "The impact is unknown")
+    await turn(bot, COMMANDER, "One finance workstation ran attacker code", "Actions taken?")
+    await turn(bot, COMMANDER, "ok", "Next steps?")
+    await turn(bot, COMMANDER, "Forensic image of WS-FIN-0231; Reset passwords", "next update")
+    await turn(bot, COMMANDER, "in 2h", "Internal names are shown by their role")
+    preview = await turn(bot, COMMANDER, names_answer, "This is what the exec channel will see")
+    return draft, card_text(card_of(preview))
+
+
+async def test_edit_and_confirm_posts_one_card_to_the_exec_channel_and_a_timeline_copy(bot):
+    found = await _with_timeline(bot)
+    draft, preview = await _through_to_confirm(bot, found.id)
+    # The draft is shown in the chat where it was asked, not in the exec channel.
+    assert "unknown — please provide" in draft and "Isolated endpoint" in draft
+    assert summary_cards(bot) == []
+    done = await turn(bot, COMMANDER, "post", "Posted the executive summary")
+    assert found.id in done.activity["text"]
+    [card] = summary_cards(bot)
+    text = card_text(card)
+    assert found.id in text and "Contained, monitoring" in text
+    assert "One finance workstation ran attacker code" in text
+    # Internal names became roles; indicators are defanged.
+    assert "WS-FIN-0231" not in text and "a finance workstation" in text
+    assert "Isolated endpoint a finance workstation" in text
+    assert "a domain controller" in text and "an internal address" in text
+    assert "10.20.30.40" not in text and "dc-01" not in text
+    assert "198.51.100[.]23" in text
+    assert "Forensic image of a finance workstation" in text and "Reset passwords" in text
+    assert "Prepared by Cam Commander" in text
+    store = bot.vigil.services.store
+    copies = [e for e in await timeline.entries(store, found.id) if e.kind == "summary"]
+    assert len(copies) == 1 and "a finance workstation" in copies[0].text
+    [posted] = [r for r in await audit_records(bot, "summary.post") if r.result == "ok"]
+    assert posted.target == found.id and posted.actor_name == COMMANDER.name
+    assert json.loads(posted.parameters)["kept_internal_names"] == []
+    # The edited impact is remembered for the next draft.
+    again = await turn(bot, COMMANDER, f"exec-summary {found.id}", "Draft executive summary")
+    assert "One finance workstation ran attacker code" in card_text(card_of(again))
+    await turn(bot, COMMANDER, "cancel", "Cancelled")
+    assert len(summary_cards(bot)) == 1
+
+
+async def test_kept_names_stay_and_are_audited(sqlite_bot):
+    bot = sqlite_bot
+    found = await _with_timeline(bot)
+    _, preview = await _through_to_confirm(bot, found.id, names_answer="yes")
+    assert "WS-FIN-0231" in preview
+    await turn(bot, COMMANDER, "post", "Posted the executive summary")
+    [card] = summary_cards(bot)
+    text = card_text(card)
+    assert "Isolated endpoint WS-FIN-0231" in text and "10.20.30.40" in text
+    assert "198.51.100[.]23" in text  # indicators are defanged whatever was kept
+    [posted] = [r for r in await audit_records(bot, "summary.post") if r.result == "ok"]
+    kept = json.loads(posted.parameters)["kept_internal_names"]
+    assert {"WS-FIN-0231", "10.20.30.40", "dc-01"} <= set(kept)
+
+
+async def test_cancel_posts_nothing(sqlite_bot):
+    bot = sqlite_bot
+    found = await _with_timeline(bot)
+    await _through_to_confirm(bot, found.id)
+    await turn(bot, COMMANDER, "cancel", "Cancelled")
+    assert summary_cards(bot) == []
+    entries = await timeline.entries(bot.vigil.services.store, found.id)
+    assert not [e for e in entries if e.kind == "summary"]
+    # A "no" at the confirmation is a cancel too, and the dialog is over either way.
+    await _through_to_confirm(bot, found.id)
+    await turn(bot, COMMANDER, "no", "Nothing was posted")
+    assert summary_cards(bot) == []
+
+
+async def test_the_dialog_survives_a_restart(sqlite_bot):
+    bot = sqlite_bot
+    found = await _with_timeline(bot)
+    await turn(bot, COMMANDER, f"exec-summary {found.id}", "Status line?")
+    await turn(bot, COMMANDER, "Contained", "The impact is unknown")
+    await bot.restart_bot()
+    await turn(bot, COMMANDER, "skip", "Actions taken?")
+    await turn(bot, COMMANDER, "none", "Next steps?")
+    await turn(bot, COMMANDER, "ok", "next update")
+    await turn(bot, COMMANDER, "tomorrow-ish", "Say a time like")
+    await turn(bot, COMMANDER, "none", "Internal names")
+    await turn(bot, COMMANDER, "no", "Post it to the exec channel?")
+    await turn(bot, COMMANDER, "post", "Posted")
+    # Sending `post` again is a new command, not a second post.
+    await turn(bot, COMMANDER, "post", "I don't know")
+    [card] = summary_cards(bot)
+    text = card_text(card)
+    assert "Being assessed." in text and "No actions recorded yet." in text
+    assert "not planned" in text
+
+
+async def test_non_commanders_are_refused_and_audited_but_the_scribe_may(sqlite_bot):
+    bot = sqlite_bot
+    found = await _with_timeline(bot)
+    call = await turn(bot, ANALYST, f"exec-summary {found.id}", "Only commanders")
+    assert "Cam Commander" in call.activity["text"]
+    call = await turn(bot, NOBODY, f"exec-summary {found.id}", "needs the analyst role")
+    refused = [r for r in await audit_records(bot, "command:exec-summary") if r.result == "refused"]
+    assert {r.actor_name for r in refused} == {ANALYST.name, NOBODY.name}
+    await records.update(
+        bot.vigil.services.store, found.id, scribe_id=RESPONDER.aad_object_id, scribe_name="Rob"
+    )
+    await turn(bot, RESPONDER, f"exec-summary {found.id}", "Status line?")
+    await turn(bot, RESPONDER, "cancel", "Cancelled")
+    assert summary_cards(bot) == []
+
+
+async def test_unknown_and_malformed_incidents_get_clear_answers(sqlite_bot):
+    bot = sqlite_bot
+    await turn(bot, COMMANDER, "exec-summary INC-20200101-999", "There is no incident")
+    await turn(bot, COMMANDER, "exec-summary ../../etc", "is not an incident id")
+    await turn(bot, COMMANDER, "exec-summary", "name the incident")
+    found = await incident(bot)
+    await turn(bot, COMMANDER, f"exec-summary {found.id} --every 2h --stop", "not both")
+
+
+async def test_the_exec_channel_refuses_commands_and_card_actions(bot):
+    since = bot.channel.last_seq
+    for text in ("help", "exec-summary INC-20240502-001", "check-ip 198.51.100.23", "hello"):
+        call = await turn(bot, COMMANDER, text, "only receives executive summaries", EXEC)
+        assert call.activity.get("attachments") is None
+    status, body = await bot.channel.send_card_action(
+        COMMANDER, EXEC, verb="alert.ack", data={"alertId": "a1"}, reply_to_id="1"
+    )
+    assert status == 200 and "only receives executive summaries" in json.dumps(body)
+    refused = await audit_records(bot, "exec-channel:")
+    assert [r.action for r in refused] == ["exec-channel:command"] * 4 + ["exec-channel:action"]
+    assert all(r.result == "refused" and r.conversation == EXEC.id for r in refused)
+    # Nothing but refusals was said there.
+    texts = [m.get("text") or "" for m in messages_in(bot, EXEC, since)]
+    assert texts and all("only receives executive summaries" in t for t in texts)
+
+
+async def test_hostile_timeline_text_stays_data(sqlite_bot):
+    bot = sqlite_bot
+    hostile = (
+        'done: **CEO fired** [click](javascript:alert(1)) <at>All</at> ${title} "}]}, '
+        '{"type":"Action.OpenUrl","url":"https://evil.example.com"} ' + "x" * 20_000
+    )
+    found = await _with_timeline(bot, [("note", hostile)], title="${impact} <b>bold</b>")
+    await turn(bot, COMMANDER, f"exec-summary {found.id}", "Status line?")
+    for answer, expect in (
+        ("ok", "The impact is unknown"),
+        ("**urgent** <at>Board</at>", "Actions taken?"),
+        ("ok", "Next steps?"),
+        ("ok", "next update"),
+        ("ok", "Post it to the exec channel?"),
+    ):
+        await turn(bot, COMMANDER, answer, expect)
+    await turn(bot, COMMANDER, "post", "Posted")
+    [card] = summary_cards(bot)
+    raw = json.dumps(card)
+    assert "Action.OpenUrl" not in json.dumps(card.get("actions", []))
+    assert "actions" not in card and len(raw) < 28 * 1024
+    assert "\\\\*\\\\*CEO fired\\\\*\\\\*" in raw  # markdown escaped, shown literally
+    text = card_text(card)
+    assert "**CEO fired** [click](javascript:alert(1)) <at>All</at> ${title}" in text
+    assert "${impact} <b>bold</b>" in text and "**urgent** <at>Board</at>" in text
+    assert "evil[.]example[.]com" in text
+
+
+async def test_not_configured_is_a_clear_answer(sqlite_url):
+    from tests.bot.harness import Harness
+
+    harness = await Harness.start(sqlite_url)
+    try:
+        found = await incident(harness)
+        call = await turn(harness, COMMANDER, f"exec-summary {found.id}", "not configured")
+        assert "VIGIL_EXEC_CHANNEL" in call.activity["text"]
+        [record] = await audit_records(harness, "command:exec-summary")
+        assert record.result == "refused"
+    finally:
+        await harness.close()
+
+
+async def test_not_installed_in_the_exec_channel_posts_nothing(sqlite_url):
+    from tests.bot.harness import Harness
+    from tests.summaries.conftest import exec_env
+
+    harness = await Harness.start(sqlite_url, exec_env())
+    try:
+        found = await _with_timeline(harness, [("note", "done: contained")])
+        await turn(harness, COMMANDER, f"exec-summary {found.id}", "Status line?")
+        for answer, expect in (
+            ("ok", "impact is unknown"),
+            ("skip", "Actions taken?"),
+            ("ok", "Next steps?"),
+            ("ok", "next update"),
+            ("in 90m", "Internal names are shown"),
+            ("no", "Post it"),
+        ):
+            await turn(harness, COMMANDER, answer, expect)
+        await turn(harness, COMMANDER, "post", "not installed in the exec channel")
+        assert summary_cards(harness) == []
+        [record] = await audit_records(harness, "summary.post")
+        assert record.result == "error"
+    finally:
+        await harness.close()
+
+
+async def test_the_incident_channel_works_without_naming_the_incident(sqlite_bot):
+    bot = sqlite_bot
+    found = await _with_timeline(bot)
+    room = ChannelConversation.channel("SOC", "incident-20240502-phish")
+    await records.update(bot.vigil.services.store, found.id, channel_id=room.channel_id)
+    await turn(bot, COMMANDER, "exec-summary", "Status line?", room)
+    await turn(bot, COMMANDER, "cancel", "Cancelled", room)
