@@ -246,6 +246,7 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
         reminder.id,
         reminder.created_at,
     )
+    log.info("exec-summary reminder %s (%s) sent for %s", reminder.id, reminder.kind, incident.id)
     await _audit(
         services,
         "summary.reminder.sent",
