@@ -30,7 +30,7 @@ SCHEDULER = Actor(aad_object_id="vigil:summaries", name="Vigil summaries")
 ACTIVE = "active"
 STOPPED = "stopped"
 TIMELINE_KIND = "cadence"
-_DURATION = re.compile(r"(?:(\d{1,5})h)?(?:(\d{1,7})m)?(?:(\d{1,9})s)?")
+_DURATION = re.compile(r"(?:([0-9]{1,5})h)?(?:([0-9]{1,7})m)?(?:([0-9]{1,9})s)?")
 
 
 @dataclass(frozen=True)

@@ -113,14 +113,13 @@ _INSERT = (
 )
 
 
-async def claim_due(services: Services, now: float | None = None) -> int:
+async def claim_due(store: Store, now: float | None = None) -> int:
     """Turn each due cadence run into one stored reminder; how many this caller claimed.
 
     The compare-and-set on `version` lets one instance win each run; a cadence late by several
     periods (downtime) gets one reminder and its next due time moves past now.
     """
     now = time.time() if now is None else now
-    store = services.store
     rows = await store.fetchall(
         "SELECT id, version, next_due, every_seconds FROM summary_cadences"
         " WHERE state = ? AND next_due <= ? ORDER BY next_due LIMIT ?",
@@ -404,7 +403,7 @@ async def cadence_job(services: Services) -> None:
     tick = cadence_settings(services).tick
     while True:
         try:
-            await claim_due(services)
+            await claim_due(services.store)
             await deliver_pending(services)
         except asyncio.CancelledError:
             raise

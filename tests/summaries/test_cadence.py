@@ -461,3 +461,23 @@ async def test_edit_starts_the_exec_summary_dialog(bot):
     # That was the exec summary dialog: it is waiting for the commander's edits now.
     cancelled = await bot.say(COMMANDER, "cancel")
     assert cancelled.activity["text"] == "Cancelled."
+
+
+async def test_a_refresh_invoke_only_renders_and_never_posts(bot):
+    incident_id = await _incident(bot)
+    call, row = await _due_reminder(bot, incident_id)
+    for user in (NOBODY, COMMANDER):
+        status, body = await bot.channel.send_card_action(
+            user,
+            ChannelConversation.personal(user),
+            verb=POST_VERB,
+            data={"reminderId": row["id"]},
+            reply_to_id=call.activity_id,
+            trigger="automatic",
+        )
+        assert status == 200
+        assert body["type"] == "application/vnd.microsoft.card.adaptive"
+        assert not body["value"].get("actions")
+    assert _exec_cards(bot, incident_id) == []
+    stored = await reminders.get(_store(bot), row["id"])
+    assert stored is not None and stored.state == "sent"
