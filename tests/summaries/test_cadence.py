@@ -15,7 +15,16 @@ from bot.incidents import records, timeline
 from bot.incidents.records import Severity
 from bot.summaries import reminders
 from bot.summaries.reminder_buttons import POST_VERB, SKIP_VERB
-from tests.bot.harness import ANALYST, COMMANDER, NOBODY, Harness, card_of, card_text
+from tests.bot.harness import (
+    ADMIN,
+    ANALYST,
+    APPROVER,
+    COMMANDER,
+    NOBODY,
+    Harness,
+    card_of,
+    card_text,
+)
 
 EXEC = ChannelConversation.channel("Board", "Exec")
 ENV = {
@@ -481,3 +490,24 @@ async def test_a_refresh_invoke_only_renders_and_never_posts(bot):
     assert _exec_cards(bot, incident_id) == []
     stored = await reminders.get(_store(bot), row["id"])
     assert stored is not None and stored.state == "sent"
+
+
+async def test_without_a_1to1_chat_reminders_go_to_the_incident_channel(bot):
+    incident_id = await _incident(bot)
+    # The commander is someone Vigil never chatted with.
+    await records.update(
+        _store(bot), incident_id, commander_id=APPROVER.aad_object_id, commander_name="Apu"
+    )
+    call = await bot.say(COMMANDER, f"exec-summary {incident_id} --every 1h")
+    assert "no chat with Apu" in call.activity["text"]
+    assert await _cadence(bot, incident_id) is None
+
+    room = ChannelConversation.channel("SOC", "incident-room")
+    await bot.say(ADMIN, "whoami", room)  # Vigil learns the channel
+    await records.update(_store(bot), incident_id, channel_id=room.channel_id)
+    call = await bot.say(COMMANDER, f"exec-summary {incident_id} --every 1h")
+    assert "to Apu in the incident channel" in call.activity["text"]
+    since = bot.channel.last_seq
+    await _make_due(bot, incident_id)
+    reminder, _ = await _await_reminder(bot, incident_id, since)
+    assert reminder.conversation_id.startswith(room.channel_id)
