@@ -282,11 +282,11 @@ async def _draft(
 async def _retry_later(services: Services, reminder: Reminder, error: str, now: float) -> None:
     attempts = reminder.attempts + 1
     if attempts >= cadence_settings(services).send_attempts:
-        await _set_state(services.store, reminder.id, FAILED, error)
         log.error(
             "exec-summary reminder %s given up after %d attempts: %s", reminder.id, attempts, error
         )
         await _audit(services, "summary.reminder.sent", reminder, "error", f"given up: {error}")
+        await _set_state(services.store, reminder.id, FAILED, error)
         return
     delay = min(MAX_BACKOFF, cadence_settings(services).tick * 2 ** min(attempts, 12))
     await services.store.execute(

@@ -511,3 +511,32 @@ async def test_without_a_1to1_chat_reminders_go_to_the_incident_channel(bot):
     await _make_due(bot, incident_id)
     reminder, _ = await _await_reminder(bot, incident_id, since)
     assert reminder.conversation_id.startswith(room.channel_id)
+
+
+async def test_a_reminder_that_keeps_failing_is_given_up_and_audited(store_url):
+    harness = await Harness.start(store_url, {**ENV, "VIGIL_SUMMARY_REMINDER_ATTEMPTS": "2"})
+    try:
+        await harness.say(COMMANDER, "whoami")
+        incident_id = await _incident(harness)
+        await harness.say(COMMANDER, f"exec-summary {incident_id} --every 1h")
+        harness.channel.inject_faults(500, 2)
+        await _make_due(harness, incident_id)
+        for _ in range(200):
+            failed = await _store(harness).fetchone(
+                "SELECT attempts, last_error FROM summary_reminders"
+                " WHERE incident_id = ? AND state = 'failed'",
+                incident_id,
+            )
+            if failed is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert failed is not None and failed["attempts"] == 2
+        assert "500" in failed["last_error"]
+        sent = await _audits(harness, "summary.reminder.sent")
+        gave_up = [r for r in sent if r.result == "error"]
+        assert len(gave_up) == 1 and "given up" in gave_up[0].result_detail
+        assert _reminder_cards(harness, incident_id) == []
+        # The cadence itself goes on: the next due time gets its own reminder.
+        assert await _cadence(harness, incident_id) is not None
+    finally:
+        await harness.close()
