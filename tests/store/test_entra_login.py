@@ -130,15 +130,19 @@ class _LogText(logging.Handler):
 
 @pytest.fixture
 def log_text() -> Iterator[_LogText]:
-    handler, root = _LogText(), logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    # The service quiets azure and msal (bot.logs.QUIET_LOGGERS); here every level is checked.
+    loggers = [logging.getLogger(name) for name in ("", "azure", "msal", "asyncpg")]
+    levels = [logger.level for logger in loggers]
+    handler = _LogText()
+    logging.getLogger().addHandler(handler)
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
     try:
         yield handler
     finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
+        logging.getLogger().removeHandler(handler)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _no_token_logged(entra: Entra, log_text: _LogText) -> None:
