@@ -29,6 +29,11 @@ SECRETS_DIR = Setting(
 )
 
 
+# Where `vigil dev` / `vigil serve --local` keep the secrets they generate (the audit key), so
+# `vigil audit verify` and `vigil doctor` run from the same directory find them too.
+LOCAL_SECRETS_DIR = Path(".vigil") / "secrets"
+
+
 def env_name(name: str) -> str:
     """The environment variable holding secret `name`: VIGIL_SECRET_ plus NAME with - as _."""
     return "VIGIL_SECRET_" + check_name(name).upper().replace("-", "_")

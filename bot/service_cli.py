@@ -11,7 +11,6 @@ import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from aiohttp import web
 
@@ -164,11 +163,11 @@ async def _start_local_channel(raw: RawConfig):
 def _local_secrets(raw: RawConfig) -> dict[str, str]:
     """Embedded defaults need an audit key: make one once, in ./.vigil/secrets, if none is set."""
     from bot.audit_trail import AUDIT_KEY_SECRET
-    from bot.secrets_local import SECRETS_DIR
+    from bot.secrets_local import LOCAL_SECRETS_DIR, SECRETS_DIR
 
     if raw.environ.get("VIGIL_SECRET_AUDIT_HMAC_KEY") or raw.get(SECRETS_DIR):
         return {}
-    directory = Path(".vigil") / "secrets"
+    directory = LOCAL_SECRETS_DIR
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_file = directory / AUDIT_KEY_SECRET
     if not key_file.exists():
