@@ -33,6 +33,7 @@ from bot.config import RawConfig, Setting, parse_bool
 from bot.connector import BotConnector
 from bot.rbac import RoleMap
 from bot.redaction import Redactor
+from bot.request_body import BodyRejected, parse_json, read_raw
 from bot.router import Router
 from bot.secrets import SecretUnavailable, check, secret_source_from_config
 from bot.services import Services
@@ -303,15 +304,11 @@ async def read_json_body(request: web.Request, limit: int) -> Any:
             text=json.dumps({"error": "Content-Type must be application/json"}),
             content_type="application/json",
         )
-    if request.content_length is not None and request.content_length > limit:
-        raise _http(web.HTTPRequestEntityTooLarge, f"body over {limit} bytes", limit)
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise _http(web.HTTPRequestEntityTooLarge, f"body over {limit} bytes", limit)
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise _http(web.HTTPBadRequest, f"body is not valid JSON: {type(exc).__name__}") from None
+        return parse_json(await read_raw(request, limit))
+    except BodyRejected as exc:
+        kind = web.HTTPRequestEntityTooLarge if exc.status == 413 else web.HTTPBadRequest
+        raise _http(kind, exc.reason, limit) from None
 
 
 def _http(kind: type, reason: str, limit: int | None = None) -> web.HTTPException:

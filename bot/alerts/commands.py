@@ -10,7 +10,6 @@ from typing import Any
 import cards
 from bot import conversation_refs
 from bot.alerts import outbox, repository
-from bot.alerts.body import BodyRejected, parse_json
 from bot.alerts.ingest import wake_event
 from bot.alerts.model import Alert, InvalidAlert
 from bot.alerts.normalise import SOURCES, normalise
@@ -22,6 +21,7 @@ from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Repl
 from bot.config import RawConfig
 from bot.connector import ConnectorError
 from bot.rbac import Role
+from bot.request_body import BodyRejected, parse_json
 from bot.services import Services
 from bot.store import Store
 

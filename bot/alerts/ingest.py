@@ -15,11 +15,11 @@ from aiohttp import web
 
 from bot.alerts import repository
 from bot.alerts.auth import REPLAYED, AlertAuth, AuthRefused
-from bot.alerts.body import BodyRejected, parse_json, read_raw
 from bot.alerts.group_commit import GroupCommit, Replayed
 from bot.alerts.model import Alert, InvalidAlert
 from bot.alerts.normalise import SOURCES, normalise
 from bot.alerts.settings import AlertSettings
+from bot.request_body import BodyRejected, parse_json, read_raw
 from bot.services import Services
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,7 @@
-"""Reading a webhook body: raw bytes under a size cap (for the HMAC), then bounded JSON."""
+"""Reading a request body whole: raw bytes under a size cap, then bounded JSON.
+
+Shared by `/api/messages` and the alert webhook (which needs the raw bytes for its HMAC).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 MAX_DEPTH = 64
 
@@ -18,6 +22,7 @@ class BodyRejected(Exception):
 
 
 async def read_raw(request: web.Request, limit: int) -> bytes:
+    """The whole body, at most `limit` bytes; a 413 past it, a 400 when the sender stops early."""
     if request.content_length is not None and request.content_length > limit:
         raise BodyRejected(413, f"body over {limit} bytes")
     body = bytearray()
@@ -28,7 +33,8 @@ async def read_raw(request: web.Request, limit: int) -> bytes:
             if not chunk:
                 break
             body += chunk
-    except (ConnectionError, ValueError) as exc:
+    # A sender that closes before Content-Length (or the last chunk) surfaces as a payload error.
+    except (ConnectionError, ValueError, HttpProcessingError) as exc:
         raise BodyRejected(400, f"body could not be read: {type(exc).__name__}") from None
     if len(body) > limit:
         raise BodyRejected(413, f"body over {limit} bytes")
