@@ -147,9 +147,10 @@ def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
     from bot.containment.recovery import execution_job
     from bot.summaries.reminders import cadence_job
 
+    # execution_job first: it refuses a bad connector setting before other coroutines exist.
     return [
-        delivery_job(services),
         execution_job(services),
+        delivery_job(services),
         expiry_job(services),
         cadence_job(services),
     ]
@@ -204,6 +205,15 @@ async def start_vigil(
     registry = CommandRegistry(command_sets())
     services = build_services(raw, store, http, registry, roles)
     secrets = services.secrets
+    try:
+        # Areas check their settings here; a refusal must not leave the store open (its thread
+        # would keep `vigil serve` from exiting).
+        area_dialogs = dialog_list(services)
+        jobs = background_jobs(services)
+    except BaseException:
+        await http.close()
+        await store.close()
+        raise
 
     async def app_password() -> str:
         # The secret source wins, so Key Vault rotation reaches the bot's own credential too.
@@ -228,14 +238,14 @@ async def start_vigil(
     adapter.on_turn_error = turn_error_handler(redactor)
     dialog_state = PrivateConversationState(StoreStorage(store))
     dialogs = DialogSet(dialog_state.create_property("dialogs"))
-    for dialog in dialog_list(services):
+    for dialog in area_dialogs:
         dialogs.add(dialog)
     handler = VigilTeamsHandler(
         services, Router(services), dialog_state, dialogs, core_commands.welcome_card
     )
     vigil = Vigil(settings, services, adapter, handler, Metrics())
     vigil.idle.set()
-    for job in background_jobs(services):
+    for job in jobs:
         vigil.background.append(asyncio.create_task(job))
     return vigil
 

@@ -20,6 +20,7 @@ from bot.approvals.records import StaleApproval, State
 from bot.containment.engine import engine
 from bot.containment.execution import carry_out, execute
 from bot.containment.lease import Lease
+from bot.containment.registry import connectors_from_config
 from bot.containment.rollback import expire_lost
 from bot.services import Services
 
@@ -31,6 +32,9 @@ BATCH = 100
 def execution_job(services: Services) -> Coroutine[Any, Any, None]:
     """The coroutine for bot/app.py background_jobs; settings are checked here, at start-up."""
     engine(services)
+    # Build every configured connector now: a wrong connector setting stops `vigil serve` with
+    # the key's name instead of failing the first approved action.
+    connectors_from_config(services).all()
     return _run(services)
 
 
