@@ -8,7 +8,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,7 +21,12 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 ENGINE_KEY = "containment.execution"
+# How a caller of `follow` asks about an action it sent: the latest id known -> an answer or None.
+Check = Callable[[str], Awaitable[Result | None]]
 FINAL = frozenset({Outcome.SUCCEEDED, Outcome.FAILED})
+# Sending twice has the effect of sending once: the SOAR webhook carries the approval id as its
+# idempotency key and the receiver de-duplicates; an RPZ record is a set member.
+IDEMPOTENT_CONNECTORS = frozenset({"soar", "rpz"})
 STILL_CHECKING = "status unknown — still checking"
 
 
@@ -119,12 +124,12 @@ async def follow(
     *,
     since: float,
     lease: Lease | None = None,
-    rollback: bool = False,
+    check: Check | None = None,
 ) -> Result:
     """Poll a pending or unknown action with backoff until it is final or the give-up time.
 
     With an id, `poll` it; without one (a timeout before any answer) ask `find_sent`. Nothing is
-    ever sent again from here.
+    ever sent again from here. `check` replaces both (a rollback asks its own way).
     """
     settings = engine(services).settings
     external_id = result.external_id
@@ -138,10 +143,10 @@ async def follow(
         if lease is not None:
             lease.check()
         try:
-            if external_id:
-                latest: Result | None = await connector.poll(request, external_id)
-            elif rollback:
-                latest = None  # nothing to look for: the rollback answer carried no id
+            if check is not None:
+                latest: Result | None = await check(external_id)
+            elif external_id:
+                latest = await connector.poll(request, external_id)
             else:
                 latest = await connector.find_sent(request)
         except asyncio.CancelledError:

@@ -24,6 +24,7 @@ from bot.approvals.records import Approval, StaleApproval, State
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.engine import (
     FINAL,
+    IDEMPOTENT_CONNECTORS,
     STILL_CHECKING,
     call,
     connector_for,
@@ -43,9 +44,6 @@ __all__ = ["IDEMPOTENT_CONNECTORS", "carry_out", "execute", "rollback", "start",
 log = logging.getLogger(__name__)
 
 NOT_REPEATED = "sent state unknown after a restart; not repeated"
-# Sending twice has the effect of sending once: the SOAR webhook carries the approval id as its
-# idempotency key and the receiver de-duplicates; an RPZ record is a set member.
-IDEMPOTENT_CONNECTORS = frozenset({"soar", "rpz"})
 
 
 def start(services: Services, approval: Approval) -> None:

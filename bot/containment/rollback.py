@@ -11,10 +11,12 @@ import time
 
 from bot.approvals import records
 from bot.approvals.records import Approval, StaleApproval, State
-from bot.containment.connector import Action, ConnectorError, Outcome, Result
+from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.engine import (
     FINAL,
+    IDEMPOTENT_CONNECTORS,
     STILL_CHECKING,
+    Check,
     call,
     connector_for,
     engine,
@@ -87,9 +89,34 @@ async def rollback(services: Services, approval: Approval, actor: Actor) -> Appr
             result_detail=detail,
         )
         since = approval.rollback_at or time.time()
-        result = await follow(services, connector, request, result, since=since, rollback=True)
+        check = rollback_check(connector, request, approval.external_id)
+        result = await follow(services, connector, request, result, since=since, check=check)
         sent = False
     return await _finish(services, approval, actor, result, sent=sent)
+
+
+def rollback_repeatable(connector: Connector, action: Action) -> bool:
+    """Running this rollback twice has the effect of running it once."""
+    return connector.name in IDEMPOTENT_CONNECTORS or action.is_block
+
+
+def rollback_check(connector: Connector, request: Request, sent_id: str) -> Check:
+    """How a rollback that answered pending or unknown is asked about again.
+
+    A repeatable rollback is asked by rolling back again (the SOAR receiver answers its
+    `<id>:rollback` key again; removing an absent RPZ record is a no-op; deleting a gone MDE
+    indicator answers 404, "already gone"): `poll` would read the action itself. An Unisolate
+    is polled by its machine action id; without one the give-up time ends the wait.
+    """
+
+    async def check(external_id: str) -> Result | None:
+        if rollback_repeatable(connector, request.action):
+            return await connector.rollback(request, sent_id)
+        if external_id and request.action is Action.ISOLATE_ENDPOINT:
+            return await connector.poll(request, external_id)
+        return None
+
+    return check
 
 
 async def expire_lost(services: Services, approval: Approval) -> Approval | None:
