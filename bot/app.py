@@ -174,12 +174,14 @@ def build_services(
     settings = ServiceSettings.load(raw)
     known = [settings.app_password] if settings.app_password else []
     redactor = Redactor.from_config(raw, secrets=known)
+    roles = roles or RoleMap.load(raw)
+    # Last, so a refused setting above leaves no secret source (a Key Vault client) open.
     secrets = secret_source_from_config(raw, on_value=redactor.remember)
     return Services(
         raw_config=raw,
         settings=settings,
         store=store,
-        roles=roles or RoleMap.load(raw),
+        roles=roles,
         registry=registry,
         http=http,
         secrets=secrets,
@@ -194,26 +196,36 @@ async def start_vigil(
     roles: RoleMap | None = None,
     store: Store | None = None,
 ) -> Vigil:
+    """A running Vigil; a refused setting closes what start-up opened (not a given store)."""
     settings = ServiceSettings.load(raw)
+    owned = store is None
     store = store or await open_store(raw.get(DB_URL))
-    if raw.get(AUTO_MIGRATE):
-        await store.migrate()
-    http = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(ssl=ssl_context(settings.ca_bundle), limit=100),
-        trust_env=False,
-    )
-    registry = CommandRegistry(command_sets())
-    services = build_services(raw, store, http, registry, roles)
-    secrets = services.secrets
+    http: aiohttp.ClientSession | None = None
+    services: Services | None = None
     try:
-        # Areas check their settings here; a refusal must not leave the store open (its thread
-        # would keep `vigil serve` from exiting).
-        area_dialogs = dialog_list(services)
-        jobs = background_jobs(services)
+        if raw.get(AUTO_MIGRATE):
+            await store.migrate()
+        http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=ssl_context(settings.ca_bundle), limit=100),
+            trust_env=False,
+        )
+        services = build_services(raw, store, http, CommandRegistry(command_sets()), roles)
+        return _assemble(settings, services)
     except BaseException:
-        await http.close()
-        await store.close()
+        # An open store's thread would keep `vigil serve` from exiting; the session would warn.
+        if services is not None:
+            await services.secrets.close()
+        if http is not None:
+            await http.close()
+        if owned:
+            await store.close()
         raise
+
+
+def _assemble(settings: ServiceSettings, services: Services) -> Vigil:
+    """The adapter, handler and background tasks over built ports; areas check settings here."""
+    store, http, secrets = services.store, services.http, services.secrets
+    area_dialogs = dialog_list(services)
 
     async def app_password() -> str:
         # The secret source wins, so Key Vault rotation reaches the bot's own credential too.
@@ -245,7 +257,8 @@ async def start_vigil(
     )
     vigil = Vigil(settings, services, adapter, handler, Metrics())
     vigil.idle.set()
-    for job in jobs:
+    # Built last: nothing can fail between making these coroutines and scheduling them.
+    for job in background_jobs(services):
         vigil.background.append(asyncio.create_task(job))
     return vigil
 

@@ -54,6 +54,7 @@ async def _post_in_pieces(
         payload = await reader.readexactly(length) if length else b""
     finally:
         writer.close()
+        await writer.wait_closed()
     return int(status_line.split()[1]), json.loads(payload) if payload else {}
 
 
