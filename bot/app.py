@@ -48,6 +48,8 @@ APP_KEY = web.AppKey("vigil", object)
 APP_PASSWORD_SECRET = "bot-app-password"  # noqa: S105 (a secret name)
 # Secrets without which Vigil cannot do its core job; /readyz names the missing ones.
 REQUIRED_SECRETS = (AUDIT_KEY_SECRET,)
+# Enough for "no Entra token ... from managed identity <id>: <why>", short enough for a probe log.
+REASON_LIMIT = 200
 AUTO_MIGRATE = Setting(
     "db.auto_migrate",
     "VIGIL_DB_AUTO_MIGRATE",
@@ -386,7 +388,7 @@ async def readyz(request: web.Request) -> web.Response:
         checks["store"] = "ok"
         checks["migrations"] = "ok" if not pending else f"pending: {', '.join(pending)}"
     except Exception as exc:
-        checks["store"] = f"unreachable: {type(exc).__name__}"
+        checks["store"] = f"unreachable: {short_reason(exc, vigil.services.redactor)}"
     checks["config"] = "ok"
     for name, status in (await check(vigil.services.secrets, REQUIRED_SECRETS)).items():
         checks[f"secret {name}"] = status
@@ -395,6 +397,13 @@ async def readyz(request: web.Request) -> web.Response:
         {"status": "ready" if ready else "not ready", "checks": checks},
         status=200 if ready else 503,
     )
+
+
+def short_reason(exc: BaseException, redactor: Redactor) -> str:
+    """The class and the first line of the message, redacted then cut (readiness is public)."""
+    lines = str(exc).strip().splitlines()
+    text = redactor.redact(lines[0])[:REASON_LIMIT].strip() if lines else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 async def metrics(request: web.Request) -> web.Response:
