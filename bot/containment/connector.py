@@ -114,6 +114,10 @@ class Connector(Protocol):
         """The inverse action: unisolate, or delete the indicator / record."""
         ...
 
+    async def find_rolled_back(self, request: Request) -> Result | None:
+        """After a crash during a rollback: the inverse action already sent, or None."""
+        ...
+
     async def check(self) -> str:
         """For `vigil doctor`: a one-line OK description, or raise ConnectorError."""
         ...

@@ -1,4 +1,4 @@
-"""The lease an instance holds on an executing approval, renewed while it works on it.
+"""The lease an instance holds on an executing approval (or rollback), renewed while it works.
 
 Every change to the record goes through one `Lease`, under one lock, as a compare-and-set on the
 row's version. If another instance took the approval over (because this one looked dead), the
@@ -27,8 +27,18 @@ class LeaseLost(Exception):
 
 
 class Lease:
-    def __init__(self, store: Store, approval: Approval, owner: str, seconds: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        approval: Approval,
+        owner: str,
+        seconds: float,
+        *,
+        rollback: bool = False,
+    ) -> None:
         self.store = store
+        # A rollback lease holds a succeeded record while its rollback_state is executing.
+        self.rollback = rollback
         self.approval = approval
         self.owner = owner
         self.seconds = seconds
@@ -45,6 +55,7 @@ class Lease:
         seconds: float,
         *,
         expect_state: State,
+        rollback: bool = False,
         **changes: Any,
     ) -> Lease:
         """Take the approval as read (same version, same state); StaleApproval if anyone won."""
@@ -56,7 +67,7 @@ class Lease:
             lease_until=time.time() + seconds,
             **changes,
         )
-        return cls(store, claimed, owner, seconds)
+        return cls(store, claimed, owner, seconds, rollback=rollback)
 
     async def change(self, *, expect_state: State | None = None, **changes: Any) -> Approval:
         async with self._lock:
@@ -80,7 +91,11 @@ class Lease:
         changes the owner.)
         """
         fresh = await records.get(self.store, self.approval.id)
-        if fresh.state == State.EXECUTING.value and fresh.lease_owner == self.owner:
+        if self.rollback:
+            working = fresh.state == State.SUCCEEDED.value and fresh.rollback_state == "executing"
+        else:
+            working = fresh.state == State.EXECUTING.value
+        if working and fresh.lease_owner == self.owner:
             self.approval = fresh
         else:
             self.lost = True
@@ -88,9 +103,8 @@ class Lease:
     async def finish(self, **changes: Any) -> Approval:
         """The last change: stops renewing first, and gives the lease up with it."""
         await self.stop_renewing()
-        return await self.change(
-            expect_state=State.EXECUTING, lease_owner="", lease_until=None, **changes
-        )
+        state = State.SUCCEEDED if self.rollback else State.EXECUTING
+        return await self.change(expect_state=state, lease_owner="", lease_until=None, **changes)
 
     async def release(self) -> None:
         """Best effort at shutdown: another instance may take over now, not when it lapses."""

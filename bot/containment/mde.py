@@ -8,6 +8,7 @@ a crash `find_sent` recognises what this approval already sent instead of sendin
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -286,6 +287,40 @@ class MdeConnector:
         if reply.status == 429 or reply.status >= 500:
             return self._unknown_reply(reply, f"MDE answered {reply.error}")
         return self._result(Outcome.FAILED, f"MDE refused the delete: {reply.error}", reply)
+
+    async def find_rolled_back(self, request: Request) -> Result | None:
+        """The machine's latest isolation action: a release there means none is to be sent."""
+        if request.action is not Action.ISOLATE_ENDPOINT:
+            return None  # deleting an indicator is repeated instead (404: already gone)
+        machine_id = request.machine_id
+        if not MACHINE_ID.fullmatch(machine_id):
+            machine = await self._machine(request.target)
+            if machine is None:
+                return None
+            machine_id = as_text(machine.get("id"))
+        reply = await self._read(
+            "GET", "/api/machineactions", params={"$filter": f"machineId eq '{machine_id}'"}
+        )
+        actions = [
+            action
+            for action in odata_values(reply)
+            if isinstance(action, dict) and as_text(action.get("type")) in ("Isolate", "Unisolate")
+        ]
+        if not actions:
+            return None
+        # Newest by creation time; on a tie (second resolution) the later one in the answer.
+        latest = max(
+            enumerate(actions),
+            key=lambda pair: (as_text(pair[1].get("creationDateTimeUtc")), pair[0]),
+        )[1]
+        if as_text(latest.get("type")) != "Unisolate":
+            return None  # still isolated by the latest action: the release was never sent
+        result = self._action_result(latest, reply, "release")
+        if request.approval_id not in as_text(latest.get("requestorComment")):
+            # Released by someone else (the console): the machine is out of isolation already.
+            detail = f"released outside Vigil (machine action {id_of(latest)})"
+            return replace(result, detail=detail)
+        return result
 
     async def check(self) -> str:
         credential = self.client.credential

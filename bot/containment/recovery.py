@@ -3,7 +3,9 @@
 - `approved` (decided, then the deciding instance died before claiming): executed once;
 - `executing` with a lapsed lease: taken over with a compare-and-set on the version and carried
   on by the rules in bot/containment/execution.py (send if never sent, else find and follow);
-- a rollback left executing past the give-up time: marked failed.
+- a rollback left executing with a lapsed lease: taken over the same way and resumed (polled,
+  repeated when repeatable, or looked for before an MDE release is sent again); past the give-up
+  time it is marked failed.
 At stop, the tasks it and `start` spawned are cancelled; each gives its lease up on the way.
 """
 
@@ -21,7 +23,7 @@ from bot.containment.engine import engine
 from bot.containment.execution import carry_out, execute
 from bot.containment.lease import Lease
 from bot.containment.registry import connectors_from_config
-from bot.containment.rollback import expire_lost
+from bot.containment.rollback import resume_rollback
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -65,15 +67,20 @@ async def recover(services: Services) -> int:
             continue
         started += mine.spawn(approval.id, _take_over(services, approval))
     rows = await services.store.fetchall(
-        "SELECT id FROM approvals WHERE state = ? AND rollback_state = ?"
+        "SELECT id, lease_until, rollback_at FROM approvals WHERE state = ? AND rollback_state = ?"
         " ORDER BY rollback_at LIMIT ?",
         State.SUCCEEDED.value,
         "executing",
         BATCH,
     )
     for row in rows:
-        if f"rollback {row['id']}" not in mine.running:
-            await expire_lost(services, await records.get(services.store, row["id"]))
+        key = f"rollback {row['id']}"
+        # No lease at all (a rollback started before leases): give its instance one lease time.
+        until = row["lease_until"] or (row["rollback_at"] or 0) + mine.settings.lease_seconds
+        if key in mine.running or until > now:
+            continue
+        approval = await records.get(services.store, row["id"])
+        started += mine.spawn(key, resume_rollback(services, approval))
     return started
 
 

@@ -1,11 +1,18 @@
 """The inverse of a succeeded action (unisolate, delete the indicator), exactly once.
 
 `rollback_state` moves "" -> executing -> succeeded | failed by compare-and-set on the record's
-version, so of any number of Rollback clicks on any number of instances one runs it.
+version, so of any number of Rollback clicks on any number of instances one runs it. The winner
+holds a lease (like execution) while it works; when its instance dies, recovery takes the
+rollback over once the lease lapses (`resume_rollback`):
+- the rollback's own id is known (an Unisolate machine action): it is polled;
+- a repeatable rollback (rpz, soar, deleting an MDE indicator) is run again;
+- an MDE unisolate first asks the machine's latest machine action, and is sent only if no
+  release is there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -25,7 +32,8 @@ from bot.containment.engine import (
     merged_detail,
     request_of,
 )
-from bot.containment.journal import record_step
+from bot.containment.journal import EXECUTOR, record_step
+from bot.containment.lease import Lease, LeaseLost
 from bot.rbac import Actor
 from bot.services import Services
 
@@ -33,6 +41,7 @@ log = logging.getLogger(__name__)
 
 AUDIT_ACTION = "containment.rollback"
 LOST = "rollback state unknown after a restart; check the console"
+EXECUTING = "executing"
 
 
 def start_rollback(services: Services, approval: Approval, actor: Actor) -> None:
@@ -40,59 +49,171 @@ def start_rollback(services: Services, approval: Approval, actor: Actor) -> None
     engine(services).spawn(f"rollback {approval.id}", rollback(services, approval, actor))
 
 
-async def rollback(services: Services, approval: Approval, actor: Actor) -> Approval:
-    """Run the inverse action once; the record as it ended (or as the winning click left it)."""
+async def rollback(
+    services: Services, approval: Approval, actor: Actor, *, lapse: bool = False
+) -> Approval:
+    """Run the inverse action once; the record as it ended (or as the winning click left it).
+
+    `lapse`: the block's `--expires` time passed; recorded as an automatic removal.
+    """
     if approval.state != State.SUCCEEDED.value or approval.rollback_state:
         return approval
+    mine = engine(services)
+    detail = dict(approval.result_detail)
+    if lapse:
+        detail["rollback"] = {"lapse": True}
     try:
-        approval = await records.transition(
+        lease = await Lease.claim(
             services.store,
             approval,
+            mine.owner,
+            mine.settings.lease_seconds,
             expect_state=State.SUCCEEDED,
-            rollback_state="executing",
+            rollback=True,
+            rollback_state=EXECUTING,
             rollback_by_name=actor.name,
             rollback_at=time.time(),
-            rollback_result="rolling back",
+            rollback_result="removing the expired block" if lapse else "rolling back",
+            result_detail=detail,
         )
     except StaleApproval:
         return await records.get(services.store, approval.id)
+    return await _carry(services, lease, actor, resumed=False)
+
+
+async def resume_rollback(services: Services, approval: Approval) -> Approval:
+    """Take over a rollback whose instance stopped renewing its lease (crash or stop)."""
+    mine = engine(services)
+    try:
+        lease = await Lease.claim(
+            services.store,
+            approval,
+            mine.owner,
+            mine.settings.lease_seconds,
+            expect_state=State.SUCCEEDED,
+            rollback=True,
+        )
+    except StaleApproval:
+        return await records.get(services.store, approval.id)
+    if lease.approval.rollback_state != EXECUTING:
+        await lease.finish()
+        return lease.approval
+    owner = approval.lease_owner or "none"
+    log.info("approval %s: rollback lease lapsed (owner %s); taking over", approval.id, owner)
+    return await _carry(services, lease, EXECUTOR, resumed=True)
+
+
+async def _carry(services: Services, lease: Lease, actor: Actor, *, resumed: bool) -> Approval:
+    lease.start_renewing()
+    try:
+        if resumed:
+            await _resume(services, lease, actor)
+        else:
+            await _send(services, lease, actor)
+    except LeaseLost:
+        log.info("approval %s: another instance holds the rollback now", lease.approval.id)
+        return await records.get(services.store, lease.approval.id)
+    except asyncio.CancelledError:
+        await lease.release()
+        raise
+    finally:
+        await lease.stop_renewing()
+    return lease.approval
+
+
+def _lapse(approval: Approval) -> bool:
+    return bool((approval.result_detail.get("rollback") or {}).get("lapse"))
+
+
+async def _send(services: Services, lease: Lease, actor: Actor) -> None:
+    approval = lease.approval
     verb = Action(approval.action).command
+    why = "the block expired" if _lapse(approval) else f"by {actor.name}"
     try:
         await record_step(
             services,
             approval,
             stage="rollback executing",
-            text=f"rolling back {verb} {approval.target} (by {actor.name})",
+            text=f"rolling back {verb} {approval.target} ({why})",
             actor=actor,
             action=AUDIT_ACTION,
             strict=True,
         )
     except Exception as exc:
         failed = Result(Outcome.FAILED, f"{exc}; not sent")
-        return await _finish(services, approval, actor, failed, sent=False)
+        await _finish(services, lease, actor, failed, sent=False)
+        return
     try:
         connector = connector_for(services, approval)
     except ConnectorError as exc:
-        return await _finish(
-            services, approval, actor, Result(Outcome.FAILED, str(exc)), sent=False
-        )
+        await _finish(services, lease, actor, Result(Outcome.FAILED, str(exc)), sent=False)
+        return
     request = request_of(approval)
     result = await call(connector.rollback(request, approval.external_id))
-    detail = dict(approval.result_detail)
-    detail["rollback"] = merged_detail({}, result, sent=True)
-    sent = True
+    await _settle(services, lease, actor, connector, request, result, sent=True)
+
+
+async def _resume(services: Services, lease: Lease, actor: Actor) -> None:
+    approval = lease.approval
+    if given_up(engine(services).settings, approval.rollback_at):
+        await _finish(services, lease, actor, Result(Outcome.FAILED, LOST), sent=False)
+        return
+    try:
+        connector = connector_for(services, approval)
+    except ConnectorError as exc:
+        failed = Result(Outcome.FAILED, f"{LOST}: {exc}")
+        await _finish(services, lease, actor, failed, sent=False)
+        return
+    request = request_of(approval)
+    own_id = str((approval.result_detail.get("rollback") or {}).get("external_id") or "")
+    if own_id and not rollback_repeatable(connector, request.action):
+        known = Result(Outcome.PENDING, STILL_CHECKING, external_id=own_id)
+        await _settle(services, lease, actor, connector, request, known, sent=False)
+        return
+    if not rollback_repeatable(connector, request.action):
+        found = await _find_rolled_back(connector, request)
+        if found is not None:
+            await _settle(services, lease, actor, connector, request, found, sent=False)
+            return
+    log.info("approval %s: running the rollback again after a restart", approval.id)
+    result = await call(connector.rollback(request, approval.external_id))
+    await _settle(services, lease, actor, connector, request, result, sent=True)
+
+
+async def _find_rolled_back(connector: Connector, request: Request) -> Result | None:
+    """What the connector already did for this rollback; a failing lookup is an unknown answer."""
+    try:
+        return await connector.find_rolled_back(request)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("approval %s: rollback lookup failed (%s)", request.approval_id, exc)
+        return Result(Outcome.UNKNOWN, f"rollback lookup failed ({type(exc).__name__})")
+
+
+async def _settle(
+    services: Services,
+    lease: Lease,
+    actor: Actor,
+    connector: Connector,
+    request: Request,
+    result: Result,
+    *,
+    sent: bool,
+) -> None:
     if result.outcome not in FINAL:
-        approval = await _change(
-            services,
-            approval,
-            rollback_result=f"{STILL_CHECKING} ({result.detail})",
-            result_detail=detail,
+        detail = dict(lease.approval.result_detail)
+        detail["rollback"] = merged_detail(detail.get("rollback") or {}, result, sent=sent)
+        approval = await lease.change(
+            rollback_result=f"{STILL_CHECKING} ({result.detail})", result_detail=detail
         )
         since = approval.rollback_at or time.time()
         check = rollback_check(connector, request, approval.external_id)
-        result = await follow(services, connector, request, result, since=since, check=check)
+        result = await follow(
+            services, connector, request, result, since=since, lease=lease, check=check
+        )
         sent = False
-    return await _finish(services, approval, actor, result, sent=sent)
+    await _finish(services, lease, actor, result, sent=sent)
 
 
 def rollback_repeatable(connector: Connector, action: Action) -> bool:
@@ -106,76 +227,39 @@ def rollback_check(connector: Connector, request: Request, sent_id: str) -> Chec
     A repeatable rollback is asked by rolling back again (the SOAR receiver answers its
     `<id>:rollback` key again; removing an absent RPZ record is a no-op; deleting a gone MDE
     indicator answers 404, "already gone"): `poll` would read the action itself. An Unisolate
-    is polled by its machine action id; without one the give-up time ends the wait.
+    is polled by its machine action id, or looked for on the machine when it has none.
     """
 
     async def check(external_id: str) -> Result | None:
         if rollback_repeatable(connector, request.action):
             return await connector.rollback(request, sent_id)
-        if external_id and request.action is Action.ISOLATE_ENDPOINT:
+        if external_id:
             return await connector.poll(request, external_id)
-        return None
+        return await connector.find_rolled_back(request)
 
     return check
 
 
-async def expire_lost(services: Services, approval: Approval) -> Approval | None:
-    """A rollback left executing past the give-up time (its instance died) is marked failed."""
-    settings = engine(services).settings
-    if approval.rollback_state != "executing" or not given_up(settings, approval.rollback_at):
-        return None
-    try:
-        updated = await records.transition(
-            services.store, approval, rollback_state="failed", rollback_result=LOST
-        )
-    except StaleApproval:
-        return None
-    await record_step(
-        services,
-        updated,
-        stage="rollback failed",
-        text=f"rollback of {Action(updated.action).command} {updated.target} failed: {LOST}",
-        failed=True,
-        action=AUDIT_ACTION,
-    )
-    return updated
-
-
 async def _finish(
-    services: Services, approval: Approval, actor: Actor, result: Result, *, sent: bool
+    services: Services, lease: Lease, actor: Actor, result: Result, *, sent: bool
 ) -> Approval:
     outcome = "succeeded" if result.outcome is Outcome.SUCCEEDED else "failed"
-    detail = dict(approval.result_detail)
+    detail = dict(lease.approval.result_detail)
     detail["rollback"] = merged_detail(detail.get("rollback") or {}, result, sent=sent)
-    approval = await _change(
-        services,
-        approval,
-        rollback_state=outcome,
-        rollback_result=result.detail,
-        result_detail=detail,
+    lapse = _lapse(lease.approval)
+    text = f"expired block removed: {result.detail}" if lapse else result.detail
+    approval = await lease.finish(
+        rollback_state=outcome, rollback_result=text, result_detail=detail
     )
+    verb = Action(approval.action).command
+    what = "removal of the expired block" if lapse else "rollback"
     await record_step(
         services,
         approval,
         stage=f"rollback {outcome}",
-        text=f"rollback of {Action(approval.action).command} {approval.target} {outcome}:"
-        f" {result.detail}",
+        text=f"{what} of {verb} {approval.target} {outcome}: {result.detail}",
         failed=outcome == "failed",
         actor=actor,
         action=AUDIT_ACTION,
     )
     return approval
-
-
-async def _change(services: Services, approval: Approval, **changes: object) -> Approval:
-    """Rollback changes only while it is still ours: rollback_state is executing."""
-    latest = approval
-    for _ in range(5):
-        if latest.rollback_state != "executing":
-            break
-        try:
-            return await records.transition(services.store, latest, **changes)
-        except StaleApproval:
-            latest = await records.get(services.store, approval.id)
-    log.warning("approval %s: rollback was finished elsewhere", approval.id)
-    return latest

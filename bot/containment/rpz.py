@@ -107,6 +107,10 @@ class RpzConnector:
                 detail += f"; still blocked by another approval: {', '.join(kept)}"
         return self._result(Outcome.SUCCEEDED, detail, request, external_id)
 
+    async def find_rolled_back(self, request: Request) -> Result | None:
+        # Never asked: removing again is the same as removing once (the rollback is repeated).
+        return None
+
     async def check(self) -> str:
         directory = _existing_ancestor(self.path.parent)
         if not os.access(directory, os.W_OK | os.X_OK):

@@ -127,6 +127,10 @@ class SoarConnector:
     async def rollback(self, request: Request, external_id: str) -> Result:
         return await self._post(request, "rollback", f"{request.approval_id}:rollback", external_id)
 
+    async def find_rolled_back(self, request: Request) -> Result | None:
+        # Never asked: removing again is the same as removing once (the rollback is repeated).
+        return None
+
     async def check(self) -> str:
         try:
             await self.secrets.get(SOAR_KEY_SECRET)
