@@ -43,6 +43,12 @@ def rollback_text(approval: Approval) -> str:
     by = f" by {approval.rollback_by_name}" if approval.rollback_by_name else ""
     at = f" at {display_time(approval.rollback_at)}" if approval.rollback_at else ""
     detail = f": {approval.rollback_result}" if approval.rollback_result else ""
+    if (approval.result_detail.get("rollback") or {}).get("lapse"):
+        # Vigil removed a block whose --expires time passed; the record says so itself.
+        if approval.rollback_state == "executing":
+            return "The block expired; removing it now"
+        text = approval.rollback_result or f"expired block removal {approval.rollback_state}"
+        return f"{text[:1].upper()}{text[1:]}{at}"
     if approval.rollback_state == "executing":
         return f"Rollback requested{by}, running now{detail}"
     if approval.rollback_state == Outcome.SUCCEEDED:

@@ -84,6 +84,7 @@ class Approval:
     rollback_by_name: str = ""
     rollback_at: float | None = None
     rollback_result: str = ""
+    lapse_at: float | None = None  # a succeeded block with --expires is removed at this time
     conversation_id: str = ""
     activity_id: str = ""
     service_url: str = ""

@@ -191,8 +191,10 @@ async def _settle(
 
 async def _finish(services: Services, lease: Lease, result: Result, *, sent: bool) -> Approval:
     state = State.SUCCEEDED if result.outcome is Outcome.SUCCEEDED else State.FAILED
+    expires = request_of(lease.approval).expires_at
     approval = await lease.finish(
         state=state,
+        lapse_at=expires if state is State.SUCCEEDED else None,
         finished_at=time.time(),
         result=result.detail,
         external_id=result.external_id or lease.approval.external_id,

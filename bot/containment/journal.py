@@ -69,7 +69,7 @@ async def record_step(
             detail=text,
             correlation_id=approval.id,
             conversation=approval.conversation_id,
-            origin="scheduler" if actor is EXECUTOR else "teams",
+            origin="scheduler" if actor.aad_object_id.startswith("vigil:") else "teams",
         )
     except AuditUnavailable:
         if strict:

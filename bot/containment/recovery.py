@@ -5,7 +5,8 @@
   on by the rules in bot/containment/execution.py (send if never sent, else find and follow);
 - a rollback left executing with a lapsed lease: taken over the same way and resumed (polled,
   repeated when repeatable, or looked for before an MDE release is sent again); past the give-up
-  time it is marked failed.
+  time it is marked failed;
+- a succeeded block whose `--expires` time passed: removed (bot/containment/lapse.py).
 At stop, the tasks it and `start` spawned are cancelled; each gives its lease up on the way.
 """
 
@@ -21,6 +22,7 @@ from bot.approvals import records
 from bot.approvals.records import StaleApproval, State
 from bot.containment.engine import engine
 from bot.containment.execution import carry_out, execute
+from bot.containment.lapse import lapse_due
 from bot.containment.lease import Lease
 from bot.containment.registry import connectors_from_config
 from bot.containment.rollback import resume_rollback
@@ -81,7 +83,7 @@ async def recover(services: Services) -> int:
             continue
         approval = await records.get(services.store, row["id"])
         started += mine.spawn(key, resume_rollback(services, approval))
-    return started
+    return started + await lapse_due(services)
 
 
 async def _take_over(services: Services, approval: records.Approval) -> None:

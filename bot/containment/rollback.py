@@ -247,7 +247,14 @@ async def _finish(
     detail = dict(lease.approval.result_detail)
     detail["rollback"] = merged_detail(detail.get("rollback") or {}, result, sent=sent)
     lapse = _lapse(lease.approval)
-    text = f"expired block removed: {result.detail}" if lapse else result.detail
+    text = result.detail
+    if lapse:
+        said = (
+            "expired block removed"
+            if outcome == "succeeded"
+            else "removing the expired block failed"
+        )
+        text = f"{said}: {result.detail}"
     approval = await lease.finish(
         rollback_state=outcome, rollback_result=text, result_detail=detail
     )
