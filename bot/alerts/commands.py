@@ -9,12 +9,12 @@ from typing import Any
 
 import cards
 from bot import conversation_refs
-from bot.alerts import outbox, repository
+from bot.alerts import mentions, outbox, repository
 from bot.alerts.ingest import wake_event
 from bot.alerts.model import Alert, InvalidAlert
 from bot.alerts.normalise import SOURCES, normalise
 from bot.alerts.pipeline import describe, resolve_channel
-from bot.alerts.presentation import alert_card_data, when
+from bot.alerts.presentation import alert_card_data, when, with_mentions
 from bot.alerts.routing import Routes
 from bot.alerts.settings import AlertSettings
 from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
@@ -197,19 +197,22 @@ async def _in_thread(call: ActionCall, reply: Reply) -> bool:
     return True
 
 
-def _card(call: ActionCall, alert: Alert, group: dict[str, Any] | None) -> dict[str, Any]:
-    """The alert card as this viewer may use it: buttons only for analysts and up."""
+async def _card(call: ActionCall, alert: Alert, group: dict[str, Any] | None) -> dict[str, Any]:
+    """The alert card as this viewer may use it (buttons for analysts and up), with its mentions."""
     shown = group or {"status": alert.status.value, "count": 1, "last_seen": alert.last_seen}
     data = alert_card_data(alert, shown)
     data["canAct"] = call.actor.has(Role.ANALYST)
-    return cards.render("alert", call.services.redactor.redact_data(data))
+    card = cards.render("alert", call.services.redactor.redact_data(data))
+    # The same Notify line delivery posted: a re-render without it would drop the mentions.
+    wanted = mentions.wanted_by(group)
+    return with_mentions(card, await mentions.resolve(call.services.store, wanted))
 
 
 @COMMANDS.action("alert.ack", role=Role.ANALYST)
 async def ack(call: ActionCall) -> Reply:
     alert, group = await _alert_and_group(call)
     if call.refresh or group is None:
-        return Reply(card=_card(call, alert, group), audit_target=alert.id)
+        return Reply(card=await _card(call, alert, group), audit_target=alert.id)
     if not group["acked_by"]:
         await call.services.store.execute(
             "UPDATE alert_groups SET acked_by = ?, acked_at = ?, version = version + 1,"
@@ -223,13 +226,13 @@ async def ack(call: ActionCall) -> Reply:
         )
         wake_event(call.services).set()
     group = await outbox.current(call.services.store, group["id"])
-    return Reply(card=_card(call, alert, group), audit_target=alert.id)
+    return Reply(card=await _card(call, alert, group), audit_target=alert.id)
 
 
 @COMMANDS.action("alert.refresh", role=Role.ANALYST, mutating=False)
 async def refresh(call: ActionCall) -> Reply:
     alert, group = await _alert_and_group(call)
-    return Reply(card=_card(call, alert, group), audit_target=alert.id)
+    return Reply(card=await _card(call, alert, group), audit_target=alert.id)
 
 
 @COMMANDS.action("alert.snooze", role=Role.RESPONDER)
@@ -279,7 +282,7 @@ async def enrich(call: ActionCall) -> Reply:
     if not await _in_thread(call, verdict):
         return verdict  # no thread to answer in: the verdict replaces the card for this user
     return Reply(
-        card=_card(call, alert, group),
+        card=await _card(call, alert, group),
         audit_target=alert.id,
         audit_detail=verdict.audit_detail,
     )
@@ -326,4 +329,4 @@ async def incident(call: ActionCall) -> Reply:
     )
     if not await _in_thread(call, opened):
         return opened
-    return Reply(card=_card(call, alert, group), audit_target=alert.id)
+    return Reply(card=await _card(call, alert, group), audit_target=alert.id)

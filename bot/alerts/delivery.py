@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import uuid
@@ -221,21 +220,14 @@ class DeliveryWorker:
             if found is None:
                 raise ConnectorError(0, "alert missing")
             card = cards.render("alert", redact(alert_card_data(found[0], group, compact)))
-            card = with_mentions(card, await mentions.resolve(self.store, _mentions(group)))
+            wanted = mentions.wanted_by(group)
+            card = with_mentions(card, await mentions.resolve(self.store, wanted))
         return {
             "type": "message",
             "attachments": [
                 {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
             ],
         }
-
-
-def _mentions(group: dict[str, Any]) -> list[str]:
-    try:
-        wanted = json.loads(group["mentions"] or "[]")
-    except ValueError:
-        return []
-    return [str(item) for item in wanted] if isinstance(wanted, list) else []
 
 
 def delivery_job(services: Services) -> Any:

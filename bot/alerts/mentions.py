@@ -6,8 +6,10 @@ knows (exactly one match) becomes a real Teams mention; anyone else stays plain 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from bot import user_directory
 from bot.store import Store
@@ -57,3 +59,12 @@ async def _one(store: Store, text: str) -> Mention:
     if len(rows) == 1 and rows[0]["name"]:
         return Mention(text, rows[0]["name"], rows[0]["aad_object_id"])
     return Mention(text)
+
+
+def wanted_by(group: dict[str, Any] | None) -> list[str]:
+    """The mentions the route stored on an alert group (none for no group or a bad value)."""
+    try:
+        wanted = json.loads((group or {}).get("mentions") or "[]")
+    except ValueError:
+        return []
+    return [str(item) for item in wanted] if isinstance(wanted, list) else []

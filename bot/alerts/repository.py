@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,6 @@ _COLUMNS = (
     "id, source, source_id, title, rule, category, severity, status, first_seen, last_seen,"
     " entities, description, link, warnings, raw, received_at, routed, route, group_id"
 )
-_MARKS = ", ".join("?" * 16)
 
 
 @dataclass(frozen=True)
@@ -38,59 +36,6 @@ def raw_text(raw: Any) -> str:
         return text
     cut = text.encode()[: MAX_RAW_BYTES - 200].decode(errors="ignore")
     return json.dumps({"truncated": True, "prefix": cut})
-
-
-async def save_all(store: Store, alerts: list[Alert]) -> list[Stored]:
-    """Commit every alert (one transaction) before anyone is told it was accepted."""
-    now = time.time()
-    async with store.transaction() as tx:
-        return [await _save(tx, alert, now) for alert in alerts]
-
-
-async def _save(tx: Transaction, alert: Alert, now: float) -> Stored:
-    alert_id = new_id()
-    inserted = await tx.execute(
-        f"INSERT INTO alerts ({_COLUMNS}) VALUES ({_MARKS}, 0, NULL, NULL)"  # noqa: S608 - constant
-        " ON CONFLICT (source, source_id) DO NOTHING",
-        alert_id,
-        alert.source,
-        alert.source_id,
-        alert.title,
-        alert.rule,
-        alert.category,
-        alert.severity.value,
-        alert.status.value,
-        alert.first_seen or now,
-        alert.last_seen or alert.first_seen or now,
-        json.dumps([[e.type, e.value] for e in alert.entities]),
-        alert.description,
-        alert.link,
-        json.dumps(alert.warnings),
-        raw_text(alert.raw),
-        now,
-    )
-    if inserted:
-        alert.id = alert_id
-        return Stored(alert_id, "created", alert)
-    row = await tx.fetchone(
-        "SELECT id, status FROM alerts WHERE source = ? AND source_id = ?",
-        alert.source,
-        alert.source_id,
-    )
-    assert row is not None  # the conflict means it exists, and rows are never deleted here
-    alert.id = row["id"]
-    if row["status"] == alert.status.value:
-        return Stored(row["id"], "duplicate", alert)
-    # A status change (Alertmanager resolved, or firing again) goes back to the router,
-    # which updates the alert's card.
-    await tx.execute(
-        "UPDATE alerts SET status = ?, last_seen = ?, description = ?, routed = 0 WHERE id = ?",
-        alert.status.value,
-        alert.last_seen or now,
-        alert.description,
-        row["id"],
-    )
-    return Stored(row["id"], "updated", alert)
 
 
 def from_row(row: dict[str, Any]) -> Alert:

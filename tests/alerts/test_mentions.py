@@ -128,3 +128,48 @@ async def test_at_most_ten_mentions_are_resolved(store_url):
         assert "Person 9" in line and "Person 10" not in line
     finally:
         await harness.close()
+
+
+def mentioned(card: dict) -> list[str]:
+    return [e["mentioned"]["name"] for e in card.get("msteams", {}).get("entities", [])]
+
+
+async def _click(harness, verb: str, alert_id: str, card_id: str, trigger: str = "manual"):
+    status, body = await harness.channel.send_card_action(
+        ANALYST,
+        GENERAL,
+        verb=verb,
+        data={"alertId": alert_id},
+        reply_to_id=card_id,
+        trigger=trigger,
+    )
+    assert status == 200, body
+    assert body["type"] == "application/vnd.microsoft.card.adaptive", body
+    return body["value"]
+
+
+@pytest.mark.parametrize(
+    ("verb", "trigger"),
+    [("alert.ack", "manual"), ("alert.refresh", "manual"), ("alert.refresh", "automatic")],
+)
+async def test_mentions_stay_on_the_card_after_acknowledge_and_refresh(bot, verb, trigger):
+    await post(bot.url, "generic", alert("Ransomware note", "FS-3", 1, "critical"))
+    (call,) = await settle(bot, GENERAL, lambda calls: len(calls) >= 1)
+    posted = card_of(call)
+    alert_id = await bot.vigil.services.store.fetchval("SELECT id FROM alerts")
+    card = await _click(bot, verb, alert_id, call.activity_id, trigger)
+    assert mentioned(card) == ["Rob Responder", "Ann Analyst"]
+    # The clicked card keeps the posted Notify line, mention markup and plain-text names alike.
+    (line,) = [t for t in text_blocks(card) if t.startswith("Notify: ")]
+    assert [t for t in text_blocks(posted) if t.startswith("Notify: ")] == [line]
+    if verb == "alert.ack":
+        assert any("acknowledged by Ann Analyst" in t for t in text_blocks(card))
+
+
+async def test_a_re_rendered_card_without_route_mentions_gets_none(bot):
+    await post(bot.url, "generic", alert("Odd login", "WS-8", 1, "medium"))
+    (call,) = await settle(bot, GENERAL, lambda calls: len(calls) >= 1)
+    alert_id = await bot.vigil.services.store.fetchval("SELECT id FROM alerts")
+    card = await _click(bot, "alert.ack", alert_id, call.activity_id)
+    assert mentioned(card) == []
+    assert not [t for t in text_blocks(card) if t.startswith("Notify: ")]
