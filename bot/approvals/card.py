@@ -36,12 +36,20 @@ def mri(aad_object_id: str) -> str:
 
 
 def approval_card(
-    approval: Approval, *, viewer: Actor | None = None, services: Services
+    approval: Approval,
+    *,
+    viewer: Actor | None = None,
+    services: Services,
+    user_ids: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The card as `viewer` sees it (None: the state everyone sees, no buttons)."""
+    """The card as `viewer` sees it (None: the state everyone sees, no buttons).
+
+    `user_ids`: the refresh audience now (see `current_audience`); else the one stored at request.
+    """
     role = approval_settings(services).role_for(Action(approval.action))
     now = time.time()
-    user_ids = approval.options.get(USER_IDS_OPTION)
+    if user_ids is None:
+        user_ids = approval.options.get(USER_IDS_OPTION)
     data = card_data(
         approval,
         role=role,
@@ -67,7 +75,10 @@ async def update_posted_card(services: Services, approval: Approval) -> None:
     if not (approval.activity_id and approval.service_url and services.connector):
         return
     try:
-        activity = card_activity(approval_card(approval, services=services))
+        # Recomputed at each state change: approvers Vigil first saw after the request get
+        # their buttons too.
+        user_ids = await current_audience(services, approval)
+        activity = card_activity(approval_card(approval, services=services, user_ids=user_ids))
         await services.connector.update(
             approval.service_url, approval.conversation_id, approval.activity_id, activity
         )
@@ -98,6 +109,13 @@ async def post_card(
             # Someone clicked (or the expiry job ran) between the post and this write.
             approval = await approval_records.get(services.store, approval.id)
     return approval
+
+
+async def current_audience(services: Services, approval: Approval) -> list[str]:
+    """Who may act on the card now (the people Vigil has seen so far)."""
+    return await audience(
+        services, approval, approval_settings(services).role_for(Action(approval.action))
+    )
 
 
 async def audience(services: Services, approval: Approval, role: Role) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import conversation_refs
 from bot.approvals import decisions, policy, records
-from bot.approvals.card import approval_card
+from bot.approvals.card import approval_card, current_audience
 from bot.approvals.decisions import Decision
 from bot.approvals.policy import Refusal
 from bot.approvals.presentation import summary_line
@@ -139,7 +139,9 @@ async def approvals(call: Invocation) -> Reply:
         raise UsageError("approvals list [--pending] | approvals show <id> | approvals cancel <id>")
     approval = await _load(call.services, call.args.get("id"))
     if what == "show":
-        card = approval_card(approval, viewer=call.actor, services=call.services)
+        # Rendered for the viewer in their own reply; the posted card is not re-posted.
+        user_ids = await current_audience(call.services, approval)
+        card = approval_card(approval, viewer=call.actor, services=call.services, user_ids=user_ids)
         return Reply(card=card, audit_target=approval.id)
     return _answer(await decisions.cancel(call.services, approval.id, call.actor), call.actor)
 
