@@ -102,7 +102,8 @@ async def test_two_serve_processes_on_postgresql_post_each_card_once(pg_url, tmp
         for serve in serves:
             serve.stop()  # a graceful stop: every log line is written
         by_a, by_b = (set(serve.posted_cards()) for serve in serves)
-        assert by_a and by_b, "both instances deliver"
+        tails = "\n".join(f"--- {s.name}\n{s.logs()[-4000:]}" for s in serves)
+        assert by_a and by_b, f"both instances deliver (a {len(by_a)}, b {len(by_b)})\n{tails}"
         assert not by_a & by_b
         assert len(by_a | by_b) == GROUPS
 
