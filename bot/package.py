@@ -52,9 +52,12 @@ ROLE_RANK = {
 # A stable namespace so one bot id always yields the same Teams app id (updates, not new apps).
 TEAMS_APP_NAMESPACE = uuid.UUID("6f1d6c1e-3a0e-4d55-9a52-5c1b3f0e7a11")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-HOSTNAME = re.compile(r"^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# The bot's own host: it also makes the developer URLs, so no wildcard.
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 SEMVER = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 NO_DOMAIN = "vigil.invalid"
+PLACEHOLDER = re.compile(r"\$\{\{([A-Z_]+)\}\}")
+PLACEHOLDERS = ("APP_ID", "TEAMS_APP_ID", "NAME", "DOMAIN", "VERSION")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -106,10 +109,12 @@ def fill_manifest(
         "DOMAIN": domain or NO_DOMAIN,
         "VERSION": version,
     }
-    text = json.dumps(template)
-    for key, value in values.items():
-        # json.dumps of the value keeps quotes and backslashes in a name from breaking the JSON.
-        text = text.replace("${{" + key + "}}", json.dumps(value)[1:-1])
+    # One pass, so a value that itself reads like a placeholder (a name "${{DOMAIN}}") stays text;
+    # json.dumps of the value keeps quotes and backslashes in a name from breaking the JSON.
+    text = PLACEHOLDER.sub(
+        lambda found: json.dumps(values[found[1]])[1:-1] if found[1] in values else found[0],
+        json.dumps(template),
+    )
     manifest = json.loads(text)
     manifest["validDomains"] = [domain] if domain else []
     for bot in manifest.get("bots", []):
@@ -127,6 +132,11 @@ def argument_problems(app_id: str, name: str, domain: str | None, version: str) 
         problems.append("--name must not be empty")
     elif len(name) > 30:
         problems.append(f"--name must be at most 30 characters (Teams short name), got {len(name)}")
+    elif not name.isprintable() or name != name.strip():
+        problems.append(
+            f"--name must be one line of printable characters without leading or trailing "
+            f"spaces, got {name!r}"
+        )
     if domain is not None and not HOSTNAME.fullmatch(domain):
         problems.append(
             f"--domain must be a host name such as vigil.azurewebsites.net "
@@ -298,15 +308,16 @@ def build(
     problems = argument_problems(app_id, name, domain, version)
     if problems:
         raise PackageError(problems)
-    template = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
+    template, files = read_source(source)
+    unknown = sorted(set(PLACEHOLDER.findall(json.dumps(template))) - set(PLACEHOLDERS))
+    if unknown:
+        raise PackageError(
+            [f"manifest.json has placeholders vigil package does not fill: {', '.join(unknown)}"]
+        )
     lists = command_lists(registry)
     manifest = fill_manifest(
         template, app_id=app_id, name=name, domain=domain, version=version, lists=lists
     )
-    files = {
-        "color.png": (source / "color.png").read_bytes(),
-        "outline.png": (source / "outline.png").read_bytes(),
-    }
     schema = json.loads(schema_path().read_text(encoding="utf-8"))
     problems = (
         schema_problems(manifest, schema)
@@ -319,18 +330,49 @@ def build(
     return files
 
 
+def read_source(source: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The manifest template and the icons; PackageError when they are missing or unreadable."""
+    try:
+        template = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
+        icons = {name: (source / name).read_bytes() for name in ("color.png", "outline.png")}
+    except OSError as exc:
+        # A wheel install has no appPackage/: the package is built from a source checkout.
+        raise PackageError(
+            [
+                f"cannot read the app template in {source} ({exc.strerror or exc}); run "
+                "`vigil package` from a Vigil source checkout installed with `pip install -e .`"
+            ]
+        ) from None
+    except ValueError as exc:
+        raise PackageError([f"{source / 'manifest.json'} is not valid JSON: {exc}"]) from None
+    if not isinstance(template, dict):
+        raise PackageError([f"{source / 'manifest.json'} must hold a JSON object"])
+    return template, icons
+
+
 def write_zip(files: dict[str, bytes], out: Path) -> None:
-    """Files at the zip root (Teams rejects a folder inside); fixed times make it repeatable."""
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, files[name])
+    """Files at the zip root (Teams rejects a folder inside); fixed times make it repeatable.
+
+    Written next to `out` and renamed into place, so a failure never leaves a partial zip;
+    raises PackageError when the file cannot be written.
+    """
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(files):
+                info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, files[name])
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise PackageError([f"cannot write {out}: {exc.strerror or exc}"]) from None
 
 
 def run(args: argparse.Namespace) -> int:
     from bot.app import command_sets
 
+    out = Path(args.out)
     try:
         files = build(
             CommandRegistry(command_sets()),
@@ -339,13 +381,12 @@ def run(args: argparse.Namespace) -> int:
             domain=args.domain,
             version=args.version,
         )
+        write_zip(files, out)
     except PackageError as exc:
         print("vigil package: the app package was not written:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
-    out = Path(args.out)
-    write_zip(files, out)
     manifest = json.loads(files["manifest.json"])
     shown = {
         entry["scopes"][0]: len(entry["commands"]) for entry in manifest["bots"][0]["commandLists"]

@@ -251,3 +251,75 @@ def test_schema_errors_are_reported_as_problems(tmp_path: Path) -> None:
     problems = "\n".join(caught.value.problems)
     assert "manifest accentColor" in problems
     assert "manifest bots/0/scopes/3" in problems
+
+
+def test_an_unwritable_out_is_a_problem_not_a_traceback(
+    tmp_path: Path, schema_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["package", "--app-id", APP_ID, "--name", "Vigil"]
+    assert main([*args, "--out", str(tmp_path / "missing" / "vigil.zip")]) == 1
+    assert "cannot write" in capsys.readouterr().err
+    # A directory in the way: refused, the directory untouched and no partial file left behind.
+    assert main([*args, "--out", str(tmp_path)]) == 1
+    assert "cannot write" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_build_leaves_an_existing_zip_as_it_was(tmp_path: Path, schema_file: Path) -> None:
+    out = tmp_path / "vigil.zip"
+    out.write_bytes(b"the previous package")
+    assert main(["package", "--app-id", "nope", "--name", "Vigil", "--out", str(out)]) == 1
+    assert out.read_bytes() == b"the previous package"
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("Vi\ngil", "--name must be one line of printable characters"),
+        ("Vigil\x00", "--name must be one line of printable characters"),
+        (" Vigil", "--name must be one line of printable characters"),
+        ("\u202eligiV", "--name must be one line of printable characters"),
+        ("x" * 31, "--name must be at most 30 characters"),
+    ],
+)
+def test_hostile_names_are_refused(name: str, problem: str) -> None:
+    with pytest.raises(package.PackageError) as caught:
+        package.build(CommandRegistry(app.command_sets()), app_id=APP_ID, name=name)
+    assert any(problem in found for found in caught.value.problems)
+
+
+def test_a_name_that_looks_like_a_placeholder_stays_text(schema_file: Path) -> None:
+    registry = CommandRegistry(app.command_sets())
+    files = package.build(registry, app_id=APP_ID, name='${{DOMAIN}} "q" \\', domain=DOMAIN)
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["name"]["short"] == '${{DOMAIN}} "q" \\'
+    assert manifest["developer"]["websiteUrl"] == f"https://{DOMAIN}/"
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["*.azurewebsites.net", "vigil.example.com:443", "https://vigil.example.com", "localhost"],
+)
+def test_domains_that_are_not_one_host_are_refused(domain: str) -> None:
+    with pytest.raises(package.PackageError) as caught:
+        package.build(CommandRegistry(app.command_sets()), app_id=APP_ID, name="V", domain=domain)
+    assert any("--domain must be a host name" in problem for problem in caught.value.problems)
+
+
+def test_a_missing_or_broken_template_is_a_problem(tmp_path: Path) -> None:
+    registry = CommandRegistry(app.command_sets())
+    with pytest.raises(package.PackageError) as caught:
+        package.build(registry, app_id=APP_ID, name="V", source=tmp_path / "nowhere")
+    assert "pip install -e ." in caught.value.problems[0]
+    source = tmp_path / "appPackage"
+    shutil.copytree(package.APP_PACKAGE, source)
+    (source / "manifest.json").write_text('{"id": ')
+    with pytest.raises(package.PackageError) as caught:
+        package.build(registry, app_id=APP_ID, name="V", source=source)
+    assert "is not valid JSON" in caught.value.problems[0]
+    (source / "manifest.json").write_text('{"id": "${{APP_ID}}", "x": "${{SECRET}}"}')
+    with pytest.raises(package.PackageError) as caught:
+        package.build(registry, app_id=APP_ID, name="V", source=source)
+    assert caught.value.problems == [
+        "manifest.json has placeholders vigil package does not fill: SECRET"
+    ]
