@@ -81,7 +81,6 @@ def engine(services: Services) -> Engine:
 def request_of(approval: Approval) -> Request:
     """What the connector gets: plain data from the record, the approval id as idempotency key."""
     options = approval.options
-    expires = options.get("block_expires_at")
     return Request(
         approval_id=approval.id,
         action=Action(approval.action),
@@ -91,9 +90,29 @@ def request_of(approval: Approval) -> Request:
         approvers=tuple(str(entry.get("name", "")) for entry in approval.approvals),
         incident_id=approval.incident_id,
         selective=bool(options.get("selective")),
-        expires_at=float(expires) if isinstance(expires, int | float) else None,
+        expires_at=block_expires_at(approval),
         machine_id=str(options.get("machine_id") or ""),
     )
+
+
+def block_expires_at(approval: Approval) -> float | None:
+    """When a block with `--expires` lapses: its lifetime counted from when it was sent.
+
+    The card promises "7d after it is applied", so a request approved late still gets its whole
+    lifetime (and never an expiry already past). Before the send, or on a record that kept only
+    the absolute time, the time stored with the request is the best known.
+    """
+    options = approval.options
+    seconds = options.get("block_expires_seconds")
+    sent = approval.send_started_at
+    if _number(seconds) and _number(sent):
+        return float(sent) + float(seconds)
+    expires = options.get("block_expires_at")
+    return float(expires) if _number(expires) else None
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def connector_for(services: Services, approval: Approval) -> Connector:

@@ -109,8 +109,9 @@ async def _send(services: Services, lease: Lease, *, resumed: bool) -> None:
     except ConnectorError as exc:
         await _finish(services, lease, Result(Outcome.FAILED, str(exc)), sent=False)
         return
+    # The send time is on the record first: a block's lifetime is counted from it.
+    approval = await lease.change(send_started_at=time.time(), connector=connector.name)
     request = request_of(approval)
-    await lease.change(send_started_at=time.time(), connector=connector.name)
     result = await call(connector.execute(request))
     await _settle(services, lease, connector, request, result, sent=True)
 
@@ -134,8 +135,8 @@ async def _reconcile(services: Services, lease: Lease) -> None:
         await _settle(services, lease, connector, request, found, sent=False)
     elif connector.name in IDEMPOTENT_CONNECTORS:
         log.info("approval %s: not found at %s; sending again", approval.id, connector.name)
-        await lease.change(send_started_at=time.time())
-        result = await call(connector.execute(request))
+        approval = await lease.change(send_started_at=time.time())
+        result = await call(connector.execute(request_of(approval)))
         await _settle(services, lease, connector, request, result, sent=True)
     else:
         await _finish(services, lease, Result(Outcome.FAILED, NOT_REPEATED), sent=False)

@@ -228,3 +228,19 @@ async def test_rollback_unisolates_once(store, make, fake):
     assert final.result_detail["rollback"]["provenance"]["scope"] == MDE_SCOPE
     stages = [a["stage"] for a in await audit_of(store, done.id)]
     assert stages[-2:] == ["rollback executing", "rollback succeeded"]
+
+
+async def test_a_late_approved_block_gets_its_whole_lifetime_in_defender(store, make, fake):
+    services = make(VIGIL_CONTAINMENT_BLOCK_CONNECTOR="mde")
+    asked = time.time() - 7200
+    options = {"block_expires_seconds": 3600, "block_expires_at": asked + 3600}
+    approval = await approved(store, "block_domain", "late.example.com", options=options)
+
+    done = await execution.execute(services, approval)
+
+    assert done.state == State.SUCCEEDED, done.result
+    [indicator] = fake.indicators.values()
+    expected = request_of(done).expires_at
+    assert expected == done.send_started_at + 3600 == done.lapse_at
+    sent = indicator["expirationTime"]
+    assert sent == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expected))

@@ -119,3 +119,20 @@ async def test_blocks_without_expiry_or_rolled_back_are_left_alone(store, make, 
     assert has_record(rpz_file, "forever.example.com")
     after = await records.get(store, undone.id)
     assert after.rollback_by_name == "Rae" and after.version == undone.version
+
+
+async def test_the_lifetime_counts_from_when_the_block_is_applied(store, make, rpz_file):
+    # Asked for with --expires 1h, approved two hours later: the card promised "1h after it is
+    # applied", so the block lives an hour from the send, not from the request (long past).
+    services = make()
+    asked = time.time() - 7200
+    options = {"block_expires_seconds": 3600, "block_expires_at": asked + 3600}
+    approval = await approved(store, "block_domain", "late.example.com", options=options)
+    done = await execution.execute(services, approval)
+    assert done.state == State.SUCCEEDED, done.result
+    assert done.lapse_at == done.send_started_at + 3600
+
+    kept = await recovered(services, done.id)
+
+    assert kept.rollback_state == ""
+    assert has_record(rpz_file, "late.example.com")
