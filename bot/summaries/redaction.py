@@ -2,10 +2,13 @@
 defanged. Pure functions over plain text; the card renderer escapes the result as data.
 
 Rules, in the order the scanner tries them on refanged text:
-- URL: internal host → the host's role; else defanged (hxxps://evil[.]example/...).
-- e-mail: internal domain → "an internal account"; else defanged.
+- URL: internal host → the host's role; else defanged (hxxps://evil[.]example/...). A URL the
+  parser refuses (bad port, one-label host, too long) is judged by its host alone: one label,
+  an internal address or name → role; else scheme and host defanged as written.
+- e-mail: internal domain or address → "an internal account"; else defanged.
 - IP address: internal (the intel guard's sense) → glob role or the default address role;
-  else defanged (IPv4: last dot bracketed).
+  else defanged (IPv4: last dot bracketed). Zero-padded dotted quads are internal when either
+  the decimal or the inet_aton (octal) reading is.
 - domain name: internal suffix or a first label matching a role glob → role; else defanged.
   Names ending like a file (report.pdf) and version-like words (v1.2) are left alone.
 - bare word matching a role glob, or a known internal host (an isolated endpoint) → role.
@@ -50,6 +53,8 @@ _FILE_SUFFIXES = frozenset(
     "ppt pptx pdf rtf txt log csv json xml html htm png jpg jpeg gif svg zip rar 7z gz tar tgz "
     "py sh jar apk dmg eml msg".split()
 )
+_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_AUTHORITY_END = re.compile(r"[/?#\\]")
 _TLD = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
 
 
@@ -102,7 +107,11 @@ def _classify(
     text = match.group(0)
     try:
         if kind == "url":
-            return _url(_trim_url(text), text, policy, known)
+            url = _trim_url(text)
+            try:
+                return _url(url, text, policy, known)
+            except InvalidIndicator:
+                return _rough_url(url, text, policy, known)
         if kind == "email":
             return _email(text, match.group("mailhost"), policy)
         if kind in ("ip4", "ip6", "ip6b"):
@@ -137,22 +146,93 @@ def _url(
     return url, None, defang(indicator) + tail
 
 
+def _rough_url(
+    url: str, written: str, policy: RolePolicy, known: set[str]
+) -> tuple[str, str | None, str]:
+    """A URL the parser refuses (a port out of range, a zero-padded address, a one-label host,
+    over 2,048 characters): its host alone decides, and it is never shown clickable."""
+    tail = written[len(url) :]
+    scheme, _, rest = url.partition("://")
+    authority = _AUTHORITY_END.split(rest, maxsplit=1)[0]
+    path = rest[len(authority) :]
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        host = host[1:].partition("]")[0].partition("%")[0]
+    else:
+        host = host.partition(":")[0]
+    role = _rough_host_role(host.rstrip("."), policy, known)
+    if role is not None:
+        return url, role + tail, url + tail
+    shown = re.sub("^(?i:h)(?i:tt)", "hxx", scheme) + "://" + authority.replace(".", "[.]") + path
+    return url, None, shown + tail
+
+
+def _rough_host_role(host: str, policy: RolePolicy, known: set[str]) -> str | None:
+    if not host:
+        return None
+    if ":" in host or _DOTTED_QUAD.fullmatch(host):
+        try:
+            return _ip(host, policy)[1]
+        except InvalidIndicator:
+            pass
+    role = _host_role(host, policy, known)
+    if role is not None:
+        return role
+    if "." not in host or policy.guard.is_internal_domain(host):
+        return policy.default_host_role  # one label: a name only the internal network resolves
+    return None
+
+
 def _email(text: str, mailhost: str, policy: RolePolicy) -> tuple[str, str | None, str]:
+    local = text[: len(text) - len(mailhost) - 1]
+    if _DOTTED_QUAD.fullmatch(mailhost):  # user@10.0.0.5: the host is an address
+        _, role, shown = _ip(mailhost, policy)
+        return (text, INTERNAL_ACCOUNT, text) if role else (text, None, f"{local}@{shown}")
     domain = canonical_domain(mailhost)
     if policy.guard.is_internal_domain(domain):
         return text, INTERNAL_ACCOUNT, text
-    local = text[: len(text) - len(mailhost) - 1]
     return text, None, f"{local}@{domain.replace('.', '[.]')}"
 
 
-def _ip(text: str, policy: RolePolicy) -> tuple[str, str | None, str] | None:
-    address = canonical_ip(text.rstrip("."))
+def _ip(text: str, policy: RolePolicy) -> tuple[str, str | None, str]:
+    try:
+        address = canonical_ip(text.rstrip("."))
+    except InvalidIndicator:
+        return _odd_ipv4(text, policy)
     if policy.guard.is_internal_ip(address):
         return text, policy.role_for(address) or policy.default_address_role, text
     if ":" in address:
         return text, None, address
     head, _, last = address.rpartition(".")
     return text, None, f"{head}[.]{last}"
+
+
+def _odd_ipv4(text: str, policy: RolePolicy) -> tuple[str, str | None, str]:
+    """A dotted quad the address parser refuses: zero-padded octets (010.000.000.001, which
+    some tools read as octal), non-ASCII digits or a port out of range. Internal under any
+    reading → role; else shown defanged as written. Raises InvalidIndicator when no reading."""
+    quad = text.split(":", 1)[0].rstrip(".")
+    parts = quad.split(".")
+    if len(parts) != 4 or not all(part.isdigit() for part in parts):
+        raise InvalidIndicator(f"not an IP address: {text!r}")
+    readings = [[int(part) for part in parts]]
+    if all(part.isascii() for part in parts):
+        # inet_aton: an octet with a leading zero is octal.
+        readings.append([_octal_or_decimal(part) for part in parts])
+    addresses = [".".join(map(str, octets)) for octets in readings if max(octets) <= 255]
+    if not addresses:
+        raise InvalidIndicator(f"not an IP address: {text!r}")
+    for address in addresses:
+        if policy.guard.is_internal_ip(address):
+            return text, policy.role_for(address) or policy.default_address_role, text
+    head, _, last = quad.rpartition(".")
+    return text, None, f"{head}[.]{last}"
+
+
+def _octal_or_decimal(part: str) -> int:
+    if len(part) > 1 and part.startswith("0"):
+        return int(part, 8) if set(part) <= set("01234567") else 256  # 256: no such octet
+    return int(part)
 
 
 def _domain(text: str, policy: RolePolicy, known: set[str]) -> tuple[str, str | None, str] | None:

@@ -77,6 +77,46 @@ def test_known_hosts_without_a_glob_become_internal_hosts():
 
 
 @pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # Zero-padded octets (some firewalls write them; inet_aton reads them as octal).
+        (
+            "from 010.000.000.001 and 192.168.001.010",
+            "from an internal address and an internal address",
+        ),
+        ("010.009.000.004 again", "the payments network again"),
+        ("008.008.008.008 resolved", "008.008.008[.]008 resolved"),
+        ("١٠.٠.٠.١ in Arabic-Indic digits", "an internal address in Arabic-Indic digits"),
+        ("10.0.0.1:99999 and 198.51.100.7:99999", "an internal address and 198.51.100[.]7"),
+        # A mailbox on an address.
+        ("mail from user@10.0.0.5", "mail from an internal account"),
+        ("mail from bob@198.51.100.7", "mail from bob@198.51.100[.]7"),
+        # URLs the URL parser refuses: the host alone decides, and nothing stays clickable.
+        ("http://010.000.000.001/admin", "an internal address"),
+        ("http://10.0.0.1:99999/x", "an internal address"),
+        ("http://ws-fin-1/c$ share", "a finance workstation share"),
+        ("https://intranet.contoso.net:99999/", "an internal host"),
+        ("http://[fd00::1%25eth0]/", "an internal address"),
+        ("http://fileserver/share", "an internal host"),
+        ("https://evil.example.com:99999/x", "hxxps://evil[.]example[.]com:99999/x"),
+        ("https://intranet.contoso.net/" + "a" * 3000, "an internal host"),
+        ("https://evil.example.com/" + "a" * 3000, "hxxps://evil[.]example[.]com/" + "a" * 3000),
+        # Not addresses: left as written.
+        ("300.1.1.1 and 10.0.0.999 and v1.2.3.4", "300.1.1.1 and 10.0.0.999 and v1.2.3.4"),
+    ],
+)
+def test_odd_addresses_and_unparsable_urls_do_not_leak(text, shown):
+    assert redact(text, POLICY) == shown
+
+
+def test_odd_forms_are_offered_as_internal_names_and_can_be_kept():
+    text = "010.000.000.001 and http://ws-fin-1/c$ and user@10.0.0.5"
+    names = internal_names([text], POLICY)
+    assert names == ["010.000.000.001", "http://ws-fin-1/c$", "user@10.0.0.5"]
+    assert redact(text, POLICY, keep=names) == text
+
+
+@pytest.mark.parametrize(
     "hostile",
     [
         "**bold** [x](javascript:alert(1)) <at>CEO</at> ${title} {{DATE(x)}}",
