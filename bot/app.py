@@ -149,13 +149,16 @@ def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
     from bot.containment.recovery import execution_job
     from bot.summaries.reminders import cadence_job
 
-    # execution_job first: it refuses a bad connector setting before other coroutines exist.
-    return [
-        execution_job(services),
-        delivery_job(services),
-        expiry_job(services),
-        cadence_job(services),
-    ]
+    jobs: list[Coroutine[Any, Any, None]] = []
+    try:
+        for make in (execution_job, delivery_job, expiry_job, cadence_job):
+            jobs.append(make(services))
+    except BaseException:
+        # Each maker checks its settings first; a refusal must not leave unawaited coroutines.
+        for job in jobs:
+            job.close()
+        raise
+    return jobs
 
 
 def ssl_context(ca_bundle: str) -> ssl.SSLContext:

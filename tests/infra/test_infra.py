@@ -143,7 +143,11 @@ def test_key_vault_is_rbac_with_purge_protection_and_the_secrets_user_role(
     assert bicep["variables"]["keyVaultSecretsUserRoleId"]["value"] == (
         "4633458b-17de-408a-b874-0445c86b69e6"
     )
-    role = resource(bicep, "Microsoft.Authorization/roleAssignments")
+    [role] = [
+        role
+        for role in resources(bicep, "Microsoft.Authorization/roleAssignments")
+        if role["scope"] == "vault"
+    ]
     assert "keyVaultSecretsUserRoleId" in json.dumps(role["properties"]["roleDefinitionId"])
     assert role["properties"]["principalType"] == "ServicePrincipal"
     assert role["scope"] == "vault"
@@ -192,6 +196,25 @@ def test_monitoring_is_log_analytics_and_application_insights(bicep: dict[str, A
     resource(bicep, "Microsoft.OperationalInsights/workspaces")
     insights = resource(bicep, "Microsoft.Insights/components")
     assert "logs" in json.dumps(insights["properties"]["WorkspaceResourceId"])
+    # Local auth off: only an Entra identity with Monitoring Metrics Publisher may send telemetry.
+    assert insights["properties"]["DisableLocalAuth"] is True
+    assert bicep["variables"]["monitoringMetricsPublisherRoleId"]["value"] == (
+        "3913510d-42f4-4e42-8a64-420c390055eb"
+    )
+    [role] = [
+        role
+        for role in resources(bicep, "Microsoft.Authorization/roleAssignments")
+        if role["scope"] == "appInsights"
+    ]
+    assert "monitoringMetricsPublisherRoleId" in json.dumps(role["properties"]["roleDefinitionId"])
+    assert "identity" in json.dumps(role["properties"]["principalId"])
+    assert role["properties"]["principalType"] == "ServicePrincipal"
+
+
+def test_the_teams_channel_is_enabled_with_its_terms_accepted(bicep: dict[str, Any]) -> None:
+    channel = resource(bicep, "Microsoft.BotService/botServices/channels")
+    assert channel["name"] == "MsTeamsChannel"
+    assert channel["properties"]["properties"] == {"isEnabled": True, "acceptedTerms": True}
 
 
 def test_app_settings_configure_vigil_and_hold_no_secret_values(bicep: dict[str, Any]) -> None:
