@@ -20,7 +20,7 @@ from bot.containment.connector import (
     Result,
     TargetInfo,
 )
-from bot.containment.mde_client import AnswerUnknown, MdeClient, Pacer, Reply
+from bot.containment.mde_client import MAX_429_RETRIES, AnswerUnknown, MdeClient, Pacer, Reply
 from bot.containment.mde_shapes import (
     SAFE_ID,
     as_entity,
@@ -128,6 +128,8 @@ class MdeConnector:
 
     async def _machines(self, odata_filter: str) -> list[dict[str, Any]]:
         reply = await self._read("GET", "/api/machines", params={"$filter": odata_filter})
+        if reply.status == 404:
+            return []  # documented: "If there are no recent machines, you see 404 Not Found"
         return [item for item in odata_values(reply) if isinstance(item, dict)]
 
     # --- sending -------------------------------------------------------------------------------
@@ -174,7 +176,9 @@ class MdeConnector:
         if request.expires_at is not None:
             body["expirationTime"] = iso_utc(request.expires_at)
         reply = await self.client.call("POST", "/api/indicators", body, redacted=REDACTED_FIELDS)
-        if reply.status == 429 or reply.status >= 500:
+        if reply.status == 429:
+            return self._rate_limited(reply, "indicator")
+        if reply.status >= 500:
             # A server error after a submit may or may not have stored it: find_sent decides.
             return self._unknown_reply(reply, f"MDE answered {reply.error}")
         if reply.status not in (200, 201):
@@ -325,11 +329,17 @@ class MdeConnector:
     async def check(self) -> str:
         credential = self.client.credential
         reply = await self._read("GET", "/api/machines", params={"$top": "1"})
-        if reply.status != 200 or not isinstance(reply.body, dict):
+        # 404 is MDE's documented answer when no machine has reported recently: the credential
+        # and permission work, there is just nothing to isolate yet.
+        if reply.status == 404:
+            answered = "404 (no machines reported recently)"
+        elif reply.status == 200 and isinstance(reply.body, dict):
+            answered = "200"
+        else:
             raise ConnectorError(f"mde: GET /api/machines answered {reply.error}")
         return (
             f"mde: token for {credential.provenance.scope} as {credential.app_id} "
-            f"({credential.source}); GET {self.client.base_url}/api/machines answered 200"
+            f"({credential.source}); GET {self.client.base_url}/api/machines answered {answered}"
         )
 
     # --- answers -------------------------------------------------------------------------------
@@ -347,7 +357,9 @@ class MdeConnector:
         return reply
 
     def _machine_action(self, reply: Reply, what: str) -> Result:
-        if reply.status == 429 or reply.status >= 500:
+        if reply.status == 429:
+            return self._rate_limited(reply, what)
+        if reply.status >= 500:
             return self._unknown_reply(reply, f"MDE answered {reply.error}")
         if reply.status not in (200, 201):
             hint = f" ({permission_hint(reply.request_summary['path'])})"
@@ -377,6 +389,16 @@ class MdeConnector:
             request_summary=reply.request_summary,
             response_digest=reply.digest,
             provenance=self.client.credential.provenance,
+        )
+
+    def _rate_limited(self, reply: Reply, what: str) -> Result:
+        # A throttled request is refused before MDE acts on it: nothing was done, so the action
+        # fails now (and can be asked for again) instead of being followed as "unknown".
+        return self._result(
+            Outcome.FAILED,
+            f"MDE rate limit: the {what} was refused with {reply.error} after "
+            f"{MAX_429_RETRIES + 1} tries; nothing was done",
+            reply,
         )
 
     def _unknown_reply(self, reply: Reply, detail: str) -> Result:

@@ -6,6 +6,8 @@ an honest split between "refused", "never sent" and "sent, answer unknown".
 from __future__ import annotations
 
 import asyncio
+import datetime
+import email.utils
 import hashlib
 import json
 import time
@@ -180,13 +182,7 @@ class MdeClient:
         return Reply(status, _json(raw), digest, summary, retry_after[:40])
 
     def _retry_after(self, reply: Reply) -> float | None:
-        text = reply.retry_after.strip()
-        try:
-            wait = float(text) if text else 1.0
-        except ValueError:
-            wait = 1.0
-        if wait < 0 or wait != wait:  # negative or NaN: use a short default
-            wait = 1.0
+        wait = retry_after_seconds(reply.retry_after)
         return None if wait > self.max_retry_after else wait
 
     def _summary(
@@ -206,6 +202,27 @@ class MdeClient:
                 for key, value in body.items()
             }
         return summary
+
+
+def retry_after_seconds(text: str, default: float = 1.0) -> float:
+    """Retry-After as seconds: delta-seconds or an HTTP-date (RFC 9110); `default` when absent,
+    unreadable, negative or not a number."""
+    text = text.strip()
+    if not text:
+        return default
+    try:
+        wait = float(text)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return default
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.UTC)
+        wait = max(0.0, (moment - datetime.datetime.now(datetime.UTC)).total_seconds())
+    if wait < 0 or wait != wait:  # negative or NaN (infinity stays: over any limit)
+        return default
+    return wait
 
 
 def _json(raw: bytes) -> Any:

@@ -73,6 +73,10 @@ async def test_mde_and_rpz_checked(channel, db_url, tmp_path, mde):
         VIGIL_MDE_URL=mde.url,
         VIGIL_AAD_AUTHORITY=mde.authority,
     )
+    # A tenant where no machine reported recently: List machines answers 404 (documented).
+    [empty] = _lines(await diagnose(raw), "mde")
+    assert empty.startswith("✓") and "answered 404 (no machines reported recently)" in empty
+    mde.add_machine("ws-fin-042.corp.example.com")
     findings = await diagnose(raw)
     [mde_line] = _lines(findings, "mde")
     assert mde_line.startswith("✓") and "answered 200" in mde_line

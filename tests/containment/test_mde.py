@@ -14,6 +14,7 @@ from bot.commands import CommandRegistry
 from bot.config import RawConfig
 from bot.containment.connector import Action, ConnectorError, Outcome, Request
 from bot.containment.mde import MdeConnector
+from bot.containment.mde_client import retry_after_seconds
 from bot.containment.registry import connectors_from_config
 from bot.rbac import RoleMap
 from tests.containment.conftest import AUDIT_KEY
@@ -417,3 +418,128 @@ async def test_managed_identity_token(connect, fake, monkeypatch):
     assert fake.token_requests[-1]["resource"].startswith(
         "https://api.securitycenter.microsoft.com"
     )
+
+
+# --- documented shapes the client must meet --------------------------------------------------
+
+
+async def test_no_recent_machines_is_a_404_meaning_unknown_host_not_an_error(mde, fake):
+    fake.machines.clear()
+    info = await mde.describe(Action.ISOLATE_ENDPOINT, "ws-fin-042")
+    assert not info.found
+    assert [call.status for call in fake.requests("/api/machines")] == [404, 404]
+    line = await mde.check()
+    assert "404 (no machines reported recently)" in line
+
+
+async def test_a_429_that_outlasts_the_retries_fails_and_nothing_was_done(mde, fake):
+    fake.fault("POST", "/isolate", status=429, retry_after="0", times=4)
+    result = await mde.execute(isolate())
+    assert result.outcome is Outcome.FAILED
+    assert "rate limit" in result.detail and "TooManyRequests" in result.detail
+    assert [call.status for call in fake.requests("/isolate")] == [429] * 4
+    assert not fake.actions
+    fake.fault("POST", "/api/indicators", status=429, retry_after="0", times=4)
+    blocked = await mde.execute(block(Action.BLOCK_IP, "203.0.113.7"))
+    assert blocked.outcome is Outcome.FAILED and "nothing was done" in blocked.detail
+    assert not fake.indicators
+
+
+async def test_retry_after_as_an_http_date_is_honoured(mde, fake):
+    fake.fault("POST", "/isolate", status=429, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")
+    result = await mde.execute(isolate())
+    assert result.outcome is Outcome.PENDING
+    assert [call.status for call in fake.requests("/isolate")] == [429, 201]
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("", 1.0),
+        ("7", 7.0),
+        ("0.5", 0.5),
+        ("-3", 1.0),
+        ("nan", 1.0),
+        ("soon", 1.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+        ("Wed, 99 Foo 2015 07:28:00 GMT", 1.0),
+        ("1e999", float("inf")),
+    ],
+)
+def test_retry_after_values(header, seconds):
+    assert retry_after_seconds(header) == seconds
+
+
+def test_a_retry_after_date_in_the_future_is_a_wait():
+    future = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 3600))
+    assert retry_after_seconds(future) > 60
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"indicatorType": "DomainName", "action": "Block"}, "MissingRequiredParameter"),
+        ({"indicatorValue": "abc", "indicatorType": "FileSha256"}, "InvalidHashValue"),
+        ({"indicatorValue": "a" * 64, "indicatorType": "FileSha1"}, "InvalidHashValue"),
+        ({"indicatorValue": "10.0.0.0/8", "indicatorType": "IpAddress"}, "InvalidIpAddress"),
+        (
+            {"indicatorValue": "evil example.com", "indicatorType": "DomainName"},
+            "InvalidDomainName",
+        ),
+        ({"indicatorValue": "ftp://evil.example", "indicatorType": "Url"}, "InvalidUrl"),
+        ({"indicatorValue": "evil.example.com", "indicatorType": "Domain"}, "InvalidInput"),
+        ({"indicatorValue": "evil.example.com", "action": "Audit"}, "InvalidInput"),
+    ],
+)
+async def test_the_fake_refuses_mistyped_indicators_with_the_documented_codes(
+    mde, fake, body, code
+):
+    submit = {
+        "indicatorValue": "evil.example.com",
+        "indicatorType": "DomainName",
+        "action": "Block",
+        "title": "t",
+        "description": "d",
+        **body,
+    }
+    if "indicatorValue" not in body and "indicatorType" in body:
+        del submit["indicatorValue"]
+    reply = await mde.client.call("POST", "/api/indicators", submit)
+    assert reply.status == 400
+    assert reply.body["error"]["code"] == code
+    assert set(reply.body["error"]) == {"code", "message", "target"}
+    assert not fake.indicators
+
+
+async def test_every_block_vigil_sends_is_one_the_documented_api_accepts(mde, fake):
+    targets = [
+        (Action.BLOCK_DOMAIN, "xn--80ak6aa92e.example"),
+        (Action.BLOCK_IP, "2001:db8::7"),
+        (Action.BLOCK_URL, "https://evil.example.com/kit?x=1"),
+        (Action.BLOCK_HASH, "A" * 64),
+        (Action.BLOCK_HASH, "b" * 40),
+    ]
+    for number, (action, target) in enumerate(targets):
+        result = await mde.execute(block(action, target, approval_id=f"AP-20250101-01{number:02d}"))
+        assert result.outcome is Outcome.SUCCEEDED, (target, result.detail)
+    types = sorted(indicator["indicatorType"] for indicator in fake.indicators.values())
+    assert types == ["DomainName", "FileSha1", "FileSha256", "IpAddress", "Url"]
+
+
+@pytest.mark.parametrize("status", ["Failed", "TimeOut", "Cancelled"])
+async def test_each_documented_final_failure_status_fails_the_isolation(mde, fake, status):
+    fake.final_status = status
+    sent = await mde.execute(isolate())
+    await mde.poll(isolate(), sent.external_id)
+    result = await mde.poll(isolate(), sent.external_id)
+    assert result.outcome is Outcome.FAILED
+    assert status in result.detail
+
+
+async def test_unmanaged_device_isolation_is_a_documented_type_the_fake_takes(mde, fake):
+    machine_id = next(iter(fake.machines))
+    body = {"Comment": "c", "IsolationType": "UnManagedDevice"}
+    reply = await mde.client.call("POST", f"/api/machines/{machine_id}/isolate", body)
+    assert reply.status == 201 and reply.body["scope"] == "UnManagedDevice"
+    odd = await mde.client.call("POST", f"/api/machines/{machine_id}/isolate", {"Comment": 5})
+    assert odd.status == 400 and odd.body["error"]["code"] == "MissingRequiredParameter"

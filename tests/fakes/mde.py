@@ -2,8 +2,11 @@
 127.0.0.1, and an App Service managed-identity endpoint (plain HTTP, as App Service's is).
 
 Shapes follow the Defender for Endpoint API reference: Machine and MachineAction entities,
-OData lists `{"@odata.context", "value"}`, Indicator submit (200) and delete (204), errors as
-`{"error": {"code", "message", "target"}}`, 429 with Retry-After. Machine actions move
+OData lists `{"@odata.context", "value"}` (List machines answers 404 when no machine has reported),
+isolate/unisolate 201 (IsolationType Full, Selective or UnManagedDevice), Indicator submit (200)
+and delete (204, 404 when gone), errors as `{"error": {"code", "message", "target"}}` with the
+documented codes (MissingRequiredParameter, InvalidHashValue, InvalidDomainName, InvalidIpAddress,
+InvalidUrl, ODataError, ResourceNotFound, ...), 429 with Retry-After. Machine actions move
 Pending -> InProgress -> Succeeded over polls. Every request is recorded; faults are queued.
 
 Standalone: `python -m tests.fakes.mde --port N --machine ws-fin-042.corp.example` prints one JSON
@@ -16,6 +19,7 @@ import argparse
 import asyncio
 import datetime
 import hashlib
+import ipaddress
 import json
 import re
 import secrets
@@ -24,6 +28,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -39,6 +44,11 @@ INDICATOR_TYPES = ("FileSha1", "FileSha256", "FileMd5", "CertificateThumbprint",
 INDICATOR_ACTIONS = ("Warn", "Block", "Audit", "Alert", "AlertAndBlock", "BlockAndRemediate",
                      "Allowed")  # fmt: skip
 SEVERITIES = ("Informational", "Low", "Medium", "High")
+ISOLATION_TYPES = ("Full", "Selective", "UnManagedDevice")
+HASH_LENGTHS = {"FileSha1": 40, "FileSha256": 64, "FileMd5": 32, "CertificateThumbprint": 40}
+_DOMAIN = re.compile(
+    r"(?=.{1,253}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}"
+)
 _EQ = re.compile(r"(\w+) eq '((?:[^']|'')*)'")
 _STARTSWITH = re.compile(r"startswith\((\w+),\s*'((?:[^']|'')*)'\)")
 
@@ -341,9 +351,12 @@ class MdeFake:
     # --- machines ------------------------------------------------------------------------------
 
     async def _list_machines(self, request: web.Request) -> web.Response:
+        if not self.machines:
+            # Documented: "If there are no recent machines, you see 404 Not Found."
+            return error(404, "ResourceNotFound", "No machines found")
         found = _filtered(list(self.machines.values()), request.query.get("$filter", ""))
         if found is None:
-            return error(400, "InvalidInput", "Invalid $filter.")
+            return error(400, "ODataError", "Invalid $filter.")
         top = request.query.get("$top")
         if top is not None:
             found = found[: int(top)] if top.isdigit() else found
@@ -374,9 +387,9 @@ class MdeFake:
         except ValueError:
             return error(400, "InvalidRequestBody", "Request body is not valid JSON.")
         if not isinstance(body, dict) or not isinstance(body.get("Comment"), str):
-            return error(400, "InvalidInput", "Comment is required.")
-        if kind == "Isolate" and body.get("IsolationType", "Full") not in ("Full", "Selective"):
-            return error(400, "InvalidInput", "IsolationType must be Full or Selective.")
+            return error(400, "MissingRequiredParameter", "Parameter Comment is missing.")
+        if kind == "Isolate" and body.get("IsolationType", "Full") not in ISOLATION_TYPES:
+            return error(400, "InvalidInput", "Invalid input IsolationType.")
         for action in self.actions.values():
             pending = action["status"] in ("Pending", "InProgress")
             if action["machineId"] == machine["id"] and action["type"] == kind and pending:
@@ -412,7 +425,7 @@ class MdeFake:
     async def _list_actions(self, request: web.Request) -> web.Response:
         found = _filtered(list(self.actions.values()), request.query.get("$filter", ""))
         if found is None:
-            return error(400, "InvalidInput", "Invalid $filter.")
+            return error(400, "ODataError", "Invalid $filter.")
         return _odata_list("MachineActions", found)
 
     async def _get_action(self, request: web.Request) -> web.Response:
@@ -434,7 +447,7 @@ class MdeFake:
     async def _list_indicators(self, request: web.Request) -> web.Response:
         found = _filtered(list(self.indicators.values()), request.query.get("$filter", ""))
         if found is None:
-            return error(400, "InvalidInput", "Invalid $filter.")
+            return error(400, "ODataError", "Invalid $filter.")
         return _odata_list("Indicators", found)
 
     async def _submit_indicator(self, request: web.Request) -> web.Response:
@@ -444,7 +457,7 @@ class MdeFake:
             return error(400, "InvalidRequestBody", "Request body is not valid JSON.")
         problem = _indicator_problem(body)
         if problem:
-            return error(400, "InvalidInput", problem)
+            return error(400, *problem)
         existing = next(
             (i for i in self.indicators.values() if i["indicatorValue"] == body["indicatorValue"]),
             None,
@@ -489,27 +502,51 @@ def _permission(request: web.Request) -> str:
     return "Machine.Read.All"
 
 
-def _indicator_problem(body: Any) -> str:
+def _indicator_problem(body: Any) -> tuple[str, str] | None:
+    """(error code, message) from the documented codes, or None when the submit is valid."""
     if not isinstance(body, dict):
-        return "Request body must be an object."
+        return "InvalidRequestBody", "Request body is incorrect"
     for name in ("indicatorValue", "indicatorType", "action", "title", "description"):
         if not isinstance(body.get(name), str) or not body[name]:
-            return f"{name} is required."
+            return "MissingRequiredParameter", f"Parameter {name} is missing."
     if body["indicatorType"] not in INDICATOR_TYPES:
-        return "indicatorType is invalid."
+        return "InvalidInput", "Invalid input indicatorType."
     if body["action"] not in INDICATOR_ACTIONS:
-        return "action is invalid."
+        return "InvalidInput", "Invalid input action."
     if body.get("severity", "Informational") not in SEVERITIES:
-        return "severity is invalid."
-    if "/" in body["indicatorValue"] and body["indicatorType"] == "IpAddress":
-        return "CIDR notation is not supported."
+        return "InvalidInput", "Invalid input severity."
+    if body["action"] == "Audit" and body.get("generateAlert") is not True:
+        return "InvalidInput", "generateAlert must be true for the Audit action."
+    problem = _value_problem(body["indicatorType"], body["indicatorValue"])
+    if problem:
+        return problem
     expiration = body.get("expirationTime")
     if expiration is not None:
         try:
             datetime.datetime.fromisoformat(str(expiration).replace("Z", "+00:00"))
         except ValueError:
-            return "expirationTime is invalid."
-    return ""
+            return "InvalidInput", "Invalid input expirationTime."
+    return None
+
+
+def _value_problem(kind: str, value: str) -> tuple[str, str] | None:
+    """The documented Invalid{Hash,DomainName,IpAddress,Url} refusals for a mistyped value."""
+    if kind in HASH_LENGTHS:
+        if len(value) != HASH_LENGTHS[kind] or not re.fullmatch(r"[0-9A-Fa-f]+", value):
+            return "InvalidHashValue", f"Hash value {value[:100]} is invalid."
+    elif kind == "IpAddress":
+        try:
+            ipaddress.ip_address(value)  # CIDR notation for IPs is not supported
+        except ValueError:
+            return "InvalidIpAddress", f"IP address {value[:100]} is invalid."
+    elif kind == "DomainName":
+        if not _DOMAIN.fullmatch(value) or len(value) > 253:
+            return "InvalidDomainName", f"Domain name {value[:100]} is invalid."
+    elif kind == "Url":
+        parts = urlsplit(value) if not any(ch.isspace() for ch in value) else None
+        if parts is None or parts.scheme not in ("http", "https", "") or not value.strip("/"):
+            return "InvalidUrl", f"URL {value[:100]} is invalid."
+    return None
 
 
 def _filtered(items: list[dict[str, Any]], expression: str) -> list[dict[str, Any]] | None:
