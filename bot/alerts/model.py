@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 MAX_RAW_BYTES = 64 * 1024
 MAX_TEXT = 4000
 MAX_ENTITIES = 50
+_EPOCH = re.compile(r"[0-9]{1,13}\.[0-9]{1,9}")
 ENTITY_TYPES = ("host", "user", "ip", "url", "domain", "hash", "process")
 
 
@@ -114,13 +116,16 @@ def timestamp(value: Any, name: str, warnings: list[str]) -> float:
         raw = value.strip()
         if raw.isdigit():
             return timestamp(int(raw), name, warnings)
+        if _EPOCH.fullmatch(raw):  # Splunk's _time: "1714640000.123"
+            return timestamp(float(raw), name, warnings)
         candidate = raw.replace("Z", "+00:00")
         # Wazuh writes +0000; Python before 3.12 wants +00:00. Fractions past 6 digits are cut.
         if len(candidate) > 5 and candidate[-5] in "+-" and candidate[-3] != ":":
             candidate = candidate[:-2] + ":" + candidate[-2:]
         if "." in candidate:
             head, _, tail = candidate.partition(".")
-            digits = "".join(ch for ch in tail if ch.isdigit())
+            # Only the leading digits are the fraction: "456+02:00" keeps its zone.
+            digits = tail[: len(tail) - len(tail.lstrip("0123456789"))]
             zone = tail[len(digits) :]
             candidate = f"{head}.{digits[:6]}{zone}"
         try:
@@ -141,6 +146,12 @@ def add_entity(entities: list[Entity], kind: str, value: Any) -> None:
         entity = Entity(kind, shown)
         if entity not in entities:
             entities.append(entity)
+
+
+def add_entities(entities: list[Entity], kind: str, value: Any) -> None:
+    """Like add_entity, for a field that may hold one value or a list (a multivalue field)."""
+    for item in value[:MAX_ENTITIES] if isinstance(value, list) else [value]:
+        add_entity(entities, kind, item)
 
 
 def severity_from_words(

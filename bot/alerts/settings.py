@@ -98,7 +98,11 @@ def _elastic_fields(raw: RawConfig) -> dict[str, str]:
         if name not in FIELD_NAMES:
             known = ", ".join(sorted(FIELD_NAMES))
             raise ConfigError(f"alerts.elastic.fields.{name}: unknown field; known: {known}")
-        if not isinstance(path, str) or not path.strip():
-            raise ConfigError(f"alerts.elastic.fields.{name}: expected a dotted path string")
-        fields[name] = path.strip()
+        # A list of paths is the same as "a|b": the first that holds a value wins.
+        paths = path if isinstance(path, list) else [path]
+        if not paths or not all(isinstance(p, str) and p.strip() for p in paths):
+            raise ConfigError(
+                f"alerts.elastic.fields.{name}: expected a dotted path string (or a list of them)"
+            )
+        fields[name] = "|".join(p.strip() for p in paths)
     return fields

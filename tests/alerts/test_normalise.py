@@ -75,7 +75,9 @@ def test_splunk_values_are_strings_and_search_name_may_be_null():
     body["result"]["severity"] = "5"
     alert = one("splunk", body)
     assert alert.severity is Severity.CRITICAL
-    assert alert.title == "Splunk alert"
+    assert alert.title == "Splunk alert (app search, owner admin)"
+    # Without a name, the saved search's part of the sid keeps runs of one search on one card.
+    assert alert.rule == "scheduler__admin__search__RMD5e461b39d5e97c1e8"
 
 
 def test_alertmanager_batch_with_zero_end_time():

@@ -6,10 +6,10 @@ defender source, and Sentinel Mailbox entities (kind + properties.mailboxPrimary
 
 from __future__ import annotations
 
-from bot.alerts.model import Alert, InvalidAlert, Severity
+from bot.alerts.model import Alert, InvalidAlert, Severity, timestamp
 from bot.alerts.normalise import normalise
 from bot.alerts.settings import AlertSettings
-from bot.config import RawConfig
+from bot.config import ConfigError, RawConfig
 from tests.alerts.samples import sample
 
 FIELDS = AlertSettings.load(RawConfig({}, {})).elastic_fields
@@ -106,3 +106,30 @@ def test_sentinel_mailbox_entity_is_a_user():
     )
     (result,) = normalise("sentinel", body, FIELDS)
     assert ("user", "ceo@contoso.com") in [(e.type, e.value) for e in result.entities]
+
+
+def test_elastic_field_paths_may_be_a_list_and_a_wrong_one_is_named():
+    raw = RawConfig(
+        {"alerts": {"elastic": {"fields": {"title": ["event.title", "rule.name"]}}}}, {}
+    )
+    fields = AlertSettings.load(raw).elastic_fields
+    (alert,) = normalise("elastic", {"rule.name": "From the second path"}, fields)
+    assert alert.title == "From the second path"
+    for bad in ([], [""], [3], {"a": 1}):
+        raw = RawConfig({"alerts": {"elastic": {"fields": {"title": bad}}}}, {})
+        try:
+            AlertSettings.load(raw)
+        except ConfigError as exc:
+            assert "alerts.elastic.fields.title" in str(exc)
+        else:
+            raise AssertionError(f"accepted {bad!r}")
+
+
+def test_times_with_fractions_keep_their_zone_offset():
+    warnings: list[str] = []
+    assert timestamp("2024-05-02T10:20:00.456+0200", "t", warnings) == 1714638000.456
+    assert timestamp("2024-05-02T06:50:00.5-01:30", "t", warnings) == 1714638000.5
+    assert timestamp("2024-05-02T08:20:00.123456789Z", "t", warnings) == 1714638000.123456
+    assert timestamp("1714638000.25", "t", warnings) == 1714638000.25
+    assert not warnings
+    assert timestamp("2024-13-45T99:00:00.1+0200", "t", warnings) == 0.0 and warnings

@@ -73,9 +73,7 @@ def one(item: Any, common: dict[str, Any], external_url: str) -> Alert:
     )
     entities: list[Entity] = []
     instance = text(labels.get("instance") or labels.get("host") or labels.get("node"))
-    add_entity(
-        entities, "host", instance.rsplit(":", 1)[0] if instance.count(":") == 1 else instance
-    )
+    add_entity(entities, "host", _without_port(instance))
     add_entity(entities, "ip", labels.get("ip"))
     add_entity(entities, "user", labels.get("user"))
     first = timestamp(item.get("startsAt"), "startsAt", warnings)
@@ -97,3 +95,10 @@ def one(item: Any, common: dict[str, Any], external_url: str) -> Alert:
         warnings=warnings,
         raw=item,
     )
+
+
+def _without_port(instance: str) -> str:
+    """Prometheus' instance label is host:port, or [v6 address]:port."""
+    if instance.startswith("[") and "]" in instance:
+        return instance[1 : instance.index("]")]
+    return instance.rsplit(":", 1)[0] if instance.count(":") == 1 else instance

@@ -28,6 +28,7 @@ SEVERITY = {
     "low": Severity.LOW,
     "medium": Severity.MEDIUM,
     "high": Severity.HIGH,
+    "unknown": Severity.UNKNOWN,  # documented alertSeverity members, so no warning
     "unknownfuturevalue": Severity.UNKNOWN,
 }
 MAX_BATCH = 500
@@ -96,7 +97,7 @@ def one(body: Any) -> Alert:
         last_seen=timestamp(body.get("lastActivityDateTime"), "last", warnings) or first,
         entities=entities,
         description=text(body.get("description")),
-        link=text(body.get("alertWebUrl"), 2000),
+        link=text(body.get("alertWebUrl") or body.get("incidentWebUrl"), 2000),
         warnings=warnings,
         raw=body,
     )
@@ -107,19 +108,35 @@ def _evidence(entities: list[Entity], item: dict[str, Any]) -> None:
     if kind == "deviceEvidence":
         add_entity(entities, "host", item.get("deviceDnsName") or item.get("hostName"))
     elif kind == "userEvidence":
-        account = item.get("userAccount") if isinstance(item.get("userAccount"), dict) else {}
-        add_entity(entities, "user", account.get("userPrincipalName") or account.get("accountName"))
+        add_entity(entities, "user", _account(item.get("userAccount")))
     elif kind == "ipEvidence":
         add_entity(entities, "ip", item.get("ipAddress"))
     elif kind == "urlEvidence":
         add_entity(entities, "url", item.get("url"))
+    elif kind == "dnsEvidence":
+        add_entity(entities, "domain", item.get("domainName"))
+    elif kind == "fileHashEvidence":
+        add_entity(entities, "hash", item.get("value"))
     elif kind in ("fileEvidence", "processEvidence"):
         details = item.get("fileDetails") or item.get("imageFile")
         if isinstance(details, dict):
             add_entity(entities, "hash", details.get("sha256") or details.get("sha1"))
         if kind == "processEvidence":
-            add_entity(entities, "process", item.get("processCommandLine"))
+            image = details.get("fileName") if isinstance(details, dict) else None
+            add_entity(entities, "process", item.get("processCommandLine") or image)
     elif kind == "mailboxEvidence":
-        add_entity(entities, "user", item.get("primaryAddress"))
+        add_entity(
+            entities, "user", item.get("primaryAddress") or _account(item.get("userAccount"))
+        )
     elif kind == "analyzedMessageEvidence":
         add_entity(entities, "user", item.get("recipientEmailAddress"))
+        add_entity(entities, "ip", item.get("senderIp"))
+
+
+def _account(account: Any) -> Any:
+    """userAccount: the UPN, else the account name, else the display name."""
+    if not isinstance(account, dict):
+        return None
+    return (
+        account.get("userPrincipalName") or account.get("accountName") or account.get("displayName")
+    )

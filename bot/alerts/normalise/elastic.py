@@ -17,6 +17,7 @@ from bot.alerts.model import (
     Entity,
     InvalidAlert,
     Severity,
+    Status,
     add_entity,
     require_object,
     severity_from_words,
@@ -24,25 +25,30 @@ from bot.alerts.model import (
     timestamp,
 )
 
-# What the documented default action template (docs/alerts.md) writes.
+# What the documented default action template (docs/alerts.md) writes, then the names the same
+# values have in an alert document (kibana.alert.*) and in security rules' context.rule.*:
+# "a|b" takes the first path that holds a non-empty value (Mustache renders a missing one as "").
 DEFAULT_FIELDS: dict[str, str] = {
-    "id": "alert.id",
-    "title": "rule.name",
-    "rule": "rule.id",
-    "severity": "kibana.alert.severity",
-    "risk_score": "kibana.alert.risk_score",
-    "category": "rule.tags",
-    "description": "context.reason",
-    "link": "rule.url",
-    "time": "date",
-    "host": "host.name",
+    "id": "alert.uuid|alert.id|kibana.alert.uuid",
+    "title": "rule.name|kibana.alert.rule.name|context.rule.name",
+    "rule": "rule.id|kibana.alert.rule.uuid|context.rule.id",
+    "severity": "kibana.alert.severity|context.rule.severity|kibana.alert.rule.severity",
+    "risk_score": "kibana.alert.risk_score|context.rule.risk_score|kibana.alert.rule.risk_score",
+    "status": "alert.actionGroup|kibana.alert.status",
+    "category": "rule.tags|kibana.alert.rule.tags|context.rule.tags",
+    "description": "context.reason|kibana.alert.reason|context.message|context.rule.description",
+    "link": "rule.url|context.results_link|kibana.alert.url",
+    "time": "date|@timestamp|kibana.alert.start",
+    "host": "host.name|host.hostname",
     "user": "user.name",
     "ip": "source.ip",
     "url": "url.full",
     "domain": "dns.question.name",
-    "hash": "file.hash.sha256",
+    "hash": "file.hash.sha256|process.hash.sha256",
     "process": "process.command_line",
 }
+# alert.actionGroup "recovered", kibana.alert.status "recovered", or a workflow status "closed".
+RESOLVED_WORDS = frozenset({"recovered", "resolved", "closed"})
 FIELD_NAMES = frozenset(DEFAULT_FIELDS)
 
 
@@ -57,7 +63,18 @@ def risk_severity(score: float) -> Severity:
     return Severity.CRITICAL
 
 
-def lookup(body: Mapping[str, Any], path: str) -> Any:
+def lookup(body: Mapping[str, Any], paths: str) -> Any:
+    """The value at the first of the `|`-separated paths that holds something non-empty."""
+    for path in paths.split("|"):
+        value = _lookup(body, path.strip())
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def _lookup(body: Mapping[str, Any], path: str) -> Any:
+    if not path:
+        return None
     if path in body:
         return body[path]
     node: Any = body
@@ -83,7 +100,7 @@ def normalise(body: Any, fields: Mapping[str, str]) -> list[Alert | InvalidAlert
     warnings: list[str] = []
     title = lookup(body, fields["title"])
     if not isinstance(title, str) or not title.strip():
-        raise InvalidAlert(fields["title"], "required, a non-empty string (the title)")
+        raise InvalidAlert(_first(fields["title"]), "required, a non-empty string (the title)")
     severity = _severity(body, fields, warnings)
     entities: list[Entity] = []
     for kind in ("host", "user", "ip", "url", "domain", "hash", "process"):
@@ -97,13 +114,15 @@ def normalise(body: Any, fields: Mapping[str, str]) -> list[Alert | InvalidAlert
     category = lookup(body, fields["category"])
     if isinstance(category, list):
         category = ", ".join(text(c, 60) for c in category[:5])
-    seen = timestamp(lookup(body, fields["time"]), fields["time"], warnings)
+    seen = timestamp(lookup(body, fields["time"]), _first(fields["time"]), warnings)
+    state = text(lookup(body, fields.get("status", "")), 60).casefold()
     return [
         Alert(
             source="elastic",
             source_id=source_id,
             title=title.strip()[:500],
             severity=severity,
+            status=Status.RESOLVED if state in RESOLVED_WORDS else Status.FIRING,
             rule=text(lookup(body, fields["rule"])) or title.strip()[:200],
             category=text(category),
             first_seen=seen,
@@ -120,7 +139,7 @@ def normalise(body: Any, fields: Mapping[str, str]) -> list[Alert | InvalidAlert
 def _severity(body: Mapping[str, Any], fields: Mapping[str, str], warnings: list[str]) -> Severity:
     word = lookup(body, fields["severity"])
     if isinstance(word, str) and word.strip():
-        return severity_from_words(word, COMMON_WORDS, fields["severity"], warnings)
+        return severity_from_words(word, COMMON_WORDS, _first(fields["severity"]), warnings)
     score = lookup(body, fields["risk_score"])
     try:
         number = float(score) if not isinstance(score, bool) and score is not None else None
@@ -128,5 +147,10 @@ def _severity(body: Mapping[str, Any], fields: Mapping[str, str], warnings: list
         number = None
     if number is not None and 0 <= number <= 100:
         return risk_severity(number)
-    warnings.append(f"{fields['severity']}: missing; no usable risk score either")
+    warnings.append(f"{_first(fields['severity'])}: missing; no usable risk score either")
     return Severity.UNKNOWN
+
+
+def _first(paths: str) -> str:
+    """The path an error names: the first of the alternatives."""
+    return paths.split("|", 1)[0].strip()

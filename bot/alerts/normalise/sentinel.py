@@ -73,7 +73,7 @@ def normalise(body: Any) -> list[Alert | InvalidAlert]:
             last_seen=timestamp(props.get("lastActivityTimeUtc"), "last", warnings) or first,
             entities=entities,
             description=text(props.get("description")),
-            link=text(props.get("incidentUrl"), 2000),
+            link=text(props.get("incidentUrl") or props.get("providerIncidentUrl"), 2000),
             warnings=warnings,
             raw=body,
         )

@@ -14,7 +14,7 @@ from bot.alerts.model import (
     Entity,
     InvalidAlert,
     Severity,
-    add_entity,
+    add_entities,
     require_object,
     severity_from_words,
     text,
@@ -53,32 +53,55 @@ def normalise(body: Any) -> list[Alert | InvalidAlert]:
     if search_name is not None and not isinstance(search_name, str):
         raise InvalidAlert("search_name", "expected a string or null")
     warnings: list[str] = []
-    level = result.get("severity") or result.get("urgency")
+    level = _first(result.get("severity") or result.get("urgency"))
     severity = severity_from_words(level, SEVERITY, "result.severity", warnings)
+    # search_name is null for an ad-hoc search; then the sid (one per search run) names it.
+    rule = text(search_name) or _saved_search(sid)
     title = (
-        text(result.get("title") or result.get("rule_name")) or text(search_name) or "Splunk alert"
+        text(_first(result.get("title") or result.get("rule_name")))
+        or text(search_name)
+        or _unnamed(body)
     )
     entities: list[Entity] = []
     for kind, keys in ENTITY_FIELDS:
         for key in keys:
-            add_entity(entities, kind, result.get(key))
+            add_entities(entities, kind, result.get(key))
     # One sid per search run; a search can alert per result, so the row joins it when present.
-    row = text(result.get("event_id") or result.get("_cd"), 200)
-    seen = timestamp(result.get("_time"), "result._time", warnings)
+    row = text(_first(result.get("event_id") or result.get("_cd")), 200)
+    seen = timestamp(_first(result.get("_time")), "result._time", warnings)
     return [
         Alert(
             source="splunk",
             source_id=f"{sid}:{row}" if row else sid,
             title=title,
             severity=severity,
-            rule=text(search_name) or title,
-            category=text(result.get("category")),
+            rule=rule,
+            category=text(_first(result.get("category"))),
             first_seen=seen,
             last_seen=seen,
             entities=entities,
-            description=text(result.get("description") or result.get("_raw")),
+            description=text(_first(result.get("description") or result.get("_raw"))),
             link=text(body.get("results_link"), 2000),
             warnings=warnings,
             raw=body,
         )
     ]
+
+
+def _first(value: Any) -> Any:
+    """A multivalue field arrives as a list of strings; its first value stands for it."""
+    return value[0] if isinstance(value, list) and value else value
+
+
+def _saved_search(sid: str) -> str:
+    """A scheduled run's sid ends `_at_<epoch>_<n>`; without it, it names the saved search."""
+    head, found, _ = sid.rpartition("_at_")
+    return (head if found and head else sid)[:200]
+
+
+def _unnamed(body: dict[str, Any]) -> str:
+    """The title of an ad-hoc search's alert: where it ran, since it has no name."""
+    where = ", ".join(
+        f"{key} {text(body.get(key), 60)}" for key in ("app", "owner") if text(body.get(key), 60)
+    )
+    return f"Splunk alert ({where})" if where else "Splunk alert"

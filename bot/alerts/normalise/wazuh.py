@@ -47,13 +47,23 @@ def normalise(body: Any) -> list[Alert | InvalidAlert]:
     agent = body.get("agent") if isinstance(body.get("agent"), dict) else {}
     data = body.get("data") if isinstance(body.get("data"), dict) else {}
     entities: list[Entity] = []
-    add_entity(entities, "host", agent.get("name"))
-    add_entity(entities, "ip", data.get("srcip"))
+    # Windows event channel records keep their fields under data.win.{system,eventdata}.
+    win = data.get("win") if isinstance(data.get("win"), dict) else {}
+    event = win.get("eventdata") if isinstance(win.get("eventdata"), dict) else {}
+    system = win.get("system") if isinstance(win.get("system"), dict) else {}
+    add_entity(entities, "host", agent.get("name") or system.get("computer"))
+    add_entity(entities, "ip", data.get("srcip") or event.get("ipAddress"))
+    add_entity(entities, "ip", data.get("dstip"))
     add_entity(entities, "ip", agent.get("ip"))
-    add_entity(entities, "user", data.get("dstuser") or data.get("srcuser"))
+    add_entity(
+        entities,
+        "user",
+        data.get("dstuser") or data.get("srcuser") or event.get("targetUserName"),
+    )
     add_entity(entities, "url", data.get("url"))
     syscheck = body.get("syscheck") if isinstance(body.get("syscheck"), dict) else {}
     add_entity(entities, "hash", syscheck.get("sha256_after"))
+    add_entity(entities, "process", event.get("commandLine"))
     groups = rule.get("groups") if isinstance(rule.get("groups"), list) else []
     seen = timestamp(body.get("timestamp"), "timestamp", warnings)
     return [
