@@ -10,7 +10,7 @@ import pytest
 from bot.containment.connector import Action, ConnectorError, Outcome, Request
 from bot.containment.registry import connectors_from_config
 from bot.containment.soar import SoarConnector
-from tests.fakes.soar_receiver import SoarReceiver
+from tests.fakes.soar_receiver import SoarReceiver, signature_of
 
 KEY = "soar-test-hmac-key-0123456789abcdef"
 NEW_KEY = "soar-test-hmac-key-rotated-9876543210"
@@ -97,6 +97,25 @@ async def test_execute_posts_a_signed_body_with_the_idempotency_key(soar, receiv
     assert delivery.headers["X-Vigil-Signature"].startswith("sha256=")
     assert abs(int(delivery.headers["X-Vigil-Timestamp"]) - time.time()) < 120
     assert receiver.refused == []
+
+
+async def test_the_signature_is_the_documented_hmac_over_timestamp_dot_body(soar, receiver):
+    await soar.execute(request())
+    await soar.execute(request(reason="second post, new timestamp and body"))
+    for delivery in receiver.deliveries:
+        stamp = delivery.headers["X-Vigil-Timestamp"]
+        assert stamp.isdigit()
+        assert delivery.headers["X-Vigil-Signature"] == signature_of(KEY, stamp, delivery.raw)
+        assert delivery.headers["Idempotency-Key"] == "AP-20250101-0007"
+        assert delivery.headers["Content-Type"] == "application/json"
+        assert json.loads(delivery.raw) == delivery.body
+    # Any other key, or the body or timestamp changed by one byte, no longer matches.
+    delivery = receiver.deliveries[0]
+    stamp = delivery.headers["X-Vigil-Timestamp"]
+    signature = delivery.headers["X-Vigil-Signature"]
+    assert signature != signature_of(NEW_KEY, stamp, delivery.raw)
+    assert signature != signature_of(KEY, stamp, delivery.raw + b" ")
+    assert signature != signature_of(KEY, str(int(stamp) + 1), delivery.raw)
 
 
 async def test_a_re_send_is_one_action_for_the_receiver(soar, receiver):

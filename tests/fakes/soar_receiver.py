@@ -1,11 +1,14 @@
-"""A SOAR webhook receiver on 127.0.0.1: verifies X-Vigil-Signature (the alert-ingest scheme,
-through bot.alerts.auth.sign) and the timestamp skew, de-duplicates by Idempotency-Key (a repeat
-gets the first answer again) and answers `{"status", "id", "detail"}`. Faults are queued.
+"""A SOAR webhook receiver on 127.0.0.1: verifies X-Vigil-Signature as the contract states it,
+computed here on its own (not with Vigil's signing code): `sha256=` + hex HMAC-SHA256 over the
+X-Vigil-Timestamp value + "." + the raw body, and the timestamp skew; de-duplicates by
+Idempotency-Key (a repeat gets the first answer again) and answers `{"status", "id", "detail"}`.
+Faults are queued.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import time
@@ -14,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.alerts.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+SIGNATURE_HEADER = "X-Vigil-Signature"
+TIMESTAMP_HEADER = "X-Vigil-Timestamp"
 
 
 @dataclass
@@ -23,6 +27,7 @@ class Delivery:
     body: dict[str, Any]
     headers: dict[str, str]
     status: int
+    raw: bytes = b""
 
 
 @dataclass
@@ -82,7 +87,7 @@ class SoarReceiver:
             return web.json_response({"detail": "body is not JSON"}, status=400)
         if not key or not isinstance(body, dict):
             return web.json_response({"detail": "Idempotency-Key and an object needed"}, status=400)
-        delivery = Delivery(key, body, dict(request.headers), 0)
+        delivery = Delivery(key, body, dict(request.headers), 0, raw)
         self.deliveries.append(delivery)
         if self.faults:
             fault = self.faults[0]
@@ -106,7 +111,9 @@ class SoarReceiver:
             return "timestamp missing"
         if abs(time.time() - sent) > self.max_skew:
             return "timestamp outside the allowed skew"
-        if not any(hmac.compare_digest(sign(key, stamp, raw), signature) for key in self.keys):
+        if not any(
+            hmac.compare_digest(signature_of(key, stamp, raw), signature) for key in self.keys
+        ):
             return "bad signature"
         return ""
 
@@ -123,6 +130,12 @@ class SoarReceiver:
         answer = {} if self.status is None else {"status": self.status, "id": receipt}
         self._answers[key] = (self.answer_code, answer)
         return self.answer_code, answer
+
+
+def signature_of(key: str, timestamp: str, raw: bytes) -> str:
+    """The documented X-Vigil-Signature value, computed independently of Vigil's code."""
+    mac = hmac.new(key.encode("utf-8"), timestamp.encode("utf-8") + b"." + raw, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
 
 
 def _fault_response(fault: SoarFault) -> web.Response:
