@@ -14,7 +14,7 @@ from botbuilder.dialogs import (
 from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
 
 from bot.approvals.records import MAX_REASON
-from bot.approvals.requests import Ask, request_containment
+from bot.approvals.requests import INTERNAL_REFUSAL, Ask, request_containment
 from bot.commands import Conversation, Reply, UsageError
 from bot.containment.connector import Action
 from bot.intel.indicators import IndicatorType, InvalidIndicator, classify
@@ -152,8 +152,18 @@ class ContainDialog(ComponentDialog):
         try:
             reply = await request_containment(self.services, actor, _conversation(step), ask)
         except UsageError as exc:
-            await step.context.send_activity(f"{exc}. Nothing was requested.")
-            return await step.end_dialog()
+            # Refused before any record, like the one-line command: audited with the reason.
+            reply = Reply(
+                text=f"{exc}. Nothing was requested.",
+                audit_result="refused",
+                audit_detail=f"usage: {exc}"[:300],
+            )
+        if reply.audit_detail == INTERNAL_REFUSAL:
+            # The dialog has no `--internal` answer: point at the one-line command that has.
+            reply.text = (
+                f"{reply.text} Nothing was requested; ask with the one-line command: "
+                f'`{ask.action.command} {ask.target} --internal --reason "…"`.'
+            )
         redactor = self.services.redactor
         if reply.card is not None:
             message = MessageFactory.attachment(

@@ -31,6 +31,7 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 TIMELINE_KIND = "containment"
+INTERNAL_REFUSAL = "internal target without --internal"
 DESCRIBE_TIMEOUT = 20.0
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,252})")
 _INDICATOR_TYPES = {
@@ -162,7 +163,7 @@ async def request_containment(
             return refusal(
                 f"{target.value} is internal (private address or internal domain). Blocking it "
                 "can cut off your own services; if you mean it, add `--internal`.",
-                "internal target without --internal",
+                INTERNAL_REFUSAL,
             )
         options["internal"] = True
         warnings.append(f"Internal target: blocking {target.value} affects internal services.")

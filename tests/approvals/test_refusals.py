@@ -228,3 +228,30 @@ async def test_reject_cancel_list_show_and_legacy_submit(tmp_path):
         assert "rejected" in everything and "cancelled" in everything
     finally:
         await harness.close()
+
+
+async def test_the_contain_dialog_audits_its_refusals_and_points_at_internal(tmp_path):
+    harness = await start(tmp_path)
+    try:
+        # A bad expiry typed in the dialog: refused, nothing stored, audited like the command.
+        await answer_to(harness, RESPONDER, "contain")
+        await answer_to(harness, RESPONDER, "dialog.evil.example")
+        await answer_to(harness, RESPONDER, "yes")
+        await answer_to(harness, RESPONDER, "seen in mail")
+        await answer_to(harness, RESPONDER, "none")
+        refused = await answer_to(harness, RESPONDER, "1y")
+        assert "--expires" in refused and "Nothing was requested" in refused
+        # An internal address: the dialog cannot take --internal, so it names the command that can.
+        await answer_to(harness, RESPONDER, "contain 10.1.2.3")
+        await answer_to(harness, RESPONDER, "yes")
+        await answer_to(harness, RESPONDER, "lateral movement")
+        await answer_to(harness, RESPONDER, "none")
+        internal = await answer_to(harness, RESPONDER, "none")
+        assert "block-ip 10.1.2.3 --internal --reason" in internal
+        assert await records.listing(harness.vigil.services.store) == []
+        domain = [e for e in await _audit(harness, "command:block-domain") if e.result == "refused"]
+        assert any("usage:" in e.result_detail and "--expires" in e.result_detail for e in domain)
+        ip = [e for e in await _audit(harness, "command:block-ip") if e.result == "refused"]
+        assert any("internal" in e.result_detail for e in ip)
+    finally:
+        await harness.close()
