@@ -21,6 +21,9 @@ from bot.summaries.settings import summary_settings
 
 log = logging.getLogger(__name__)
 AUDIT_ACTION = "summary.post"
+# A post key claimed but never given a message id belongs to an instance that died mid-post once
+# this has passed: longer than the connector's longest send (5 tries of 15 s, waits up to 60 s).
+CLAIM_LEASE = 360.0
 NOT_CONFIGURED = (
     "Executive summaries are not configured: a Vigil admin sets VIGIL_EXEC_CHANNEL "
     "(summaries.exec_channel) to the exec channel's id (19:…@thread.tacv2)."
@@ -103,21 +106,16 @@ async def post_summary(
         return done
     data = card_data(draft, settings.policy)
     card = services.redactor.redact_data(cards.render("exec_summary", data))
-    claimed = await services.store.execute(
-        "INSERT INTO exec_summaries (id, incident_id, posted_at, posted_by_id, posted_by_name,"
-        " channel_id, activity_id, impact, data) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?)"
-        " ON CONFLICT (id) DO NOTHING",
-        key,
-        incident.id,
-        time.time(),
-        actor.aad_object_id,
-        actor.name,
-        settings.exec_channel,
-        draft.impact,
-        json.dumps(data),
-    )
-    if claimed != 1:
-        return await _already_posted(services, key) or ""
+    if not await _claim(services, key, incident, actor, draft, data):
+        done = await _already_posted(services, key)
+        if done:
+            return done
+        await audit("refused", "this summary is being posted by another click")
+        raise SummaryError(
+            "This summary is being posted right now (another click, or an instance that "
+            "stopped mid-post). Check the exec channel; if it is not there in a few minutes, "
+            "confirm again. Nothing new was posted."
+        )
     service_url = str(saved.reference.get("serviceUrl") or "")
     activity = {
         "type": "message",
@@ -145,6 +143,42 @@ async def post_summary(
         kept_internal_names=sorted(draft.kept_names),
     )
     return activity_id
+
+
+async def _claim(
+    services: Services, key: str, incident: Incident, actor: Actor, draft: Draft, data: dict
+) -> bool:
+    """Take the post key: a new one, or one whose claimer died before recording its message."""
+    now = time.time()
+    inserted = await services.store.execute(
+        "INSERT INTO exec_summaries (id, incident_id, posted_at, posted_by_id, posted_by_name,"
+        " channel_id, activity_id, impact, data) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?)"
+        " ON CONFLICT (id) DO NOTHING",
+        key,
+        incident.id,
+        now,
+        actor.aad_object_id,
+        actor.name,
+        summary_settings(services).exec_channel,
+        draft.impact,
+        json.dumps(data),
+    )
+    if inserted == 1:
+        return True
+    taken = await services.store.execute(
+        "UPDATE exec_summaries SET posted_at = ?, posted_by_id = ?, posted_by_name = ?,"
+        " impact = ?, data = ? WHERE id = ? AND activity_id = '' AND posted_at < ?",
+        now,
+        actor.aad_object_id,
+        actor.name,
+        draft.impact,
+        json.dumps(data),
+        key,
+        now - CLAIM_LEASE,
+    )
+    if taken == 1:
+        log.warning("exec summary %s: taking over a post that never completed", key)
+    return taken == 1
 
 
 async def _already_posted(services: Services, key: str) -> str | None:

@@ -20,7 +20,7 @@ from bot.services import Services
 from bot.summaries import cadence as cadences
 from bot.summaries.cadence import TIMELINE_KIND
 from bot.summaries.draft import Draft
-from bot.summaries.posting import SummaryError, post_summary
+from bot.summaries.posting import CLAIM_LEASE, SummaryError, post_summary
 from bot.summaries.reminders import (
     FINAL,
     POSTED,
@@ -63,7 +63,7 @@ async def _closed_reason(services: Services, reminder: Reminder, incident: Incid
         SKIPPED: f"Skipped by {who} at {at}.",
         SUPERSEDED: "A newer reminder replaced this one; use the latest.",
     }
-    if reminder.state != SENT:
+    if reminder.state != SENT and not _stalled(reminder):
         return by_state.get(reminder.state, "This reminder is not open.")
     if reminder.kind == SCHEDULED:
         cadence = await cadences.get(services.store, reminder.cadence_id)
@@ -124,16 +124,28 @@ def _refused(incident: Incident, reminder: Reminder, what: str) -> Reply:
     )
 
 
+def _stalled(reminder: Reminder) -> bool:
+    """Posting, but for longer than any post takes: its instance died; it may be posted again."""
+    return (
+        reminder.state == POSTING
+        and reminder.decided_at is not None
+        and reminder.decided_at < time.time() - CLAIM_LEASE
+    )
+
+
 async def _decide(call: ActionCall, reminder: Reminder, to_state: str) -> bool:
-    """Compare-and-set sent -> to_state; True for the one click that wins."""
+    """Compare-and-set sent (or a stalled post) -> to_state; True for the one click that wins."""
+    now = time.time()
     won = await call.services.store.execute(
         "UPDATE summary_reminders SET state = ?, decided_by_name = ?, decided_at = ?,"
-        " version = version + 1 WHERE id = ? AND state = ?",
+        " version = version + 1 WHERE id = ? AND (state = ? OR (state = ? AND decided_at < ?))",
         to_state,
         call.actor.name,
-        time.time(),
+        now,
         reminder.id,
         SENT,
+        POSTING,
+        now - CLAIM_LEASE,
     )
     return won == 1
 

@@ -14,6 +14,7 @@ from bot.devchannel import ChannelConversation, ChannelUser
 from bot.incidents import records, timeline
 from bot.incidents.records import Severity
 from bot.summaries import reminders
+from bot.summaries.posting import CLAIM_LEASE
 from bot.summaries.reminder_buttons import POST_VERB, SKIP_VERB
 from tests.bot.harness import (
     ADMIN,
@@ -330,6 +331,52 @@ async def test_post_posts_once_to_the_exec_channel_and_double_clicks_do_not_repe
     assert kinds.count("summary") == 1
     clicks = [r for r in await _audits(bot, f"action:{POST_VERB}") if r.target == incident_id]
     assert [r.result for r in clicks] == ["ok", "refused"]
+
+
+async def _posting_since(bot: Harness, reminder_id: str, incident_id: str, at: float) -> None:
+    """An instance took the Post click at `at` and stopped before it recorded the message."""
+    store = _store(bot)
+    await store.execute(
+        "UPDATE summary_reminders SET state = 'posting', decided_by_name = 'Cam Commander',"
+        " decided_at = ? WHERE id = ?",
+        at,
+        reminder_id,
+    )
+    await store.execute(
+        "INSERT INTO exec_summaries (id, incident_id, posted_at, posted_by_id, posted_by_name,"
+        " channel_id, activity_id, impact, data) VALUES (?, ?, ?, 'x', 'Cam Commander', ?, '',"
+        " '', '{}')",
+        reminder_id,
+        incident_id,
+        at,
+        EXEC.channel_id,
+    )
+
+
+async def test_a_post_cut_off_by_a_stopped_instance_can_be_posted_again_once(bot):
+    incident_id = await _incident(bot)
+    call, row = await _due_reminder(bot, incident_id)
+    await _posting_since(bot, row["id"], incident_id, time.time())
+    body = await _click(bot, COMMANDER, POST_VERB, {"reminderId": row["id"]}, call.activity_id)
+    assert "is posting this summary right now" in _answer_text(body)
+    assert _exec_cards(bot, incident_id) == []
+
+    await _store(bot).execute(
+        "UPDATE summary_reminders SET decided_at = ? WHERE id = ?",
+        time.time() - CLAIM_LEASE - 1,
+        row["id"],
+    )
+    await _store(bot).execute(
+        "UPDATE exec_summaries SET posted_at = ? WHERE id = ?",
+        time.time() - CLAIM_LEASE - 1,
+        row["id"],
+    )
+    body = await _click(bot, COMMANDER, POST_VERB, {"reminderId": row["id"]}, call.activity_id)
+    assert "Posted to the exec channel by Cam Commander" in _answer_text(body)
+    assert len(_exec_cards(bot, incident_id)) == 1
+    again = await _click(bot, COMMANDER, POST_VERB, {"reminderId": row["id"]}, call.activity_id)
+    assert "Already posted" in _answer_text(again)
+    assert len(_exec_cards(bot, incident_id)) == 1
 
 
 async def test_skip_records_the_skip_and_later_clicks_are_told(bot):

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
+
+import pytest
 
 from bot.devchannel import ChannelConversation
 from bot.incidents import add_timeline, records, timeline
+from bot.rbac import Actor, Role
+from bot.summaries.draft import build_draft
+from bot.summaries.posting import CLAIM_LEASE, SummaryError, post_summary
 from tests.bot.harness import ANALYST, COMMANDER, NOBODY, RESPONDER, card_of, card_text
 from tests.summaries.conftest import (
     EXEC,
@@ -246,3 +252,41 @@ async def test_the_incident_channel_works_without_naming_the_incident(sqlite_bot
     await records.update(bot.vigil.services.store, found.id, channel_id=room.channel_id)
     await turn(bot, COMMANDER, "exec-summary", "Status line?", room)
     await turn(bot, COMMANDER, "cancel", "Cancelled", room)
+
+
+async def _claim_left(bot, incident_id: str, key: str, claimed_at: float) -> None:
+    """A post key claimed by an instance that never recorded the message id (it stopped)."""
+    await bot.vigil.services.store.execute(
+        "INSERT INTO exec_summaries (id, incident_id, posted_at, posted_by_id, posted_by_name,"
+        " channel_id, activity_id, impact, data) VALUES (?, ?, ?, 'x', 'Old Instance', ?, '',"
+        " '', '{}')",
+        key,
+        incident_id,
+        claimed_at,
+        EXEC.channel_id,
+    )
+
+
+async def test_a_post_cut_off_mid_way_is_posted_once_later_and_never_claimed_as_done(sqlite_bot):
+    bot = sqlite_bot
+    services = bot.vigil.services
+    found = await _with_timeline(bot)
+    draft = await build_draft(services.store, found.id, prepared_by=COMMANDER.name)
+    actor = Actor(COMMANDER.aad_object_id, COMMANDER.name, frozenset({Role.COMMANDER}))
+    now = time.time()
+    await _claim_left(bot, found.id, "in-flight", now)
+    await _claim_left(bot, found.id, "cut-off", now - CLAIM_LEASE - 1)
+
+    # A claim still within its lease may be a post in flight: not repeated, and not "posted".
+    with pytest.raises(SummaryError, match="being posted right now"):
+        await post_summary(services, draft, actor, key="in-flight")
+    assert summary_cards(bot) == []
+
+    # Past the lease the claimer is gone: the summary is posted, once.
+    activity_id = await post_summary(services, draft, actor, key="cut-off")
+    assert activity_id
+    assert len(summary_cards(bot)) == 1
+    assert await post_summary(services, draft, actor, key="cut-off") == activity_id
+    assert len(summary_cards(bot)) == 1
+    results = [r.result for r in await audit_records(bot, "summary.post")]
+    assert results.count("ok") == 1 and "refused" in results
