@@ -60,7 +60,8 @@ async def run_send(args: argparse.Namespace) -> int:
     try:
         try:
             key = (await secrets.get(hmac_key_name(args.source))).reveal()
-            stamp = str(int(time.time()))
+            # Milliseconds: a script re-sending one file within a second is not a replay.
+            stamp = f"{time.time():.3f}"
             headers |= {"X-Vigil-Timestamp": stamp, "X-Vigil-Signature": sign(key, stamp, body)}
         except SecretNotFound:
             token = (await secrets.get(token_name(args.source))).reveal()
