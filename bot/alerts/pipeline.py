@@ -103,8 +103,7 @@ def describe(decision: Decision, conversation: str | None) -> str:
     """One line for route-test: which rule, what it does, and where the card would go."""
     if decision.action != "route":
         return f"rule {decision.rule}: {decision.action}"
-    where = (
-        conversation
-        or f"{decision.channel or '(no default channel)'} (not a channel the bot knows)"
-    )
+    if not decision.channel:
+        return f"rule {decision.rule}: no channel (set VIGIL_ALERTS_DEFAULT_CHANNEL)"
+    where = conversation or "not a channel the bot knows (add Vigil to its team)"
     return f"rule {decision.rule}: route to {decision.channel} -> {where}"

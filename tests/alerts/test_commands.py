@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from bot.alerts.auth import hmac_key_name
+from bot.alerts.pipeline import describe
+from bot.alerts.routing import Decision
 from bot.cli import main
 from tests.alerts.test_delivery import GENERAL, alert, routes_env, settle
 from tests.alerts.webhook import HMAC_KEY, post
@@ -81,3 +83,16 @@ def test_cli_route_test_dead_and_send_errors(tmp_path, monkeypatch, capsys):
     )
     assert main(["alert", "send", str(body), "--url", "http://127.0.0.1:9"]) == 2
     assert HMAC_KEY not in capsys.readouterr().err
+
+
+def test_route_test_lines_say_where_a_card_would_go():
+    assert describe(Decision("default", "route", ""), None) == (
+        "rule default: no channel (set VIGIL_ALERTS_DEFAULT_CHANNEL)"
+    )
+    assert describe(Decision("crit", "route", "soc-critical"), None) == (
+        "rule crit: route to soc-critical -> not a channel the bot knows (add Vigil to its team)"
+    )
+    assert describe(Decision("crit", "route", "soc-critical"), "19:a@thread.tacv2") == (
+        "rule crit: route to soc-critical -> 19:a@thread.tacv2"
+    )
+    assert describe(Decision("noise", "drop", ""), None) == "rule noise: drop"
