@@ -171,6 +171,19 @@ async def in_states(store: Store, states: tuple[State, ...], *, limit: int = 100
     return [_approval(row) for row in rows]
 
 
+async def standing_blocks(store: Store, action: str, connector: str) -> list[Approval]:
+    """Succeeded `action` blocks sent by `connector`, no rollback or lapse started; oldest first."""
+    rows = await store.fetchall(
+        f"{_SELECT} WHERE action = ? AND connector = ? AND state = ? AND rollback_state = ?"  # noqa: S608 - constant
+        " ORDER BY requested_at, id",
+        action,
+        connector,
+        State.SUCCEEDED.value,
+        "",
+    )
+    return [_approval(row) for row in rows]
+
+
 async def transition(
     store: Store,
     approval: Approval,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 
 from bot.approvals import records
 from bot.approvals.records import Approval, StaleApproval, State
@@ -37,6 +38,7 @@ from bot.containment.engine import (
 from bot.containment.journal import record_step
 from bot.containment.lease import Lease, LeaseLost
 from bot.containment.rollback import rollback, start_rollback
+from bot.containment.shared_indicators import shared_expiry, sharers
 from bot.services import Services
 
 __all__ = ["IDEMPOTENT_CONNECTORS", "carry_out", "execute", "rollback", "start", "start_rollback"]
@@ -109,9 +111,13 @@ async def _send(services: Services, lease: Lease, *, resumed: bool) -> None:
     except ConnectorError as exc:
         await _finish(services, lease, Result(Outcome.FAILED, str(exc)), sent=False)
         return
+    # A shared indicator (one per value in Defender) keeps the latest lifetime of its approvals.
+    others = await sharers(services.store, approval, connector.name)
     # The send time is on the record first: a block's lifetime is counted from it.
     approval = await lease.change(send_started_at=time.time(), connector=connector.name)
     request = request_of(approval)
+    if others:
+        request = replace(request, expires_at=shared_expiry(request.expires_at, others))
     result = await call(connector.execute(request))
     await _settle(services, lease, connector, request, result, sent=True)
 

@@ -6,6 +6,8 @@ holds a lease (like execution) while it works; when its instance dies, recovery 
 rollback over once the lease lapses (`resume_rollback`):
 - the rollback's own id is known (an Unisolate machine action): it is polled;
 - a repeatable rollback (rpz, soar, deleting an MDE indicator) is run again;
+- an MDE indicator other approvals still stand on is not deleted: only this share is given up
+  (bot/containment/shared_indicators.py);
 - an MDE unisolate first asks the machine's latest machine action, and is sent only if no
   release is there.
 """
@@ -34,6 +36,7 @@ from bot.containment.engine import (
 )
 from bot.containment.journal import EXECUTOR, record_step
 from bot.containment.lease import Lease, LeaseLost
+from bot.containment.shared_indicators import kept, sharers
 from bot.rbac import Actor
 from bot.services import Services
 
@@ -149,8 +152,22 @@ async def _send(services: Services, lease: Lease, actor: Actor) -> None:
         await _finish(services, lease, actor, Result(Outcome.FAILED, str(exc)), sent=False)
         return
     request = request_of(approval)
-    result = await call(connector.rollback(request, approval.external_id))
-    await _settle(services, lease, actor, connector, request, result, sent=True)
+    result, sent = await _undo(services, connector, approval, request)
+    await _settle(services, lease, actor, connector, request, result, sent=sent)
+
+
+async def _undo(
+    services: Services, connector: Connector, approval: Approval, request: Request
+) -> tuple[Result, bool]:
+    """The connector's rollback, unless other approvals still stand on a shared indicator.
+
+    Read after this rollback's claim is stored (bot/containment/shared_indicators.py): of two
+    concurrent rollbacks of the last two shares, at least one deletes. `True`: it was sent.
+    """
+    others = await sharers(services.store, approval, connector.name)
+    if others:
+        return kept(approval, others, connector.name), False
+    return await call(connector.rollback(request, approval.external_id)), True
 
 
 async def _resume(services: Services, lease: Lease, actor: Actor) -> None:
@@ -176,8 +193,8 @@ async def _resume(services: Services, lease: Lease, actor: Actor) -> None:
             await _settle(services, lease, actor, connector, request, found, sent=False)
             return
     log.info("approval %s: running the rollback again after a restart", approval.id)
-    result = await call(connector.rollback(request, approval.external_id))
-    await _settle(services, lease, actor, connector, request, result, sent=True)
+    result, sent = await _undo(services, connector, approval, request)
+    await _settle(services, lease, actor, connector, request, result, sent=sent)
 
 
 async def _find_rolled_back(connector: Connector, request: Request) -> Result | None:
