@@ -16,6 +16,7 @@ _COLUMNS = (
     "id, source, source_id, title, rule, category, severity, status, first_seen, last_seen,"
     " entities, description, link, warnings, raw, received_at, routed, route, group_id"
 )
+_ROUTING_COLUMNS = _COLUMNS.replace(" raw,", " '' AS raw,")
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,10 @@ async def recent(store: Store, limit: int) -> list[tuple[Alert, dict[str, Any]]]
 
 
 async def unrouted(tx: Transaction, limit: int) -> list[tuple[Alert, dict[str, Any]]]:
-    """The oldest alerts waiting for the router, with their routing columns."""
+    """The oldest alerts waiting for the router, with their routing columns (not the raw body,
+    which routing never reads: it is the largest column)."""
     rows = await tx.fetchall(
-        f"SELECT {_COLUMNS} FROM alerts WHERE routed = 0 ORDER BY received_at LIMIT ?",  # noqa: S608 - constant
+        f"SELECT {_ROUTING_COLUMNS} FROM alerts WHERE routed = 0 ORDER BY received_at LIMIT ?",  # noqa: S608 - constant
         limit,
     )
     return [(from_row(row), row) for row in rows]
