@@ -44,21 +44,31 @@ class _Waiting:
     )
 
 
+# Commits in flight at once. SQLite has one writer (one connection), so one. PostgreSQL waits for
+# the WAL flush at each commit: several batches in flight overlap those waits (each on its own
+# pooled connection). Concurrent batches are as safe as two instances are: inserts and claims
+# are ON CONFLICT, and a lost insert race answers with the stored id.
+IN_FLIGHT = {"sqlite": 1, "postgresql": 4}
+
+
 class GroupCommit:
     """One per process: `save(alerts)` returns once the alerts are committed."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._waiting: list[_Waiting] = []
-        self._committer: asyncio.Task[None] | None = None
+        self._committers: set[asyncio.Task[None]] = set()
+        self._in_flight = IN_FLIGHT.get(store.dialect, 1)
         self._purged = 0.0
 
     async def save(self, alerts: list[Alert], claim: Claim | None = None) -> list[Stored]:
         """Commit the alerts (and the claim, first); Replayed when the claim was taken."""
         waiting = _Waiting(alerts, claim)
         self._waiting.append(waiting)
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._drain())
+        if len(self._committers) < self._in_flight:
+            committer = asyncio.create_task(self._drain())
+            self._committers.add(committer)
+            committer.add_done_callback(self._committers.discard)
         # shield: a cancelled request does not cancel the commit the others wait on.
         stored = await asyncio.shield(waiting.done)
         if stored is None:
@@ -115,6 +125,10 @@ async def save_batch(
             known[key] = (alert.id, alert.status.value)
             restated.append((alert, alert.id))
             outcomes.append(Stored(alert.id, "updated", alert))
+        # Rows are written in key order, so batches committing at once wait on each other's
+        # rows in one order and never deadlock.
+        fresh.sort(key=lambda item: (item[0].source, item[0].source_id))
+        restated.sort(key=lambda item: item[1])
         if fresh:
             await tx.executemany(_INSERT, [_row(alert, now) for alert, _ in fresh])
             outcomes = await _lost_races(tx, store.dialect, fresh, outcomes)
@@ -138,7 +152,7 @@ async def _claim(tx: Transaction, claims: list[Claim | None], now: float) -> lis
     """Take every claim in one statement (the same rule as Store.claim_once); which succeeded."""
     wanted = {(c[0], c[1]): c[2] for c in claims if c is not None}
     won: set[tuple[str, str]] = set()
-    items = list(wanted.items())
+    items = sorted(wanted.items())  # key order: see save_batch
     for start in range(0, len(items), CHUNK):
         chunk = items[start : start + CHUNK]
         rows = await tx.fetchall(
@@ -190,18 +204,30 @@ async def _lost_races(
         return outcomes  # BEGIN IMMEDIATE: no other writer ran between the read and the insert
     stored = await _existing(tx, [alert for alert, _ in fresh])
     replaced = {
-        ours: stored[(a.source, a.source_id)][0]
+        ours: stored[(a.source, a.source_id)]
         for a, ours in fresh
         if stored.get((a.source, a.source_id), (ours,))[0] != ours
     }
     if not replaced:
         return outcomes
     result = []
+    restated = []
     for item in outcomes:
         if item.outcome == "created" and item.id in replaced:
-            item.alert.id = replaced[item.id]
-            item = Stored(item.alert.id, "duplicate", item.alert)
+            theirs, status = replaced[item.id]
+            item.alert.id = theirs
+            # The winner stored another status (firing vs resolved): this post's status is newer.
+            changed = status != item.alert.status.value
+            if changed:
+                restated.append(item.alert)
+            item = Stored(theirs, "updated" if changed else "duplicate", item.alert)
         result.append(item)
+    if restated:
+        now = time.time()
+        await tx.executemany(
+            _RESTATE,
+            [(a.status.value, a.last_seen or now, a.description, a.id) for a in restated],
+        )
     return result
 
 
