@@ -18,12 +18,14 @@ from bot.store import Store, Transaction
 
 # Bound the IN (...) lists: SQLite allows 32,766 parameters, asyncpg 32,767.
 CHUNK = 400
-_INSERT = (
+# One multi-row INSERT per CHUNK alerts (16 values a row, well under the parameter limits).
+_INSERT_HEAD = (
     "INSERT INTO alerts (id, source, source_id, title, rule, category, severity, status,"
     " first_seen, last_seen, entities, description, link, warnings, raw, received_at, routed)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
-    " ON CONFLICT (source, source_id) DO NOTHING"
+    " VALUES "
 )
+_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+_INSERT_TAIL = " ON CONFLICT (source, source_id) DO NOTHING RETURNING id"
 _RESTATE = "UPDATE alerts SET status = ?, last_seen = ?, description = ?, routed = 0 WHERE id = ?"
 
 
@@ -104,18 +106,19 @@ async def save_batch(
         taken = await _claim(tx, [claim for _, claim in posts], now)
         kept = [alerts if ok else [] for (alerts, _), ok in zip(posts, taken, strict=True)]
         flat = [alert for alerts in kept for alert in alerts]
-        known = await _existing(tx, flat)
-        fresh: list[tuple[Alert, str]] = []
-        restated: list[tuple[Alert, str]] = []
-        outcomes: list[Stored] = []
         for alert in flat:
-            key = (alert.source, alert.source_id)
-            if key not in known:
-                alert.id = new_id()
-                known[key] = (alert.id, alert.status.value)
-                fresh.append((alert, alert.id))
+            alert.id = new_id()
+        inserted = await _insert(tx, flat, now)
+        # The rest exist already: stored earlier, by another batch or instance that won the
+        # race (its commit is visible to this statement), or earlier in this very batch.
+        known = await _existing(tx, [alert for alert in flat if alert.id not in inserted])
+        outcomes: list[Stored] = []
+        restated: list[Alert] = []
+        for alert in flat:
+            if alert.id in inserted:
                 outcomes.append(Stored(alert.id, "created", alert))
                 continue
+            key = (alert.source, alert.source_id)
             alert.id, status = known[key]
             if status == alert.status.value:
                 outcomes.append(Stored(alert.id, "duplicate", alert))
@@ -123,21 +126,14 @@ async def save_batch(
             # A status change (Alertmanager resolved, or firing again) goes back to the router,
             # which updates the alert's card.
             known[key] = (alert.id, alert.status.value)
-            restated.append((alert, alert.id))
+            restated.append(alert)
             outcomes.append(Stored(alert.id, "updated", alert))
-        # Rows are written in key order, so batches committing at once wait on each other's
-        # rows in one order and never deadlock.
-        fresh.sort(key=lambda item: (item[0].source, item[0].source_id))
-        restated.sort(key=lambda item: item[1])
-        if fresh:
-            await tx.executemany(_INSERT, [_row(alert, now) for alert, _ in fresh])
-            outcomes = await _lost_races(tx, store.dialect, fresh, outcomes)
         if restated:
             await tx.executemany(
                 _RESTATE,
                 [
-                    (a.status.value, a.last_seen or now, a.description, alert_id)
-                    for a, alert_id in restated
+                    (a.status.value, a.last_seen or now, a.description, a.id)
+                    for a in sorted(restated, key=lambda a: a.id)  # key order: see _insert
                 ],
             )
     answers: list[list[Stored] | None] = []
@@ -146,6 +142,24 @@ async def save_batch(
         answers.append(outcomes[start : start + len(alerts)] if ok else None)
         start += len(alerts)
     return answers
+
+
+async def _insert(tx: Transaction, alerts: list[Alert], now: float) -> set[str]:
+    """Insert the alerts whose (source, source_id) is new; the ids of the rows inserted.
+
+    Rows go in key order, so batches committing at once wait on each other's rows in one order
+    and never deadlock.
+    """
+    ordered = sorted(alerts, key=lambda alert: (alert.source, alert.source_id))
+    inserted: set[str] = set()
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        rows = await tx.fetchall(
+            _INSERT_HEAD + ", ".join([_ROW_MARKS] * len(chunk)) + _INSERT_TAIL,
+            *[value for alert in chunk for value in _row(alert, now)],
+        )
+        inserted.update(row["id"] for row in rows)
+    return inserted
 
 
 async def _claim(tx: Transaction, claims: list[Claim | None], now: float) -> list[bool]:
@@ -194,41 +208,6 @@ async def _existing(tx: Transaction, alerts: list[Alert]) -> dict[tuple[str, str
             for row in rows:
                 found[(source, row["source_id"])] = (row["id"], row["status"])
     return found
-
-
-async def _lost_races(
-    tx: Transaction, dialect: str, fresh: list[tuple[Alert, str]], outcomes: list[Stored]
-) -> list[Stored]:
-    """Another instance may have stored one of these first (PostgreSQL): answer with its id."""
-    if dialect != "postgresql":
-        return outcomes  # BEGIN IMMEDIATE: no other writer ran between the read and the insert
-    stored = await _existing(tx, [alert for alert, _ in fresh])
-    replaced = {
-        ours: stored[(a.source, a.source_id)]
-        for a, ours in fresh
-        if stored.get((a.source, a.source_id), (ours,))[0] != ours
-    }
-    if not replaced:
-        return outcomes
-    result = []
-    restated = []
-    for item in outcomes:
-        if item.outcome == "created" and item.id in replaced:
-            theirs, status = replaced[item.id]
-            item.alert.id = theirs
-            # The winner stored another status (firing vs resolved): this post's status is newer.
-            changed = status != item.alert.status.value
-            if changed:
-                restated.append(item.alert)
-            item = Stored(theirs, "updated" if changed else "duplicate", item.alert)
-        result.append(item)
-    if restated:
-        now = time.time()
-        await tx.executemany(
-            _RESTATE,
-            [(a.status.value, a.last_seen or now, a.description, a.id) for a in restated],
-        )
-    return result
 
 
 def _row(alert: Alert, now: float) -> tuple[object, ...]:
