@@ -1,5 +1,7 @@
-"""The `contain` dialog: target, action, reason, incident and expiry, then the same request the
-one-line commands make (`isolate-endpoint`, `block-domain`, ...). `cancel` stops it any time."""
+"""The `contain` dialog: target, action, reason, incident, expiry (blocks) or full/selective
+(isolation), then the same request the one-line commands make (`isolate-endpoint`,
+`block-domain`, ...); an internal block is asked for only after a second, explicit `internal`
+(the command's `--internal`). `cancel` stops it any time."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from dialogs.enrich import actor_from
 
 DIALOG_ID = "contain"
 SKIP_WORDS = {"none", "no", "skip", "-", ""}
+ISOLATION_WORDS = {"full", "selective"}
+CONFIRM_INTERNAL = "internal"
 ACTIONS = {action.command: action for action in Action}
 _SUGGEST = {
     IndicatorType.DOMAIN: Action.BLOCK_DOMAIN,
@@ -69,6 +73,10 @@ async def _has_reason(prompt: PromptValidatorContext) -> bool:
     return 0 < len(_answer(prompt)) <= MAX_REASON
 
 
+async def _is_isolation(prompt: PromptValidatorContext) -> bool:
+    return _answer(prompt).lower() in ISOLATION_WORDS
+
+
 class ContainDialog(ComponentDialog):
     """Added to the bot's DialogSet at start-up; begun by the `contain` command."""
 
@@ -78,8 +86,18 @@ class ContainDialog(ComponentDialog):
         self.add_dialog(TextPrompt("target", _has_target))
         self.add_dialog(TextPrompt("action", _is_action))
         self.add_dialog(TextPrompt("reason", _has_reason))
+        self.add_dialog(TextPrompt("isolation", _is_isolation))
         self.add_dialog(TextPrompt("text"))
-        steps = [self._target, self._action, self._reason, self._incident, self._expiry, self._ask]
+        steps = [
+            self._target,
+            self._action,
+            self._reason,
+            self._incident,
+            self._expiry,
+            self._isolation,
+            self._ask,
+            self._confirm_internal,
+        ]
         self.add_dialog(WaterfallDialog("contain-steps", steps))
         self.initial_dialog_id = "contain-steps"
 
@@ -137,17 +155,56 @@ class ContainDialog(ComponentDialog):
         prompt = "How long should the block last? 30m, 12h, 7d (90d max), or `none` for no end."
         return await step.prompt("text", PromptOptions(prompt=MessageFactory.text(prompt)))
 
+    async def _isolation(self, step: WaterfallStepContext) -> DialogTurnResult:
+        step.values["expires"] = _unless_skipped(step.result)
+        if Action(step.values["action"]) is not Action.ISOLATE_ENDPOINT:
+            return await step.next("")
+        prompt = (
+            "Full isolation, or selective (Outlook, Teams and Skype for Business keep their"
+            " connection)? `full` or `selective`."
+        )
+        return await step.prompt(
+            "isolation",
+            PromptOptions(
+                prompt=MessageFactory.text(prompt),
+                retry_prompt=MessageFactory.text("Please answer `full` or `selective`."),
+            ),
+        )
+
     async def _ask(self, step: WaterfallStepContext) -> DialogTurnResult:
         actor = actor_from(step.options)
         if not actor.has(Role.RESPONDER):
             await step.context.send_activity("Asking for containment needs the responder role.")
             return await step.end_dialog()
+        step.values["selective"] = str(step.result or "").strip().lower() == "selective"
+        reply = await self._request(step, internal=False)
+        if reply.audit_detail != INTERNAL_REFUSAL:
+            return await step.end_dialog()
+        # The one-line command's `--internal`, as a deliberate second answer.
+        prompt = (
+            f"Say `{CONFIRM_INTERNAL}` to ask for it anyway (the approval card warns the approvers"
+            " that the target is internal), or anything else to stop."
+        )
+        return await step.prompt("text", PromptOptions(prompt=MessageFactory.text(prompt)))
+
+    async def _confirm_internal(self, step: WaterfallStepContext) -> DialogTurnResult:
+        if str(step.result or "").strip().lower() == CONFIRM_INTERNAL:
+            await self._request(step, internal=True)
+        else:
+            await step.context.send_activity("Nothing was requested.")
+        return await step.end_dialog()
+
+    async def _request(self, step: WaterfallStepContext, *, internal: bool) -> Reply:
+        """The same request the one-line command makes; answered, audited, and returned."""
+        actor = actor_from(step.options)
         ask = Ask(
             action=Action(step.values["action"]),
             target=step.values["target"],
             reason=step.values["reason"],
+            selective=step.values["selective"],
             incident=step.values["incident"],
-            expires=_unless_skipped(step.result),
+            expires=step.values["expires"],
+            internal=internal,
         )
         try:
             reply = await request_containment(self.services, actor, _conversation(step), ask)
@@ -157,12 +214,6 @@ class ContainDialog(ComponentDialog):
                 text=f"{exc}. Nothing was requested.",
                 audit_result="refused",
                 audit_detail=f"usage: {exc}"[:300],
-            )
-        if reply.audit_detail == INTERNAL_REFUSAL:
-            # The dialog has no `--internal` answer: point at the one-line command that has.
-            reply.text = (
-                f"{reply.text} Nothing was requested; ask with the one-line command: "
-                f'`{ask.action.command} {ask.target} --internal --reason "…"`.'
             )
         redactor = self.services.redactor
         if reply.card is not None:
@@ -174,7 +225,7 @@ class ContainDialog(ComponentDialog):
         else:
             await step.context.send_activity(redactor.redact(reply.text or "Done."))
         await self._audit(actor, ask, reply, _conversation(step).id)
-        return await step.end_dialog()
+        return reply
 
     async def _audit(self, actor: Actor, ask: Ask, reply: Reply, conversation: str) -> None:
         # The `contain` command was audited when the dialog began; the request itself is here.

@@ -32,6 +32,18 @@ async def test_unknown_host_is_refused_and_a_known_one_shows_machine_facts(tmp_p
         assert "Isolate endpoint (selective)" in text and "Crown jewel" in text
         stored = await records.get(harness.vigil.services.store, approval_id)
         assert stored.options["machine_id"] and stored.required_approvals == 2
+
+        # The contain dialog asks full or selective for isolation (and no expiry).
+        await answer_to(harness, RESPONDER, "contain")
+        await answer_to(harness, RESPONDER, HOST)
+        await answer_to(harness, RESPONDER, "isolate-endpoint")
+        await answer_to(harness, RESPONDER, "beaconing again")
+        assert "`full` or `selective`" in await answer_to(harness, RESPONDER, "none")
+        assert "`full` or `selective`" in await answer_to(harness, RESPONDER, "half")
+        dialog_card = await answer_to(harness, RESPONDER, "Selective")
+        assert "Isolate endpoint (selective)" in dialog_card
+        made = await records.listing(harness.vigil.services.store)
+        assert sorted(a.options.get("selective", False) for a in made) == [True, True]
     finally:
         await harness.close()
         await fake.close()

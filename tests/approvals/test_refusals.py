@@ -230,7 +230,7 @@ async def test_reject_cancel_list_show_and_legacy_submit(tmp_path):
         await harness.close()
 
 
-async def test_the_contain_dialog_audits_its_refusals_and_points_at_internal(tmp_path):
+async def test_the_contain_dialog_audits_its_refusals_and_asks_before_an_internal_block(tmp_path):
     harness = await start(tmp_path)
     try:
         # A bad expiry typed in the dialog: refused, nothing stored, audited like the command.
@@ -241,14 +241,20 @@ async def test_the_contain_dialog_audits_its_refusals_and_points_at_internal(tmp
         await answer_to(harness, RESPONDER, "none")
         refused = await answer_to(harness, RESPONDER, "1y")
         assert "--expires" in refused and "Nothing was requested" in refused
-        # An internal address: the dialog cannot take --internal, so it names the command that can.
-        await answer_to(harness, RESPONDER, "contain 10.1.2.3")
-        await answer_to(harness, RESPONDER, "yes")
-        await answer_to(harness, RESPONDER, "lateral movement")
-        await answer_to(harness, RESPONDER, "none")
-        internal = await answer_to(harness, RESPONDER, "none")
-        assert "block-ip 10.1.2.3 --internal --reason" in internal
-        assert await records.listing(harness.vigil.services.store) == []
+        # An internal address is refused, then asked for only after an explicit `internal`.
+        for confirm in ("no", "internal"):
+            await answer_to(harness, RESPONDER, "contain 10.1.2.3")
+            await answer_to(harness, RESPONDER, "yes")
+            await answer_to(harness, RESPONDER, "lateral movement")
+            await answer_to(harness, RESPONDER, "none")
+            assert "10.1.2.3 is internal" in await answer_to(harness, RESPONDER, "none")
+            assert await records.listing(harness.vigil.services.store) == []
+            answered = await answer_to(harness, RESPONDER, confirm)
+            if confirm == "no":
+                assert "Nothing was requested" in answered
+        assert "Internal target" in answered
+        [made] = await records.listing(harness.vigil.services.store)
+        assert made.target == "10.1.2.3" and made.options["internal"] is True
         domain = [e for e in await _audit(harness, "command:block-domain") if e.result == "refused"]
         assert any("usage:" in e.result_detail and "--expires" in e.result_detail for e in domain)
         ip = [e for e in await _audit(harness, "command:block-ip") if e.result == "refused"]
