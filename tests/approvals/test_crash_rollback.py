@@ -20,7 +20,6 @@ from bot.containment.recovery import recover
 from bot.containment.registry import connectors_from_config
 from tests.approvals.approved import approved, audit_of, fast_env, services_for
 from tests.fakes.mde import MdeFake
-from tests.fakes.tls import client_context
 
 DEAD = "crashed-instance"
 HOST = "ws-fin-042.corp.example.com"
@@ -140,9 +139,7 @@ async def fake(tmp_path):
 
 @pytest.fixture
 async def mde_services(store, fake):
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(ssl=client_context(fake.ca_path)), trust_env=False
-    )
+    session = fake.client_session()
     env = fast_env(**fake.vigil_env(), VIGIL_CA_BUNDLE=fake.ca_path, VIGIL_MDE_TIMEOUT="2")
     try:
         yield services_for(store, session, env)

@@ -8,7 +8,6 @@ import asyncio
 import json
 import time
 
-import aiohttp
 import pytest
 
 from bot.approvals import records
@@ -22,7 +21,6 @@ from bot.containment.registry import connectors_from_config
 from bot.rbac import Actor, Role
 from tests.approvals.approved import approved, audit_of, fast_env, services_for
 from tests.fakes.mde import MDE_SCOPE, MdeFake
-from tests.fakes.tls import client_context
 
 HOST = "ws-fin-042.corp.example.com"
 RESPONDER = Actor(
@@ -42,13 +40,8 @@ async def fake(tmp_path):
 
 @pytest.fixture
 async def tls_http(fake):
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(ssl=client_context(fake.ca_path)), trust_env=False
-    )
-    try:
+    async with fake.client_session() as session:
         yield session
-    finally:
-        await session.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import aiohttp
 import pytest
 
 from bot.approvals import records
@@ -24,7 +23,6 @@ from bot.incidents.timeline import entries
 from bot.rbac import Actor, Role
 from tests.approvals.approved import REQUESTER, approved, audit_of, fast_env, services_for
 from tests.fakes.mde import MdeFake
-from tests.fakes.tls import client_context
 
 RESPONDER = Actor(
     "aaaaaaaa-0000-4000-8000-00000000000a", "Rae Responder", frozenset({Role.RESPONDER})
@@ -43,13 +41,8 @@ async def fake(tmp_path):
 
 @pytest.fixture
 async def tls_http(fake):
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(ssl=client_context(fake.ca_path)), trust_env=False
-    )
-    try:
+    async with fake.client_session() as session:
         yield session
-    finally:
-        await session.close()
 
 
 @pytest.fixture

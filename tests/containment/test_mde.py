@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 
-import aiohttp
 import pytest
 
 from bot.app import build_services
@@ -19,7 +18,6 @@ from bot.containment.registry import connectors_from_config
 from bot.rbac import RoleMap
 from tests.containment.conftest import AUDIT_KEY
 from tests.fakes.mde import MDE_SCOPE, MdeFake
-from tests.fakes.tls import client_context
 
 HOST = "ws-fin-042.corp.example.com"
 
@@ -37,13 +35,8 @@ async def fake(tmp_path):
 
 @pytest.fixture
 async def tls_http(fake):
-    session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(ssl=client_context(fake.ca_path)), trust_env=False
-    )
-    try:
+    async with fake.client_session() as session:
         yield session
-    finally:
-        await session.close()
 
 
 @pytest.fixture

@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import web
 
-from tests.fakes.tls import make_ca
+from tests.fakes.tls import client_context, make_ca
 
 TENANT_ID = "4b1d3c2a-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 MDE_RESOURCE = "https://api.securitycenter.microsoft.com"
@@ -171,6 +172,12 @@ class MdeFake:
             "VIGIL_APP_ID": self.app_id,
             "VIGIL_APP_PASSWORD": self.app_password,
         }
+
+    def client_session(self) -> aiohttp.ClientSession:
+        """A client that trusts this fake's CA (and no proxy from the environment)."""
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=client_context(self.ca_path)), trust_env=False
+        )
 
     # --- servers -------------------------------------------------------------------------------
 
