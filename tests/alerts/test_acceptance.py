@@ -7,25 +7,13 @@ import base64
 import copy
 import json
 
-import pytest
-
 from bot.cli import main
 from tests.alerts.samples import sample
-from tests.alerts.test_delivery import GENERAL, cards_in, routes_env, settle
+from tests.alerts.test_delivery import GENERAL, cards_in, settle
 from tests.alerts.webhook import HMAC_KEY, TOKEN, post
-from tests.bot.harness import ADMIN, Harness, card_text
+from tests.bot.harness import card_text
 
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"alertmanager:{TOKEN}".encode()).decode()}
-
-
-@pytest.fixture
-async def bot(store_url):
-    harness = await Harness.start(store_url, routes_env())
-    try:
-        await harness.say(ADMIN, "ping", GENERAL)
-        yield harness
-    finally:
-        await harness.close()
 
 
 def text_of(call) -> str:

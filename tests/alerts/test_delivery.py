@@ -6,8 +6,6 @@ import asyncio
 import json
 import tomllib
 
-import pytest
-
 from bot.devchannel import ChannelConversation
 from tests.alerts.webhook import alert_env, post, start_with
 from tests.bot.harness import ADMIN, Harness, card_text
@@ -18,16 +16,6 @@ GENERAL = ChannelConversation.channel("SOC", "Alerts")
 
 def routes_env() -> dict[str, str]:
     return {**alert_env(), "VIGIL_ALERTS_DEFAULT_CHANNEL": "Alerts"}
-
-
-@pytest.fixture
-async def bot(store_url):
-    harness = await Harness.start(store_url, routes_env())
-    try:
-        await harness.say(ADMIN, "ping", GENERAL)
-        yield harness
-    finally:
-        await harness.close()
 
 
 def cards_in(harness, conversation):

@@ -6,21 +6,9 @@ import asyncio
 import re
 
 import aiohttp
-import pytest
 
-from tests.alerts.test_delivery import GENERAL, alert, routes_env
+from tests.alerts.test_delivery import alert
 from tests.alerts.webhook import post
-from tests.bot.harness import ADMIN, Harness
-
-
-@pytest.fixture
-async def bot(store_url):
-    harness = await Harness.start(store_url, routes_env())
-    try:
-        await harness.say(ADMIN, "ping", GENERAL)
-        yield harness
-    finally:
-        await harness.close()
 
 
 async def scrape(url: str) -> dict[str, float]:
