@@ -166,7 +166,7 @@ async def _claim(tx: Transaction, claims: list[Claim | None], now: float) -> lis
     """Take every claim in one statement (the same rule as Store.claim_once); which succeeded."""
     wanted = {(c[0], c[1]): c[2] for c in claims if c is not None}
     won: set[tuple[str, str]] = set()
-    items = sorted(wanted.items())  # key order: see save_batch
+    items = sorted(wanted.items())  # key order: see _insert
     for start in range(0, len(items), CHUNK):
         chunk = items[start : start + CHUNK]
         rows = await tx.fetchall(
