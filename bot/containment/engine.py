@@ -16,11 +16,10 @@ from bot.approvals.records import Approval
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.execution_settings import ExecutionSettings
 from bot.containment.lease import Lease
-from bot.services import Services
+from bot.services import Services, Slot
 
 log = logging.getLogger(__name__)
 
-ENGINE_KEY = "containment.execution"
 # How a caller of `follow` asks about an action it sent: the latest id known -> an answer or None.
 Check = Callable[[str], Awaitable[Result | None]]
 FINAL = frozenset({Outcome.SUCCEEDED, Outcome.FAILED})
@@ -70,12 +69,13 @@ class Engine:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+ENGINE: Slot[Engine] = Slot("containment.engine")
+
+
 def engine(services: Services) -> Engine:
-    found = services.extras.get(ENGINE_KEY)
-    if found is None:
-        found = Engine(uuid.uuid4().hex[:12], ExecutionSettings.load(services.raw_config))
-        services.extras[ENGINE_KEY] = found
-    return found
+    return services.provide(
+        ENGINE, lambda: Engine(uuid.uuid4().hex[:12], ExecutionSettings.load(services.raw_config))
+    )
 
 
 def request_of(approval: Approval) -> Request:

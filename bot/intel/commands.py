@@ -25,18 +25,15 @@ from bot.intel.settings import IntelSettings
 from bot.intel.sources.base import Status
 from bot.intel.startup import build_enricher
 from bot.rbac import Actor, Role
-from bot.services import Services
+from bot.services import Services, Slot
 
 COMMANDS = CommandSet(group="intel")
-EXTRAS_KEY = "intel"
+ENRICHER: Slot[asyncio.Future[Enricher]] = Slot("intel.enricher")
 
 
 async def attach(services: Services) -> Enricher:
-    """Build the enricher once per process and keep it in `services.extras` (start-up hook)."""
-    pending = services.extras.get(EXTRAS_KEY)
-    if pending is None:
-        pending = asyncio.ensure_future(_build(services))
-        services.extras[EXTRAS_KEY] = pending
+    """The process's enricher, built on first use (concurrent first callers share the build)."""
+    pending = services.provide(ENRICHER, lambda: asyncio.ensure_future(_build(services)))
     return await asyncio.shield(pending)
 
 

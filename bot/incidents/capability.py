@@ -1,0 +1,14 @@
+"""The incidents capability: records, channels, timelines and exports, as Vigil sees it."""
+
+from bot import graph
+from bot.incidents import cli, commands, settings
+from bot.kernel.capability import Capability, DialogDeclaration
+from bot.rbac import Role
+
+CAPABILITY = Capability(
+    name="incidents",
+    commands=(commands.COMMANDS,),
+    dialogs=(DialogDeclaration("incident", "dialogs.incident:IncidentDialog", Role.ANALYST),),
+    cli=(cli.register,),
+    settings=(settings, graph),
+)
