@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import logging
 import ssl
@@ -18,14 +17,9 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from botbuilder.core import PrivateConversationState
-from botbuilder.dialogs import Dialog, DialogSet
-from botbuilder.schema import Activity
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
-from bot import core_commands
-from bot.adapter import AuthenticationFailed, VigilAdapter
 from bot.alerts.outbox import depth as alert_outbox_depth
 from bot.audit_trail import AUDIT_KEY_SECRET, AuditTrail
 from bot.bot_token import BotTokenProvider
@@ -36,13 +30,16 @@ from bot.connector import BotConnector
 from bot.rbac import RoleMap
 from bot.redaction import Redactor
 from bot.request_body import BodyRejected, parse_json, read_raw
-from bot.router import Router
 from bot.secrets import SecretSource, SecretUnavailable, check, secret_source_from_config
 from bot.services import Services
 from bot.settings import ServiceSettings
-from bot.state import StoreStorage
 from bot.store import DB_URL, Store, open_store
-from bot.teams import VigilTeamsHandler, turn_error_handler
+from bot.teams_endpoint import (
+    AuthenticationFailed,
+    BadActivity,
+    TeamsEndpoint,
+    build_teams_endpoint,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +92,11 @@ class Metrics:
 
 @dataclass
 class Vigil:
-    """A running Vigil: its ports, its adapter and its handler."""
+    """A running Vigil: its ports, its Teams endpoint and its background jobs."""
 
     settings: ServiceSettings
     services: Services
-    adapter: VigilAdapter
-    handler: VigilTeamsHandler
+    teams: TeamsEndpoint
     metrics: Metrics
     in_flight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
@@ -115,16 +111,6 @@ APP_KEY = web.AppKey("vigil", Vigil)
 
 def command_sets() -> list[CommandSet]:
     return [commands for capability in CAPABILITIES for commands in capability.commands]
-
-
-def dialog_list(services: Services) -> list[Dialog]:
-    """Each declared dialog, built from its import path (dialogs/ is adapter code)."""
-    built = []
-    for capability in CAPABILITIES:
-        for declared in capability.dialogs:
-            module, _, name = declared.factory.partition(":")
-            built.append(getattr(importlib.import_module(module), name)(services))
-    return built
 
 
 def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
@@ -208,29 +194,18 @@ async def start_vigil(
 
 
 def _assemble(settings: ServiceSettings, services: Services) -> Vigil:
-    """The adapter, handler and background jobs over built ports; areas check settings here."""
-    store, secrets = services.store, services.secrets
-    area_dialogs = dialog_list(services)
+    """The Teams endpoint and background jobs over built ports; areas check settings here."""
     tokens = BotTokenProvider(
         app_id=settings.app_id,
         app_type=settings.app_type,
         login_url=settings.login_url,
         scope=settings.oauth_scope,
-        password=app_password_source(secrets, settings.app_password),
+        password=app_password_source(services.secrets, settings.app_password),
         ca_bundle=settings.ca_bundle,
     )
     services.connector = BotConnector(services.http, tokens)
-    redactor = services.redactor
-    adapter = VigilAdapter(settings, tokens, services.connector)
-    adapter.on_turn_error = turn_error_handler(redactor)
-    dialog_state = PrivateConversationState(StoreStorage(store))
-    dialogs = DialogSet(dialog_state.create_property("dialogs"))
-    for dialog in area_dialogs:
-        dialogs.add(dialog)
-    handler = VigilTeamsHandler(
-        services, Router(services), dialog_state, dialogs, core_commands.welcome_card
-    )
-    vigil = Vigil(settings, services, adapter, handler, Metrics())
+    teams = build_teams_endpoint(settings, services, tokens, CAPABILITIES)
+    vigil = Vigil(settings, services, teams, Metrics())
     vigil.idle.set()
     # Made last, so nothing can fail between making these coroutines and owning them.
     vigil.jobs = background_jobs(services)
@@ -347,14 +322,14 @@ def _http(kind: type, reason: str, limit: int | None = None) -> web.HTTPExceptio
 async def messages(request: web.Request) -> web.Response:
     vigil = _vigil(request)
     body = await read_json_body(request, vigil.settings.max_body_bytes)
-    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+    if not isinstance(body, dict):
         return _problem(400, "body is not a Bot Framework activity")
     try:
-        activity = Activity().deserialize(body)
-    except Exception:
-        return _problem(400, "body is not a Bot Framework activity")
-    try:
-        auth = await vigil.adapter.authenticate(activity, request.headers.get("Authorization", ""))
+        auth, activity = await vigil.teams.authenticate(
+            body, request.headers.get("Authorization", "")
+        )
+    except BadActivity as exc:
+        return _problem(400, str(exc))
     except AuthenticationFailed as exc:
         vigil.metrics.auth_failures.inc()
         log.info("refused /api/messages: %s", exc)
@@ -363,14 +338,15 @@ async def messages(request: web.Request) -> web.Response:
     vigil.idle.clear()
     started = time.perf_counter()
     try:
-        invoke = await vigil.adapter.process_activity(auth, activity, vigil.handler.on_turn)
+        invoke = await vigil.teams.process(auth, activity)
     finally:
         vigil.in_flight -= 1
         if vigil.in_flight == 0:
             vigil.idle.set()
         vigil.metrics.turn_seconds.observe(time.perf_counter() - started)
     if invoke is not None:
-        return web.json_response(invoke.body, status=invoke.status)
+        status, payload = invoke
+        return web.json_response(payload, status=status)
     return web.Response(status=200)
 
 
