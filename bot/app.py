@@ -31,10 +31,11 @@ from bot.bot_token import BotTokenProvider
 from bot.commands import CommandRegistry, CommandSet
 from bot.config import RawConfig, Setting, parse_bool
 from bot.connector import BotConnector
+from bot.kernel.filters import Filter
+from bot.kernel.pipeline import Pipeline
 from bot.rbac import RoleMap
 from bot.redaction import Redactor
 from bot.request_body import BodyRejected, parse_json, read_raw
-from bot.router import Router
 from bot.secrets import SecretUnavailable, check, secret_source_from_config
 from bot.services import Services
 from bot.settings import ServiceSettings
@@ -140,6 +141,13 @@ def dialog_list(services: Services) -> list[Dialog]:
         ContainDialog(services),
         ExecSummaryDialog(services),
     ]
+
+
+def capability_filters() -> list[Filter]:
+    """Filters the capabilities add to the one way in (summaries: the exec channel)."""
+    from bot.summaries.guard import exec_channel_filter
+
+    return [exec_channel_filter]
 
 
 def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
@@ -257,8 +265,9 @@ def _assemble(settings: ServiceSettings, services: Services) -> Vigil:
     dialogs = DialogSet(dialog_state.create_property("dialogs"))
     for dialog in area_dialogs:
         dialogs.add(dialog)
+    pipeline = Pipeline(services, capability_filters())
     handler = VigilTeamsHandler(
-        services, Router(services), dialog_state, dialogs, core_commands.welcome_card
+        services, pipeline, dialog_state, dialogs, core_commands.welcome_card
     )
     vigil = Vigil(settings, services, adapter, handler, Metrics())
     vigil.idle.set()

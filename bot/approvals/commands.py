@@ -101,16 +101,7 @@ _block_command(Action.BLOCK_HASH, "hash", "<sha256>")
     examples=("contain", "contain ws-fin-042"),
 )
 async def contain(call: Invocation) -> Reply:
-    options = {
-        "actor": {
-            "id": call.actor.aad_object_id,
-            "name": call.actor.name,
-            "roles": sorted(role.value for role in call.actor.roles),
-            "tenant": call.actor.tenant_id,
-        },
-        "target": call.args.get("target") or "",
-    }
-    return Reply(dialog="contain", dialog_options=options)
+    return Reply(dialog="contain", dialog_options={"target": call.args.get("target") or ""})
 
 
 @COMMANDS.command(

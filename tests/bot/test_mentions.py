@@ -6,7 +6,8 @@ import pytest
 from botbuilder.schema import Activity
 
 from bot.commands import split_words
-from bot.teams import strip_mentions
+from bot.kernel.normalise import normalise_text
+from bot.teams import mentions_of
 
 BOT = {"id": "28:bot", "name": "Vigil"}
 CAM = {"id": "29:cam", "name": "Cam Commander"}
@@ -16,6 +17,11 @@ def _activity(text: str, *entities: dict) -> Activity:
     return Activity().deserialize(
         {"type": "message", "text": text, "recipient": BOT, "entities": list(entities)}
     )
+
+
+def strip_mentions(activity: Activity) -> str:
+    """What the pipeline reads: the adapter's mentions, normalised by the kernel."""
+    return normalise_text(activity.text or "", mentions_of(activity))
 
 
 def _mention(who: dict, text: str) -> dict:
