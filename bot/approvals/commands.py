@@ -1,6 +1,6 @@
 """Containment requests in chat, `approvals list|show|cancel`, and the approval card buttons.
 
-The router checks the coarse role and audits every command and click; the approval policy
+The pipeline checks the coarse role and audits every command and click; the approval policy
 makes the real decision (the approver role per action type, four-eyes, expiry) and every
 refusal is answered to the clicker alone.
 """

@@ -24,7 +24,7 @@ DIALOG_ID = "exec_summary"
     "exec-summary",
     summary="Draft an executive summary of an incident, edit it, and post it to the exec channel "
     "(commanders, or the incident's scribe)",
-    # The router checks the analyst role; the handler adds commander-or-scribe of this incident.
+    # The pipeline checks the analyst role; the handler adds commander-or-scribe of this incident.
     role=Role.ANALYST,
     mutating=True,
     params=(Param("incident", "INC-YYYYMMDD-NNN (optional in the incident's channel)", False),),
