@@ -15,7 +15,7 @@ from bot import core_commands
 from bot.adapter import AuthenticationFailed, VigilAdapter
 from bot.bot_token import BotTokenProvider
 from bot.kernel.capability import Capability
-from bot.router import Router
+from bot.kernel.pipeline import Pipeline
 from bot.services import Services
 from bot.settings import ServiceSettings
 from bot.state import StoreStorage
@@ -63,8 +63,9 @@ def build_teams_endpoint(
     dialogs = DialogSet(dialog_state.create_property("dialogs"))
     for dialog in declared_dialogs(services, capabilities):
         dialogs.add(dialog)
+    filters = [check for capability in capabilities for check in capability.filters]
     handler = VigilTeamsHandler(
-        services, Router(services), dialog_state, dialogs, core_commands.welcome_card
+        services, Pipeline(services, filters), dialog_state, dialogs, core_commands.welcome_card
     )
     return TeamsEndpoint(adapter, handler)
 

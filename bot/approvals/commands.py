@@ -1,6 +1,6 @@
 """Containment requests in chat, `approvals list|show|cancel`, and the approval card buttons.
 
-The router checks the coarse role and audits every command and click; the approval policy
+The pipeline checks the coarse role and audits every command and click; the approval policy
 makes the real decision (the approver role per action type, four-eyes, expiry) and every
 refusal is answered to the clicker alone.
 """
@@ -101,16 +101,7 @@ _block_command(Action.BLOCK_HASH, "hash", "<sha256>")
     examples=("contain", "contain ws-fin-042"),
 )
 async def contain(call: Invocation) -> Reply:
-    options = {
-        "actor": {
-            "id": call.actor.aad_object_id,
-            "name": call.actor.name,
-            "roles": sorted(role.value for role in call.actor.roles),
-            "tenant": call.actor.tenant_id,
-        },
-        "target": call.args.get("target") or "",
-    }
-    return Reply(dialog="contain", dialog_options=options)
+    return Reply(dialog="contain", dialog_options={"target": call.args.get("target") or ""})
 
 
 @COMMANDS.command(

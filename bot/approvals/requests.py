@@ -1,7 +1,7 @@
 """Asking for containment: validate the target, look it up, gather evidence, record, post the card.
 
 Everything that can refuse a request happens before the record exists, so a refused request
-leaves nothing pending; the router audits the refusal with the reason given here.
+leaves nothing pending; the pipeline audits the refusal with the reason given here.
 """
 
 from __future__ import annotations

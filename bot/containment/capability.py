@@ -7,12 +7,11 @@ from bot.approvals import settings as approval_settings
 from bot.containment import execution_settings, recovery, settings
 from bot.containment.settings import ConnectorSettings
 from bot.kernel.capability import Capability, DialogDeclaration
-from bot.rbac import Role
 
 CAPABILITY = Capability(
     name="containment",
     commands=(approval_commands.COMMANDS,),
-    dialogs=(DialogDeclaration("contain", "dialogs.contain:ContainDialog", Role.RESPONDER),),
+    dialogs=(DialogDeclaration("contain", "dialogs.contain:ContainDialog"),),
     jobs=(recovery.execution_job, expiry.expiry_job),
     settings=(execution_settings, approval_settings, settings),
     config_checks=(ConnectorSettings.load,),

@@ -3,12 +3,11 @@
 from bot import graph
 from bot.incidents import cli, commands, settings
 from bot.kernel.capability import Capability, DialogDeclaration
-from bot.rbac import Role
 
 CAPABILITY = Capability(
     name="incidents",
     commands=(commands.COMMANDS,),
-    dialogs=(DialogDeclaration("incident", "dialogs.incident:IncidentDialog", Role.ANALYST),),
+    dialogs=(DialogDeclaration("incident", "dialogs.incident:IncidentDialog"),),
     cli=(cli.register,),
     settings=(settings, graph),
 )

@@ -59,8 +59,7 @@ SUBCOMMANDS = (
 async def create_incident(call: Invocation) -> Reply:
     args = call.args
     if args["severity"] is None:
-        options = {"actor": actor_options(call.actor)}
-        return Reply(dialog="incident", dialog_options=options, audit_detail="dialog started")
+        return Reply(dialog="incident", audit_detail="dialog started")
     severity = parse_severity(args["severity"])
     title = " ".join(args["title"] or [])
     if not title.strip():
@@ -76,15 +75,6 @@ async def create_incident(call: Invocation) -> Reply:
         alert_id=args["alert"] or "",
         correlation_id=call.correlation_id,
     )
-
-
-def actor_options(actor: Actor) -> dict:
-    return {
-        "id": actor.aad_object_id,
-        "name": actor.name,
-        "roles": sorted(role.value for role in actor.roles),
-        "tenant": actor.tenant_id,
-    }
 
 
 @COMMANDS.command(

@@ -2,12 +2,11 @@
 
 from bot.intel import cli, commands, settings
 from bot.kernel.capability import Capability, DialogDeclaration
-from bot.rbac import Role
 
 CAPABILITY = Capability(
     name="intel",
     commands=(commands.COMMANDS,),
-    dialogs=(DialogDeclaration("enrich", "dialogs.enrich:EnrichDialog", Role.ANALYST),),
+    dialogs=(DialogDeclaration("enrich", "dialogs.enrich:EnrichDialog"),),
     cli=(cli.register,),
     settings=(settings,),
 )

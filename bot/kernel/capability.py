@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.commands import CommandSet
     from bot.config import RawConfig
-    from bot.rbac import Role
+    from bot.kernel.filters import Filter
     from bot.services import Services
 
 # A long-running job of each instance (delivery, expiry, schedules); made at start-up, where it
@@ -28,12 +28,11 @@ ConfigCheck = Callable[["RawConfig"], object]
 
 @dataclass(frozen=True)
 class DialogDeclaration:
-    """A dialog (Bot Framework code in dialogs/, so named by import path, not imported here) and
-    the role every one of its turns needs; the one way in checks it."""
+    """A dialog (Bot Framework code in dialogs/, so named by import path, not imported here).
+    The command that begins it sets the role each of its turns needs; the one way in checks it."""
 
     id: str
     factory: str  # "dialogs.enrich:EnrichDialog", built with the running Vigil's Services
-    role: Role | None
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class Capability:
     commands: tuple[CommandSet, ...] = ()
     dialogs: tuple[DialogDeclaration, ...] = ()
     jobs: tuple[Job, ...] = ()
-    filters: tuple[Any, ...] = ()
+    filters: tuple[Filter, ...] = ()  # run by the one way in before the rate limit
     routes: tuple[Route, ...] = ()
     cli: tuple[CliVerbs, ...] = ()
     # Modules declaring `Setting` constants, for `vigil config check`.

@@ -1,14 +1,15 @@
 """The summaries capability: executive summaries and their cadence, as Vigil sees it."""
 
 from bot.kernel.capability import Capability, DialogDeclaration
-from bot.rbac import Role
 from bot.summaries import cadence_settings, commands, reminder_buttons, reminders, settings
 from bot.summaries.commands import DIALOG_ID
+from bot.summaries.guard import exec_channel_filter
 
 CAPABILITY = Capability(
     name="summaries",
     commands=(commands.COMMANDS, reminder_buttons.COMMANDS),
-    dialogs=(DialogDeclaration(DIALOG_ID, "dialogs.exec_summary:ExecSummaryDialog", Role.ANALYST),),
+    dialogs=(DialogDeclaration(DIALOG_ID, "dialogs.exec_summary:ExecSummaryDialog"),),
     jobs=(reminders.cadence_job,),
+    filters=(exec_channel_filter,),
     settings=(cadence_settings, settings),
 )

@@ -24,7 +24,7 @@ DIALOG_ID = "exec_summary"
     "exec-summary",
     summary="Draft an executive summary of an incident, edit it, and post it to the exec channel "
     "(commanders, or the incident's scribe)",
-    # The router checks the analyst role; the handler adds commander-or-scribe of this incident.
+    # The pipeline checks the analyst role; the handler adds commander-or-scribe of this incident.
     role=Role.ANALYST,
     mutating=True,
     params=(Param("incident", "INC-YYYYMMDD-NNN (optional in the incident's channel)", False),),
@@ -66,7 +66,7 @@ async def exec_summary(call: Invocation) -> Reply:
     draft = await draft_for(call.services, incident, call.actor)
     return Reply(
         dialog=DIALOG_ID,
-        dialog_options=dialog_options(call.actor, draft),
+        dialog_options=dialog_options(draft),
         audit_target=incident.id,
         audit_detail="exec summary dialog started",
     )
@@ -86,15 +86,9 @@ async def draft_for(services: Services, incident: Incident, actor: Actor) -> Dra
     )
 
 
-def dialog_options(actor: Actor, draft: Draft) -> dict[str, Any]:
+def dialog_options(draft: Draft) -> dict[str, Any]:
     """What the dialog starts from (also for a reminder's Edit): JSON only, it is stored."""
     return {
-        "actor": {
-            "id": actor.aad_object_id,
-            "name": actor.name,
-            "roles": sorted(role.value for role in actor.roles),
-            "tenant": actor.tenant_id,
-        },
         "draft": draft.to_dict(),
         "key": new_post_key(),
     }
