@@ -205,7 +205,7 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
     message = Message(text=f"{_heading(reminder)} for {incident.id}", card=card)
     try:
         if not conversation_id:
-            raise DeliveryFailed(0, "no chat with the commander and no incident channel")
+            raise DeliveryFailed("no chat with the commander and no incident channel")
         activity_id = await services.messenger.post(conversation_id, message)
     except DeliveryFailed as exc:
         await _retry_later(services, reminder, str(exc), now)

@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 
 from bot.devchannel import RecordedCall
+from bot.kernel.messenger import ConversationUnknown, Message, MessageTooLarge
+from cards.limits import MAX_MESSAGE_BYTES
 from tests.alerts.test_delivery import GENERAL, routes_env
 from tests.alerts.webhook import HMAC_KEY, post
 from tests.approvals.workflow import SOC as CONTAINMENT
@@ -27,6 +29,8 @@ from tests.approvals.workflow import ask, workflow_env
 from tests.bot.harness import (
     ADMIN,
     ANALYST,
+    APP_ID,
+    APP_PASSWORD,
     APPROVER,
     COMMANDER,
     RESPONDER,
@@ -48,8 +52,8 @@ MARK = "[REDACTED]"
 @pytest.fixture
 async def bot(tmp_path: Path):
     graph = GraphFake(
-        app_id="11111111-2222-4333-8444-555555555555",
-        app_password="local-test-password-not-a-secret",
+        app_id=APP_ID,
+        app_password=APP_PASSWORD,
         teams={SOC.team_aad_group_id},
     )
     await graph.start(tmp_path)
@@ -197,3 +201,29 @@ async def test_a_secret_never_reaches_the_channel_by_any_path(bot: Harness):
         shown = seen(what)
         for secret in SECRETS:
             assert secret not in shown, (secret, shown[:300])
+
+
+async def test_the_messenger_refuses_what_teams_would_and_reaches_known_conversations(harness):
+    """The port itself, on the running bot: size limit, unknown conversations, 1:1 chats."""
+    messenger = harness.vigil.services.messenger
+    await harness.say(ANALYST, "ping")
+    await harness.say(ADMIN, "ping", GENERAL)
+    personal = await messenger.personal_chat(ANALYST.aad_object_id)
+    assert personal is not None and await messenger.reaches(personal)
+    assert await messenger.personal_chat(COMMANDER.aad_object_id) is None
+
+    since = harness.channel.last_seq
+    with pytest.raises(MessageTooLarge):
+        await messenger.post(GENERAL.id, Message(text="x" * (MAX_MESSAGE_BYTES + 1)))
+    with pytest.raises(ConversationUnknown):
+        await messenger.post("19:never-seen@thread.tacv2", Message(text="hello"))
+    assert [c for c in harness.channel.attempts() if c.seq > since] == []
+
+    # Vigil's own app password is a secret it knows from the start.
+    posted = await messenger.post(GENERAL.id, Message(text=f"key {APP_PASSWORD}"))
+    card = {"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": APP_PASSWORD}]}
+    await messenger.update(GENERAL.id, posted, Message(card=card))
+    sent, updated = [c for c in harness.channel.attempts() if c.seq > since]
+    assert (sent.kind, sent.activity_id, updated.kind) == ("send", posted, "update")
+    assert sent.activity["text"] == f"key {MARK}"
+    assert card_of(updated)["body"][0]["text"] == MARK
