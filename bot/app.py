@@ -26,7 +26,6 @@ from bot.bot_token import BotTokenProvider
 from bot.capabilities import CAPABILITIES
 from bot.commands import CommandRegistry, CommandSet
 from bot.config import RawConfig, Setting, parse_bool
-from bot.connector import BotConnector
 from bot.rbac import RoleMap
 from bot.redaction import Redactor
 from bot.request_body import BodyRejected, parse_json, read_raw
@@ -203,7 +202,6 @@ def _assemble(settings: ServiceSettings, services: Services) -> Vigil:
         password=app_password_source(services.secrets, settings.app_password),
         ca_bundle=settings.ca_bundle,
     )
-    services.connector = BotConnector(services.http, tokens)
     teams = build_teams_endpoint(settings, services, tokens, CAPABILITIES)
     vigil = Vigil(settings, services, teams, Metrics())
     vigil.idle.set()

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from bot.audit_trail import AuditTrail
     from bot.commands import CommandRegistry
     from bot.config import RawConfig
-    from bot.connector import BotConnector
+    from bot.kernel.messenger import Messenger
     from bot.rbac import RoleMap
     from bot.redaction import Redactor
     from bot.secrets import SecretSource
@@ -44,8 +44,8 @@ class Services:
     secrets: SecretSource
     redactor: Redactor
     audit: AuditTrail
-    # The Bot Connector client for proactive posts and card updates; set by start_vigil.
-    connector: BotConnector | None = None
+    # The one way out to Teams (posts, replies, card updates); set by start_vigil.
+    messenger: Messenger | None = None
     _built: dict[Slot[Any], Any] = field(default_factory=dict, repr=False)
 
     def provide(self, slot: Slot[T], build: Callable[[], T]) -> T:

@@ -14,12 +14,14 @@ from botbuilder.schema import Activity
 from bot import core_commands
 from bot.adapter import AuthenticationFailed, VigilAdapter
 from bot.bot_token import BotTokenProvider
+from bot.connector import BotConnector
 from bot.kernel.capability import Capability
 from bot.kernel.pipeline import Pipeline
 from bot.services import Services
 from bot.settings import ServiceSettings
 from bot.state import StoreStorage
 from bot.teams import VigilTeamsHandler, turn_error_handler
+from bot.teams_messenger import TeamsMessenger
 
 __all__ = ["AuthenticationFailed", "BadActivity", "TeamsEndpoint", "build_teams_endpoint"]
 
@@ -55,9 +57,13 @@ def build_teams_endpoint(
     tokens: BotTokenProvider,
     capabilities: tuple[Capability, ...],
 ) -> TeamsEndpoint:
-    """The adapter and handler over built ports, with every declared dialog."""
-    assert services.connector is not None
-    adapter = VigilAdapter(settings, tokens, services.connector)
+    """The adapter and handler over built ports, with every declared dialog; sets the
+    Messenger (the one way out) on the services."""
+    messenger = TeamsMessenger(
+        BotConnector(services.http, tokens), services.store, services.redactor
+    )
+    services.messenger = messenger
+    adapter = VigilAdapter(settings, tokens, messenger)
     adapter.on_turn_error = turn_error_handler(services.redactor)
     dialog_state = PrivateConversationState(StoreStorage(services.store))
     dialogs = DialogSet(dialog_state.create_property("dialogs"))
