@@ -27,7 +27,7 @@ from bot.adapter import AuthenticationFailed, VigilAdapter
 from bot.alerts.ingest import alert_webhook
 from bot.alerts.outbox import depth as alert_outbox_depth
 from bot.audit_trail import AUDIT_KEY_SECRET, AuditTrail
-from bot.bot_token import BotTokenProvider
+from bot.bot_token import BotTokenProvider, app_password
 from bot.commands import CommandRegistry, CommandSet
 from bot.config import RawConfig, Setting, parse_bool
 from bot.connector import BotConnector
@@ -35,7 +35,7 @@ from bot.rbac import RoleMap
 from bot.redaction import Redactor
 from bot.request_body import BodyRejected, parse_json, read_raw
 from bot.router import Router
-from bot.secrets import SecretUnavailable, check, secret_source_from_config
+from bot.secrets import check, secret_source_from_config
 from bot.services import Services
 from bot.settings import ServiceSettings
 from bot.state import StoreStorage
@@ -45,7 +45,6 @@ from bot.teams import VigilTeamsHandler, turn_error_handler
 log = logging.getLogger(__name__)
 
 APP_KEY = web.AppKey("vigil", object)
-APP_PASSWORD_SECRET = "bot-app-password"  # noqa: S105 (a secret name)
 # Secrets without which Vigil cannot do its core job; /readyz names the missing ones.
 REQUIRED_SECRETS = (AUDIT_KEY_SECRET,)
 # Enough for "no Entra token ... from managed identity <id>: <why>", short enough for a probe log.
@@ -232,21 +231,12 @@ def _assemble(settings: ServiceSettings, services: Services) -> Vigil:
     store, http, secrets = services.store, services.http, services.secrets
     area_dialogs = dialog_list(services)
 
-    async def app_password() -> str:
-        # The secret source wins, so Key Vault rotation reaches the bot's own credential too.
-        try:
-            return (await secrets.get(APP_PASSWORD_SECRET)).reveal()
-        except SecretUnavailable:
-            if settings.app_password:
-                return settings.app_password
-            raise
-
     tokens = BotTokenProvider(
         app_id=settings.app_id,
         app_type=settings.app_type,
         login_url=settings.login_url,
         scope=settings.oauth_scope,
-        password=app_password,
+        password=app_password(secrets, settings.app_password),
         ca_bundle=settings.ca_bundle,
     )
     services.connector = BotConnector(http, tokens)

@@ -14,8 +14,26 @@ from dataclasses import dataclass
 import msal
 import requests
 
+from bot.secrets import SecretSource, SecretUnavailable
+
+APP_PASSWORD_SECRET = "bot-app-password"  # noqa: S105 (a secret name)
 # Refresh this long before expiry so a token never expires in flight.
 _REFRESH_MARGIN = 300.0
+
+
+def app_password(secrets: SecretSource, configured: str) -> Callable[[], Awaitable[str]]:
+    """The app's own password, read at every token fetch: the secret source first, so a password
+    rotated in Key Vault reaches every credential built on it, else the configured one."""
+
+    async def read() -> str:
+        try:
+            return (await secrets.get(APP_PASSWORD_SECRET)).reveal()
+        except SecretUnavailable:
+            if configured:
+                return configured
+            raise
+
+    return read
 
 
 class TokenUnavailable(RuntimeError):
@@ -80,7 +98,7 @@ class BotTokenProvider:
             return await self._fetch_managed_identity()
         secret = await self._password() if self._password else ""
         if not secret:
-            raise TokenUnavailable("no app password configured (secret bot-app-password)")
+            raise TokenUnavailable(f"no app password configured (secret {APP_PASSWORD_SECRET})")
         result = await asyncio.to_thread(self._acquire_msal, secret)
         if "access_token" not in result:
             if result.get("error") in ("invalid_client", "unauthorized_client"):
