@@ -27,7 +27,7 @@ from bot.adapter import AuthenticationFailed, VigilAdapter
 from bot.alerts.ingest import alert_webhook
 from bot.alerts.outbox import depth as alert_outbox_depth
 from bot.audit_trail import AUDIT_KEY_SECRET, AuditTrail
-from bot.bot_token import BotTokenProvider, app_password
+from bot.bot_token import bot_connector_tokens
 from bot.commands import CommandRegistry, CommandSet
 from bot.config import RawConfig, Setting, parse_bool
 from bot.connector import BotConnector
@@ -231,14 +231,7 @@ def _assemble(settings: ServiceSettings, services: Services) -> Vigil:
     store, http, secrets = services.store, services.http, services.secrets
     area_dialogs = dialog_list(services)
 
-    tokens = BotTokenProvider(
-        app_id=settings.app_id,
-        app_type=settings.app_type,
-        login_url=settings.login_url,
-        scope=settings.oauth_scope,
-        password=app_password(secrets, settings.app_password),
-        ca_bundle=settings.ca_bundle,
-    )
+    tokens = bot_connector_tokens(settings, secrets)
     services.connector = BotConnector(http, tokens)
     redactor = services.redactor
     adapter = VigilAdapter(settings, tokens, services.connector)

@@ -15,6 +15,7 @@ import msal
 import requests
 
 from bot.secrets import SecretSource, SecretUnavailable
+from bot.settings import ServiceSettings
 
 APP_PASSWORD_SECRET = "bot-app-password"  # noqa: S105 (a secret name)
 # Refresh this long before expiry so a token never expires in flight.
@@ -34,6 +35,18 @@ def app_password(secrets: SecretSource, configured: str) -> Callable[[], Awaitab
             raise
 
     return read
+
+
+def bot_connector_tokens(settings: ServiceSettings, secrets: SecretSource) -> BotTokenProvider:
+    """The bot's own tokens for the Bot Connector: its app id (or managed identity) and password."""
+    return BotTokenProvider(
+        app_id=settings.app_id,
+        app_type=settings.app_type,
+        login_url=settings.login_url,
+        scope=settings.oauth_scope,
+        password=app_password(secrets, settings.app_password),
+        ca_bundle=settings.ca_bundle,
+    )
 
 
 class TokenUnavailable(RuntimeError):

@@ -14,7 +14,7 @@ import aiohttp
 from bot.app import REQUIRED_SECRETS, ssl_context
 from bot.audit import AuditLog
 from bot.audit_trail import AUDIT_KEY_SECRET
-from bot.bot_token import APP_PASSWORD_SECRET, BotTokenProvider, TokenUnavailable, app_password
+from bot.bot_token import APP_PASSWORD_SECRET, TokenUnavailable, bot_connector_tokens
 from bot.config import ConfigError, RawConfig
 from bot.config_report import effective_config
 from bot.secrets import SecretSource, SecretUnavailable, check, secret_source_from_config
@@ -165,14 +165,7 @@ async def check_bot_token(context: Context) -> list[Finding]:
     if not settings.app_id:
         return [Finding(False, "no bot app id", "set VIGIL_APP_ID to the Azure Bot's app id")]
 
-    tokens = BotTokenProvider(
-        app_id=settings.app_id,
-        app_type=settings.app_type,
-        login_url=settings.login_url,
-        scope=settings.oauth_scope,
-        password=app_password(secrets, settings.app_password),
-        ca_bundle=settings.ca_bundle,
-    )
+    tokens = bot_connector_tokens(settings, secrets)
     try:
         await asyncio.wait_for(tokens.token(), 30)
     except (TokenUnavailable, SecretUnavailable, TimeoutError) as exc:
