@@ -15,7 +15,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.bot_token import BotTokenProvider
-from bot.kernel.retry import RETRY_STATUSES, Answer, RetryPolicy, Unanswered, fetch, with_retries
+from bot.kernel.retry import RETRY_STATUSES, RetryPolicy, Unanswered, call_with_token
 
 # What alert delivery asks of a refusal: would a later pass be answered differently?
 RETRYABLE = RETRY_STATUSES
@@ -84,21 +84,18 @@ class BotConnector:
     ) -> dict[str, Any]:
         url = service_url.rstrip("/") + "/" + path
         data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-
-        async def send() -> Answer:
-            headers = {"Authorization": f"Bearer {await self.tokens.token()}"}
-            if data is not None:
-                headers["Content-Type"] = "application/json; charset=utf-8"
-            return await fetch(
-                self.http, method, url, headers=headers, data=data, client_timeout=self.timeout
-            )
-
+        headers = {} if data is None else {"Content-Type": "application/json; charset=utf-8"}
         try:
-            answer = await with_retries(
+            answer = await call_with_token(
+                self.http,
                 self.policy,
-                send,
+                self.tokens,
+                method,
+                url,
+                data=data,
+                headers=headers,
+                client_timeout=self.timeout,
                 what=f"connector {method} {path}",
-                on_unauthorized=self.tokens.invalidate,
                 sleep=self._sleep,
             )
         except Unanswered as exc:

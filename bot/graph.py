@@ -14,7 +14,7 @@ import aiohttp
 
 from bot.bot_token import BotTokenProvider, TokenUnavailable, app_password
 from bot.config import RawConfig, Setting, parse_url
-from bot.kernel.retry import Answer, RetryPolicy, Unanswered, fetch, with_retries
+from bot.kernel.retry import RetryPolicy, Unanswered, call_with_token
 from bot.secrets import SecretSource, SecretUnavailable
 from bot.settings import ServiceSettings
 
@@ -117,26 +117,24 @@ class GraphClient:
         url = f"{self.base_url}/{path}"
         data = None if body is None else json.dumps(body).encode()
 
-        async def send() -> Answer:
-            try:
-                token = await self.tokens.token()
-            except (TokenUnavailable, SecretUnavailable) as exc:
-                raise GraphError(0, "TokenUnavailable", str(exc)) from None
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            if data is not None:
-                headers["Content-Type"] = "application/json"
-            return await fetch(
-                self.http, method, url, headers=headers, data=data, client_timeout=self.timeout
-            )
-
+        headers = {"Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
         try:
-            answer = await with_retries(
+            answer = await call_with_token(
+                self.http,
                 self.policy,
-                send,
+                self.tokens,
+                method,
+                url,
+                data=data,
+                headers=headers,
+                client_timeout=self.timeout,
                 what=f"Graph {method} {path}",
-                on_unauthorized=self.tokens.invalidate,
                 sleep=self._sleep,
             )
+        except (TokenUnavailable, SecretUnavailable) as exc:
+            raise GraphError(0, "TokenUnavailable", str(exc)) from None
         except Unanswered as exc:
             raise GraphError(0, "Unreachable", exc.reason) from None
         if answer.status < 300:

@@ -15,8 +15,9 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 
@@ -88,6 +89,14 @@ class Answer:
     retry_after: str | None = None
 
 
+class BearerTokens(Protocol):
+    """Where a client gets its bearer token, and how it drops one the server refused."""
+
+    async def token(self) -> str: ...
+
+    def invalidate(self) -> None: ...
+
+
 class Unanswered(Exception):
     """Every try ended without an HTTP answer; `reason` names the last error's kind."""
 
@@ -143,3 +152,30 @@ async def with_retries(
         wait = policy.delay(attempt, answer.retry_after)
         log.warning("%s answered %s; retrying in %.1fs", what, answer.status, wait)
         await sleep(wait)
+
+
+async def call_with_token(
+    http: aiohttp.ClientSession,
+    policy: RetryPolicy,
+    tokens: BearerTokens,
+    method: str,
+    url: str,
+    *,
+    data: bytes | None,
+    headers: Mapping[str, str],
+    client_timeout: aiohttp.ClientTimeout,
+    what: str,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Answer:
+    """A bearer-token request under `policy`: the token is asked for at every try, so the one
+    fetched after a 401 is used. Token errors propagate; Unanswered as in `with_retries`."""
+
+    async def send() -> Answer:
+        signed = {**headers, "Authorization": f"Bearer {await tokens.token()}"}
+        return await fetch(
+            http, method, url, headers=signed, data=data, client_timeout=client_timeout
+        )
+
+    return await with_retries(
+        policy, send, what=what, on_unauthorized=tokens.invalidate, sleep=sleep
+    )
