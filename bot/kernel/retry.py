@@ -105,22 +105,6 @@ class Unanswered(Exception):
         self.reason = reason
 
 
-async def fetch(
-    http: aiohttp.ClientSession,
-    method: str,
-    url: str,
-    *,
-    headers: dict[str, str],
-    data: bytes | None,
-    client_timeout: aiohttp.ClientTimeout,
-) -> Answer:
-    """One request with its answer read as text."""
-    async with http.request(
-        method, url, data=data, headers=headers, timeout=client_timeout
-    ) as response:
-        return Answer(response.status, await response.text(), response.headers.get("Retry-After"))
-
-
 async def with_retries(
     policy: RetryPolicy,
     send: Callable[[], Awaitable[Answer]],
@@ -172,9 +156,11 @@ async def call_with_token(
 
     async def send() -> Answer:
         signed = {**headers, "Authorization": f"Bearer {await tokens.token()}"}
-        return await fetch(
-            http, method, url, headers=signed, data=data, client_timeout=client_timeout
-        )
+        async with http.request(
+            method, url, data=data, headers=signed, timeout=client_timeout
+        ) as response:
+            text = await response.text()
+            return Answer(response.status, text, response.headers.get("Retry-After"))
 
     return await with_retries(
         policy, send, what=what, on_unauthorized=tokens.invalidate, sleep=sleep
