@@ -15,7 +15,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.bot_token import BotTokenProvider
-from bot.kernel.retry import RETRY_STATUSES, RetryPolicy, Unanswered, call_with_token
+from bot.kernel.retry import RETRY_STATUSES, BearerHttp, RetryPolicy, Unanswered
 
 # What alert delivery asks of a refusal: would a later pass be answered differently?
 RETRYABLE = RETRY_STATUSES
@@ -43,11 +43,10 @@ class BotConnector:
         timeout: float = 15.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.http = http
+        self.http = http  # alert delivery builds its own connector over these
         self.tokens = tokens
-        self.policy = RetryPolicy(max_attempts=max_attempts, max_wait=max_wait)
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._sleep = sleep
+        policy = RetryPolicy(max_attempts=max_attempts, max_wait=max_wait)
+        self._http = BearerHttp(http, tokens, policy, aiohttp.ClientTimeout(total=timeout), sleep)
 
     async def send(
         self,
@@ -86,17 +85,8 @@ class BotConnector:
         data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = {} if data is None else {"Content-Type": "application/json; charset=utf-8"}
         try:
-            answer = await call_with_token(
-                self.http,
-                self.policy,
-                self.tokens,
-                method,
-                url,
-                data=data,
-                headers=headers,
-                client_timeout=self.timeout,
-                what=f"connector {method} {path}",
-                sleep=self._sleep,
+            answer = await self._http.request(
+                method, url, data=data, headers=headers, what=f"connector {method} {path}"
             )
         except Unanswered as exc:
             raise ConnectorError(0, exc.reason) from None

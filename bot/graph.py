@@ -14,7 +14,7 @@ import aiohttp
 
 from bot.bot_token import BotTokenProvider, TokenUnavailable, app_password
 from bot.config import RawConfig, Setting, parse_url
-from bot.kernel.retry import RetryPolicy, Unanswered, call_with_token
+from bot.kernel.retry import BearerHttp, RetryPolicy, Unanswered
 from bot.secrets import SecretSource, SecretUnavailable
 from bot.settings import ServiceSettings
 
@@ -81,12 +81,9 @@ class GraphClient:
         timeout: float = 20.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.http = http
-        self.tokens = tokens
         self.base_url = base_url.rstrip("/")
-        self.policy = RetryPolicy(max_attempts=max_attempts, max_wait=max_wait)
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._sleep = sleep
+        policy = RetryPolicy(max_attempts=max_attempts, max_wait=max_wait)
+        self._http = BearerHttp(http, tokens, policy, aiohttp.ClientTimeout(total=timeout), sleep)
 
     async def create_channel(
         self,
@@ -116,22 +113,12 @@ class GraphClient:
     async def call(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
         url = f"{self.base_url}/{path}"
         data = None if body is None else json.dumps(body).encode()
-
         headers = {"Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
         try:
-            answer = await call_with_token(
-                self.http,
-                self.policy,
-                self.tokens,
-                method,
-                url,
-                data=data,
-                headers=headers,
-                client_timeout=self.timeout,
-                what=f"Graph {method} {path}",
-                sleep=self._sleep,
+            answer = await self._http.request(
+                method, url, data=data, headers=headers, what=f"Graph {method} {path}"
             )
         except (TokenUnavailable, SecretUnavailable) as exc:
             raise GraphError(0, "TokenUnavailable", str(exc)) from None

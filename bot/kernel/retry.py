@@ -138,30 +138,30 @@ async def with_retries(
         await sleep(wait)
 
 
-async def call_with_token(
-    http: aiohttp.ClientSession,
-    policy: RetryPolicy,
-    tokens: BearerTokens,
-    method: str,
-    url: str,
-    *,
-    data: bytes | None,
-    headers: Mapping[str, str],
-    client_timeout: aiohttp.ClientTimeout,
-    what: str,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> Answer:
-    """A bearer-token request under `policy`: the token is asked for at every try, so the one
-    fetched after a 401 is used. Token errors propagate; Unanswered as in `with_retries`."""
+@dataclass(frozen=True)
+class BearerHttp:
+    """Requests that carry a bearer token and follow one retry policy, over the process's session.
+    The token is asked for at every try, so the one fetched after a 401 is used."""
 
-    async def send() -> Answer:
-        signed = {**headers, "Authorization": f"Bearer {await tokens.token()}"}
-        async with http.request(
-            method, url, data=data, headers=signed, timeout=client_timeout
-        ) as response:
-            text = await response.text()
-            return Answer(response.status, text, response.headers.get("Retry-After"))
+    http: aiohttp.ClientSession
+    tokens: BearerTokens
+    policy: RetryPolicy
+    timeout: aiohttp.ClientTimeout
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
-    return await with_retries(
-        policy, send, what=what, on_unauthorized=tokens.invalidate, sleep=sleep
-    )
+    async def request(
+        self, method: str, url: str, *, data: bytes | None, headers: Mapping[str, str], what: str
+    ) -> Answer:
+        """The final answer; token errors propagate, Unanswered as in `with_retries`."""
+
+        async def send() -> Answer:
+            signed = {**headers, "Authorization": f"Bearer {await self.tokens.token()}"}
+            async with self.http.request(
+                method, url, data=data, headers=signed, timeout=self.timeout
+            ) as response:
+                text = await response.text()
+                return Answer(response.status, text, response.headers.get("Retry-After"))
+
+        return await with_retries(
+            self.policy, send, what=what, on_unauthorized=self.tokens.invalidate, sleep=self.sleep
+        )
