@@ -21,7 +21,7 @@ import time
 from dataclasses import replace
 
 from bot.approvals import records
-from bot.approvals.records import Approval, StaleApproval, State
+from bot.approvals.records import Approval, State
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.engine import (
     FINAL,
@@ -55,18 +55,14 @@ def start(services: Services, approval: Approval) -> None:
 
 async def execute(services: Services, approval: Approval) -> Approval:
     """Claim, send once, follow to a final state; the record as it ended (or as another has it)."""
-    mine = engine(services)
-    try:
-        lease = await Lease.claim(
-            services.store,
-            approval,
-            mine.owner,
-            mine.settings.lease_seconds,
-            expect_state=State.APPROVED,
-            state=State.EXECUTING,
-            result="executing",
-        )
-    except StaleApproval:
+    lease = await engine(services).claim(
+        services.store,
+        approval,
+        expect_state=State.APPROVED,
+        state=State.EXECUTING,
+        result="executing",
+    )
+    if lease is None:
         return await records.get(services.store, approval.id)
     return await carry_out(services, lease)
 
