@@ -36,7 +36,7 @@ from bot.containment.engine import (
     request_of,
 )
 from bot.containment.journal import record_step
-from bot.containment.lease import Lease, LeaseLost
+from bot.containment.lease import Lease
 from bot.containment.rollback import rollback, start_rollback
 from bot.containment.shared_indicators import shared_expiry, sharers
 from bot.services import Services
@@ -69,21 +69,11 @@ async def execute(services: Services, approval: Approval) -> Approval:
 
 async def carry_out(services: Services, lease: Lease, *, resumed: bool = False) -> Approval:
     """Work on a claimed approval: send it if it was never sent, else reconcile what was sent."""
-    lease.start_renewing()
-    try:
-        if lease.approval.send_started_at is None:
-            await _send(services, lease, resumed=resumed)
-        else:
-            await _reconcile(services, lease)
-    except LeaseLost:
-        log.info("approval %s: another instance holds it now", lease.approval.id)
-        return await records.get(services.store, lease.approval.id)
-    except asyncio.CancelledError:
-        await lease.release()
-        raise
-    finally:
-        await lease.stop_renewing()
-    return lease.approval
+    if lease.approval.send_started_at is None:
+        work = _send(services, lease, resumed=resumed)
+    else:
+        work = _reconcile(services, lease)
+    return await lease.hold_while(work, "it")
 
 
 async def _send(services: Services, lease: Lease, *, resumed: bool) -> None:

@@ -35,7 +35,7 @@ from bot.containment.engine import (
     request_of,
 )
 from bot.containment.journal import EXECUTOR, record_step
-from bot.containment.lease import Lease, LeaseLost
+from bot.containment.lease import Lease
 from bot.containment.shared_indicators import kept, sharers
 from bot.rbac import Actor
 from bot.services import Services
@@ -96,21 +96,8 @@ async def resume_rollback(services: Services, approval: Approval) -> Approval:
 
 
 async def _carry(services: Services, lease: Lease, actor: Actor, *, resumed: bool) -> Approval:
-    lease.start_renewing()
-    try:
-        if resumed:
-            await _resume(services, lease, actor)
-        else:
-            await _send(services, lease, actor)
-    except LeaseLost:
-        log.info("approval %s: another instance holds the rollback now", lease.approval.id)
-        return await records.get(services.store, lease.approval.id)
-    except asyncio.CancelledError:
-        await lease.release()
-        raise
-    finally:
-        await lease.stop_renewing()
-    return lease.approval
+    work = _resume(services, lease, actor) if resumed else _send(services, lease, actor)
+    return await lease.hold_while(work, "the rollback")
 
 
 def _lapse(approval: Approval) -> bool:
