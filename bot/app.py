@@ -22,14 +22,14 @@ from prometheus_client.exposition import generate_latest
 
 from bot.alerts.outbox import depth as alert_outbox_depth
 from bot.audit_trail import AUDIT_KEY_SECRET, AuditTrail
-from bot.bot_token import BotTokenProvider
+from bot.bot_token import bot_connector_tokens
 from bot.capabilities import CAPABILITIES
 from bot.commands import CommandRegistry, CommandSet
 from bot.config import RawConfig, Setting, parse_bool
 from bot.rbac import RoleMap
 from bot.redaction import Redactor
 from bot.request_body import BodyRejected, parse_json, read_raw
-from bot.secrets import SecretSource, SecretUnavailable, check, secret_source_from_config
+from bot.secrets import check, secret_source_from_config
 from bot.services import Services
 from bot.settings import ServiceSettings
 from bot.store import DB_URL, Store, open_store
@@ -42,7 +42,6 @@ from bot.teams_endpoint import (
 
 log = logging.getLogger(__name__)
 
-APP_PASSWORD_SECRET = "bot-app-password"  # noqa: S105 (a secret name)
 # Secrets without which Vigil cannot do its core job; /readyz names the missing ones.
 REQUIRED_SECRETS = (AUDIT_KEY_SECRET,)
 # Enough for "no Entra token ... from managed identity <id>: <why>", short enough for a probe log.
@@ -194,35 +193,13 @@ async def start_vigil(
 
 def _assemble(settings: ServiceSettings, services: Services) -> Vigil:
     """The Teams endpoint and background jobs over built ports; areas check settings here."""
-    tokens = BotTokenProvider(
-        app_id=settings.app_id,
-        app_type=settings.app_type,
-        login_url=settings.login_url,
-        scope=settings.oauth_scope,
-        password=app_password_source(services.secrets, settings.app_password),
-        ca_bundle=settings.ca_bundle,
-    )
+    tokens = bot_connector_tokens(settings, services.secrets)
     teams = build_teams_endpoint(settings, services, tokens, CAPABILITIES)
     vigil = Vigil(settings, services, teams, Metrics())
     vigil.idle.set()
     # Made last, so nothing can fail between making these coroutines and owning them.
     vigil.jobs = background_jobs(services)
     return vigil
-
-
-def app_password_source(secrets: SecretSource, configured: str) -> Callable[[], Awaitable[str]]:
-    """The bot's app password: the secret source wins, so Key Vault rotation reaches the bot's
-    own credential too; else the configured value."""
-
-    async def app_password() -> str:
-        try:
-            return (await secrets.get(APP_PASSWORD_SECRET)).reveal()
-        except SecretUnavailable:
-            if configured:
-                return configured
-            raise
-
-    return app_password
 
 
 def start_jobs(vigil: Vigil) -> None:

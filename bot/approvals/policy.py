@@ -11,9 +11,9 @@ import fnmatch
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from bot.approvals.records import Approval, State
+from bot.kernel import timefmt
 from bot.rbac import Actor, Role
 
 CROWN_JEWEL_APPROVALS = 2
@@ -29,9 +29,7 @@ class Refusal:
     text: str
 
 
-def clock_text(at: float) -> str:
-    """`10:42 UTC` for today-ish times in refusals and cards."""
-    return datetime.fromtimestamp(at, UTC).strftime("%H:%M UTC")
+clock_text = timefmt.clock
 
 
 def is_expired(approval: Approval, now: float) -> bool:

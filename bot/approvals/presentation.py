@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.approvals.records import Approval, State
 from bot.containment.connector import Action, Outcome
+from bot.kernel import timefmt
 from bot.rbac import Role
 
 ACTION_TITLES = {
@@ -18,10 +18,7 @@ ACTION_TITLES = {
 }
 
 
-def display_time(at: float | None) -> str:
-    if not at:
-        return ""
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+display_time = timefmt.date_time
 
 
 def action_title(approval: Approval) -> str:

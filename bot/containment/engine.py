@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.approvals.records import Approval
+from bot.approvals.records import Approval, StaleApproval
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.execution_settings import ExecutionSettings
 from bot.containment.lease import Lease
 from bot.services import Services, Slot
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,16 @@ class Engine:
 
         task.add_done_callback(done)
         return True
+
+    async def claim(self, store: Store, approval: Approval, **changes: Any) -> Lease | None:
+        """This instance's lease on `approval`, written with `changes`; None when another
+        instance or a decision moved the record on first."""
+        try:
+            return await Lease.claim(
+                store, approval, self.owner, self.settings.lease_seconds, **changes
+            )
+        except StaleApproval:
+            return None
 
     async def idle(self) -> None:
         """Wait until nothing runs here (tests and the benchmark use it)."""

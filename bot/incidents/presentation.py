@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import cards
 from bot.incidents.records import Incident
 from bot.incidents.timeline import Entry
+from bot.kernel import timefmt
 
 CARD_TIMELINE = 5
 RETRY_VERB = "incident.retry_channel"
 
 
-def display_time(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+display_time = timefmt.date_time
 
 
 def card_data(incident: Incident, latest: Sequence[Entry], total: int) -> dict[str, Any]:
@@ -30,7 +29,7 @@ def card_data(incident: Incident, latest: Sequence[Entry], total: int) -> dict[s
         "channelUrl": incident.channel_url,
         "timeline": [
             {
-                "at": datetime.fromtimestamp(e.at, UTC).strftime("%H:%M"),
+                "at": timefmt.clock(e.at, label=False),
                 "who": e.actor,
                 "text": e.text,
             }

@@ -16,8 +16,8 @@ from typing import Any
 
 from bot.commands import Invocation, Reply, UsageError
 from bot.incidents import timeline
-from bot.incidents.presentation import display_time
 from bot.incidents.records import Incident
+from bot.kernel import timefmt
 from bot.rbac import Actor, Role
 from bot.services import Services
 from bot.store import Store
@@ -204,7 +204,7 @@ async def _recorded(services: Services, cadence_id: str, actor: Actor, verb: str
         actor.name,
         TIMELINE_KIND,
         f"Exec summary cadence {verb} every {format_every(cadence.every_seconds)}; "
-        f"next due {display_time(cadence.next_due)}",
+        f"next due {timefmt.date_time(cadence.next_due)}",
     )
     return cadence
 
@@ -262,7 +262,7 @@ async def handle_every(call: Invocation, incident: Incident, every_text: str) ->
     verb = "changed to" if replaced else "set:"
     return Reply(
         text=f"{incident.id}: exec summary cadence {verb} every {format_every(every)}. "
-        f"Next reminder {display_time(cadence.next_due)}, {where}, with a draft to "
+        f"Next reminder {timefmt.date_time(cadence.next_due)}, {where}, with a draft to "
         f"Post, Edit or Skip. Stop it with `exec-summary {incident.id} --stop`.",
         audit_target=incident.id,
         audit_detail=f"cadence {'changed' if replaced else 'set'} every {every}s",
