@@ -9,6 +9,8 @@ from typing import Any
 
 from cards.template import Template
 
+# Templates and samples are grouped in a folder per capability: templates/intel/verdict.json and
+# samples/intel/verdict.data.json; a template's name ("verdict") is unique across the groups.
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 SAMPLES_DIR = Path(__file__).parent / "samples"
 
@@ -24,7 +26,7 @@ LIST_CAPS: dict[str, dict[str, int]] = {
 
 def names() -> list[str]:
     """Template names, sorted."""
-    return sorted(path.stem for path in TEMPLATES_DIR.glob("*.json"))
+    return sorted(_files(TEMPLATES_DIR, ".json"))
 
 
 def template_source(name: str) -> dict[str, Any]:
@@ -49,7 +51,18 @@ def shape(name: str) -> dict[str, Any]:
     return sample(name)
 
 
+def group(name: str) -> str:
+    """The capability a template belongs to (its folder)."""
+    return _path(TEMPLATES_DIR, name, ".json").parent.name
+
+
 def _path(folder: Path, name: str, suffix: str) -> Path:
-    if name not in names():
+    files = _files(folder, suffix)
+    if name not in files:
         raise KeyError(f"unknown card template {name!r}; known: {', '.join(names())}")
-    return folder / f"{name}{suffix}"
+    return files[name]
+
+
+@cache
+def _files(folder: Path, suffix: str) -> dict[str, Path]:
+    return {path.name.removesuffix(suffix): path for path in sorted(folder.glob(f"*/*{suffix}"))}

@@ -121,7 +121,7 @@ def summary(report: Report) -> str:
 
 
 def verdict_card_data(report: Report, now: float | None = None) -> dict[str, Any]:
-    """Data in the shape of cards/samples/verdict.data.json."""
+    """Data in the shape of cards/samples/intel/verdict.data.json."""
     checked = timefmt.date_time(time.time() if now is None else now)
     return {
         "indicator": defang(report.indicator),
@@ -144,7 +144,7 @@ def verdict_card_data(report: Report, now: float | None = None) -> dict[str, Any
 
 
 def bulk_card_data(reports: Sequence[Report], left_out: int = 0) -> dict[str, Any]:
-    """Data in the shape of cards/samples/bulk_verdict.data.json."""
+    """Data in the shape of cards/samples/intel/bulk_verdict.data.json."""
     counts = Counter(report.verdict.value for report in reports)
     order = ("malicious", "suspicious", "clean", "unknown")
     text = " · ".join(f"{counts[v]} {v}" for v in order if counts[v])
