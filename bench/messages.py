@@ -9,7 +9,8 @@ order rotated each round so no bot always runs first):
   Vigil ping    `vigil serve` answering `ping` (analyst role): dedupe, store, audit every turn
   Vigil whoami  `vigil serve` answering `whoami` with its card; also audited
 
-Prints each run's msg/s, p50 and p99, then the medians and the ratios to the tuned echo bot.
+Prints each run's msg/s, p50, p99 and the bot process's CPU per message (steadier than msg/s on
+a shared machine), then the medians and the ratios to the tuned echo bot.
 A figure, never a pass/fail. Run: python bench/messages.py [--messages 2000] [--rounds 3]
 """
 
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,16 @@ class Result:
     seconds: float
     latencies: list[float]
     right: int
+    cpu_seconds: float  # the bot process's CPU time over the run: steadier than msg/s here
     rss_mb: float | None = None
 
     @property
     def rate(self) -> float:
         return self.messages / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu_seconds / self.messages * 1000
 
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -63,6 +69,7 @@ class Bot:
     right: Callable[[dict[str, Any]], bool]  # is the bot's answer the expected one
     vigil: bool
     tuned: bool = False
+    root: Path = ROOT  # the source tree Vigil runs from (--compare adds another)
 
 
 def _text_is(expected: str) -> Callable[[dict[str, Any]], bool]:
@@ -103,7 +110,13 @@ async def wait_listening(port: int, process: subprocess.Popen, limit: float = 60
     raise RuntimeError("bot did not start listening")
 
 
-async def drive(channel: LocalChannel, bot: Bot, users: int, total: int) -> Result:
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process, all its threads (the store's thread too)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drive(channel: LocalChannel, bot: Bot, users: int, total: int, pid: int) -> Result:
     people = [ChannelUser.named(f"Bench User {i}") for i in range(users)]
     per_user = total // users
     latencies: list[float] = []
@@ -122,15 +135,17 @@ async def drive(channel: LocalChannel, bot: Bot, users: int, total: int) -> Resu
         *(channel.send_message(u, ChannelConversation.personal(u), bot.text) for u in people)
     )
     since = channel.last_seq
+    cpu = cpu_seconds(pid)
     started = time.perf_counter()
     await asyncio.gather(*(one_user(user) for user in people))
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds(pid) - cpu
     right = sum(
         1
         for call in channel.sent()
         if call.seq > since and call.kind in ("send", "reply") and bot.right(call.activity or {})
     )
-    return Result(bot.name, per_user * users, seconds, latencies, right)
+    return Result(bot.name, per_user * users, seconds, latencies, right, cpu)
 
 
 def rss_mb(pid: int) -> float:
@@ -161,14 +176,15 @@ async def run_one(
         if bot.vigil:
             command = [sys.executable, "-m", "bot.cli", "serve"]
             env = _vigil_env(env, f"sqlite:///{tmp}/bench.db", port, args.users)
+            env["PYTHONPATH"] = str(bot.root)  # this tree's code, whatever pip installed
         else:
             command = [sys.executable, str(ROOT / "bench" / "echo_bot.py"), "--port", str(port)]
             command += ["--tuned"] if bot.tuned else []
-        process = subprocess.Popen(command, env=env, cwd=ROOT)
+        process = subprocess.Popen(command, env=env, cwd=bot.root)
         try:
             await wait_listening(port, process)
             channel.bot_endpoint = f"http://127.0.0.1:{port}"
-            result = await drive(channel, bot, args.users, args.messages)
+            result = await drive(channel, bot, args.users, args.messages, process.pid)
             result.rss_mb = rss_mb(process.pid) if bot.vigil else None
         finally:
             process.terminate()
@@ -178,13 +194,27 @@ async def run_one(
 
 def _line(result: Result) -> str:
     return (
-        f"{result.name:13s} {result.rate:7.1f} msg/s  p50 {result.pct(0.5) * 1000:6.1f} ms  "
-        f"p99 {result.pct(0.99) * 1000:6.1f} ms  right answers {result.right}/{result.messages}"
+        f"{result.name:20s} {result.rate:7.1f} msg/s  p50 {result.pct(0.5) * 1000:6.1f} ms  "
+        f"p99 {result.pct(0.99) * 1000:6.1f} ms  bot CPU {result.cpu_ms:5.2f} ms/msg  "
+        f"right answers {result.right}/{result.messages}"
     )
 
 
+def _bots(args: argparse.Namespace) -> dict[str, Bot]:
+    """The bots asked for, plus ping and whoami from the --compare tree (before/after runs)."""
+    bots = {name: bot for name, bot in BOTS.items() if name in args.bots}
+    if args.compare:
+        other = Path(args.compare).resolve()
+        for name in ("ping", "whoami"):
+            if name in bots:
+                label = f"{name} ({other.name})"
+                bots[f"{name}@compare"] = replace(bots[name], name=label, root=other)
+    return bots
+
+
 async def run(args: argparse.Namespace) -> None:
-    chosen = [name for name in BOTS if name in args.bots]
+    bots = _bots(args)
+    chosen = list(bots)
     channel = LocalChannel(app_id=APP_ID, app_password=APP_PASSWORD)
     await channel.start()
     env = {**os.environ, **channel.bot_env(), "REQUESTS_CA_BUNDLE": channel.ca_file}
@@ -198,7 +228,7 @@ async def run(args: argparse.Namespace) -> None:
         for round_no in range(args.rounds):
             shift = round_no % len(chosen)
             for name in chosen[shift:] + chosen[:shift]:
-                result = await run_one(channel, BOTS[name], env, args)
+                result = await run_one(channel, bots[name], env, args)
                 runs[name].append(result)
                 print(f"round {round_no + 1}  {_line(result)}", flush=True)
     finally:
@@ -211,19 +241,21 @@ async def run(args: argparse.Namespace) -> None:
             statistics.median(r.rate for r in results),
             statistics.median(r.pct(0.5) for r in results),
             statistics.median(r.pct(0.99) for r in results),
+            statistics.median(r.cpu_ms for r in results),
         )
-        rate, p50, p99 = medians[name]
+        rate, p50, p99, cpu = medians[name]
         print(
-            f"{BOTS[name].name:13s} {rate:7.1f} msg/s  p50 {p50 * 1000:6.1f} ms  "
-            f"p99 {p99 * 1000:6.1f} ms"
+            f"{bots[name].name:20s} {rate:7.1f} msg/s  p50 {p50 * 1000:6.1f} ms  "
+            f"p99 {p99 * 1000:6.1f} ms  bot CPU {cpu:5.2f} ms/msg"
         )
     if BASELINE in medians:
-        base_rate, _, base_p99 = medians[BASELINE]
+        base_rate, _, base_p99, base_cpu = medians[BASELINE]
         print("\nagainst the tuned echo bot (target: rate >= 1.00x, p99 no higher)")
-        for name, (rate, _, p99) in medians.items():
+        for name, (rate, _, p99, cpu) in medians.items():
             if name != BASELINE:
                 print(
-                    f"{BOTS[name].name:13s} rate {rate / base_rate:.2f}x  p99 {p99 / base_p99:.2f}x"
+                    f"{bots[name].name:20s} rate {rate / base_rate:.2f}x  "
+                    f"p99 {p99 / base_p99:.2f}x  CPU per message {cpu / base_cpu:.2f}x"
                 )
     rss = [r.rss_mb for results in runs.values() for r in results if r.rss_mb is not None]
     if rss:
@@ -236,6 +268,11 @@ def main() -> None:
     )
     parser.add_argument("--messages", type=int, default=2000, help="per run")
     parser.add_argument("--users", type=int, default=16)
+    parser.add_argument(
+        "--compare",
+        metavar="TREE",
+        help="also run ping and whoami from another source tree (say a git worktree of main)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--bots", nargs="+", choices=list(BOTS), default=list(BOTS), help="which bots to run"
