@@ -27,8 +27,8 @@ class ConcurrencyError(StoreError):
 
 
 class DuplicateKeyError(StoreError):
-    """A statement would have stored a second row with the same primary or unique key; the
-    whole statement was undone."""
+    """A statement would have stored a second row under a primary or unique key; none of it
+    was kept."""
 
 
 class _Queries(ABC):

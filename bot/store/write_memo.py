@@ -5,7 +5,8 @@ the statement finds the stored value identical and writes nothing, yet it still 
 the database. The memo answers "did this process store exactly this value, for this key, less
 than `ttl` seconds ago?" so that trip can be left out.
 
-Only for upserts that are safe to repeat and harmless to skip for a while. Another instance may
+Only for upserts that are safe to repeat and harmless to skip for a while, into tables no code
+deletes from (a deleted row would come back only when the memo expires). Another instance may
 have stored a different value since; the memo never hides a value this process has not stored
 itself, and `ttl` bounds how long such a race can stay unrepaired. Reads never go through it.
 """
