@@ -18,13 +18,15 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.store import Store
+from bot.store import DuplicateKeyError, Store
 
 GENESIS = "0" * 64
 RESULTS = ("ok", "refused", "error")
 ORIGINS = ("teams", "cli", "webhook", "scheduler")
-LOCK_NAME = "vigil.audit"
-BATCH_MAX = 500
+BATCH_MAX = 500  # records in one INSERT: 8,000 parameters, within SQLite's and asyncpg's limits
+# Appends that lost the race for the next seq to another writer, retried with a fresh head
+# before giving up. Each lost race means another writer's append went in.
+ATTEMPTS = 50
 PAGE = 1000
 
 _FIELDS = (
@@ -45,7 +47,8 @@ _FIELDS = (
 # Every stored column, in order: what a record holds and what an export writes.
 RECORD_COLUMNS = ("seq", *_FIELDS, "hash", "mac")
 _COLUMNS = ", ".join(RECORD_COLUMNS)
-_INSERT = f"INSERT INTO audit_log ({_COLUMNS}) VALUES ({', '.join('?' * (len(_FIELDS) + 3))})"  # noqa: S608 - constant
+_INSERT = f"INSERT INTO audit_log ({_COLUMNS}) VALUES "  # noqa: S608 - constant
+_ROW_MARKS = f"({', '.join('?' * len(RECORD_COLUMNS))})"
 
 
 def canonical_json(value: Any) -> str:
@@ -195,8 +198,14 @@ def _epoch(value: float | dt.datetime | None, default: float) -> float:
 class AuditLog:
     """Append, verify, tail and export the audit chain in `store`.
 
-    Concurrent appends are written together in one transaction (group commit); `append` returns
-    only after the transaction holding its record committed, so a reported append is durable.
+    Concurrent appends are written together in one INSERT (group commit); `append` returns only
+    after the statement holding its record committed, so a reported append is durable.
+
+    Appends are optimistic: the next seq follows this log's own last append, and the primary key
+    on seq refuses a record at a position another writer (instance, CLI) took first. The whole
+    INSERT is then undone and the batch is chained again onto the stored head. So the chain
+    stays one line across processes, and an append costs one statement, not a locked
+    transaction with a read of the head.
     """
 
     def __init__(
@@ -209,6 +218,7 @@ class AuditLog:
         self._clock = clock
         self._pending: list[tuple[dict[str, str], asyncio.Future[AuditRecord]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._head: tuple[int, str] | None = None  # (seq, hash) this log last appended
 
     def __repr__(self) -> str:
         return f"AuditLog({self._store.dialect})"  # never the key
@@ -239,24 +249,37 @@ class AuditLog:
                     done.set_result(record)
 
     async def _write(self, batch: list[dict[str, str]]) -> list[AuditRecord]:
-        async with self._store.transaction() as tx:
-            await tx.lock(LOCK_NAME)
-            head = await tx.fetchone("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            seq, prev = (int(head["seq"]), head["hash"]) if head else (0, GENESIS)
-            now = self._clock()
-            records = []
-            for columns in batch:
-                seq += 1
-                fields = {**columns, "time": now, "prev_hash": prev}
-                digest = record_hash(fields)
-                records.append(
-                    AuditRecord(seq=seq, hash=digest, mac=record_mac(self._key, digest), **fields)
-                )
-                prev = digest
-            await tx.executemany(
-                _INSERT,
-                [(r.seq, *(getattr(r, name) for name in _FIELDS), r.hash, r.mac) for r in records],
+        for _ in range(ATTEMPTS):
+            head = self._head or await self._stored_head()
+            records = self._chain(batch, head)
+            params = [getattr(r, name) for r in records for name in RECORD_COLUMNS]
+            try:
+                await self._store.execute(_INSERT + ", ".join([_ROW_MARKS] * len(records)), *params)
+            except DuplicateKeyError:
+                self._head = None  # another writer appended since: chain onto theirs
+                continue
+            self._head = (records[-1].seq, records[-1].hash)
+            return records
+        raise AuditWriteError(f"lost the race for the next record {ATTEMPTS} times")
+
+    async def _stored_head(self) -> tuple[int, str]:
+        head = await self._store.fetchone(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        )
+        return (int(head["seq"]), head["hash"]) if head else (0, GENESIS)
+
+    def _chain(self, batch: list[dict[str, str]], head: tuple[int, str]) -> list[AuditRecord]:
+        seq, prev = head
+        now = self._clock()
+        records = []
+        for columns in batch:
+            seq += 1
+            fields = {**columns, "time": now, "prev_hash": prev}
+            digest = record_hash(fields)
+            records.append(
+                AuditRecord(seq=seq, hash=digest, mac=record_mac(self._key, digest), **fields)
             )
+            prev = digest
         return records
 
     async def verify(self) -> VerifyResult:

@@ -15,6 +15,9 @@ from typing import Any
 
 from bot.store import Store, Transaction
 
+# How long an unchanged reference goes without its no-op upsert. A reference this process has
+# not stored is always written; the bound is for a second instance storing another one meanwhile.
+MEMO_SECONDS = 60.0
 _TEAM_COLUMNS = ("team_id", "team_name", "aad_group_id", "channel_id", "channel_name")
 _COLUMNS = (
     "conversation_id, reference, conversation_type, tenant_id, team_id, team_name,"
@@ -90,12 +93,16 @@ async def save(store: Store, ref: dict[str, Any], team: dict[str, Any] | None = 
     `team` is either flat (team_id, team_name, aad_group_id, channel_id, channel_name) or the
     Teams channelData shape that `team_info` builds ({"id", "name", "aadGroupId", "channel"}).
 
-    Cheap on every turn: the upsert writes only when the digest differs from the stored one.
+    Cheap on every turn: the upsert writes only when the digest differs from the stored one,
+    and is not even sent when this process stored the same digest less than MEMO_SECONDS ago.
     """
     conversation_id, ref, columns = _row(ref, team)
     reference = json.dumps(ref, sort_keys=True, separators=(",", ":"))
     digest_source = json.dumps([reference, columns], sort_keys=True)
     digest = hashlib.sha256(digest_source.encode()).hexdigest()
+    now = time.time()
+    if store.written.holds("conversation_refs", conversation_id, digest, now, MEMO_SECONDS):
+        return False
     changed = await store.execute(
         "INSERT INTO conversation_refs (conversation_id, reference, digest, conversation_type,"
         " tenant_id, team_id, team_name, aad_group_id, channel_id, channel_name, updated_at)"
@@ -115,8 +122,10 @@ async def save(store: Store, ref: dict[str, Any], team: dict[str, Any] | None = 
         reference,
         digest,
         *columns.values(),
-        time.time(),
+        now,
     )
+    # Written or found identical: either way the row holds this digest now.
+    store.written.stored("conversation_refs", conversation_id, digest, now)
     return changed == 1
 
 

@@ -29,7 +29,10 @@ async def upsert(store: Store, user: SeenUser, now: float | None = None) -> None
         raise ValueError("a user needs an AAD object id")
     now = time.time() if now is None else now
     groups = None if user.group_ids is None else json.dumps(sorted(set(user.group_ids)))
-    await store.execute(
+    fields = json.dumps([user.name, user.tenant_id, user.upn, groups])
+    if store.written.holds("users", user.aad_object_id, fields, now, LAST_SEEN_RESOLUTION):
+        return  # this process wrote exactly this lately: the upsert below would write nothing
+    written = await store.execute(
         "INSERT INTO users (aad_object_id, name, tenant_id, upn, group_ids, last_seen)"
         " VALUES (?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (aad_object_id) DO UPDATE SET"
@@ -51,6 +54,9 @@ async def upsert(store: Store, user: SeenUser, now: float | None = None) -> None
         now,
         now - LAST_SEEN_RESOLUTION,
     )
+    if written:
+        # Only a real write: a row left alone may carry a last_seen up to a resolution old.
+        store.written.stored("users", user.aad_object_id, fields, now)
 
 
 async def remember(

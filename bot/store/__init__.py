@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bot.store.base import ConcurrencyError, Store, StoreError, Transaction
+from bot.store.base import ConcurrencyError, DuplicateKeyError, Store, StoreError, Transaction
 from bot.store.url import DB_URL, StoreUrlError, mask_url, parse_store_url
 
 __all__ = [
     "DB_URL",
     "ConcurrencyError",
+    "DuplicateKeyError",
     "Store",
     "StoreError",
     "StoreUrlError",

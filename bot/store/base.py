@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from bot.store import schema
+from bot.store.write_memo import WriteMemo
 
 # SQLite's historic limit on bound parameters is 999; stay well below it.
 _IN_CHUNK = 500
@@ -25,8 +26,16 @@ class ConcurrencyError(StoreError):
     """An optimistic-concurrency check failed: the stored eTag differs from the one given."""
 
 
+class DuplicateKeyError(StoreError):
+    """A statement would have stored a second row under a primary or unique key; none of it
+    was kept."""
+
+
 class _Queries(ABC):
-    """The SQL helpers shared by a store and its transactions. Statements use `?` placeholders."""
+    """The SQL helpers shared by a store and its transactions. Statements use `?` placeholders.
+
+    A statement that breaks a primary or unique key raises DuplicateKeyError on every backend.
+    """
 
     @abstractmethod
     async def execute(self, sql: str, *params: Any) -> int:
@@ -77,6 +86,8 @@ class Store(_Queries):
 
     def __init__(self) -> None:
         self._last_claim_purge = 0.0
+        # Per store, so per process: two stores on one database behave like two instances.
+        self.written = WriteMemo()
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from bot.store.base import Store, StoreError, Transaction
+from bot.store.base import DuplicateKeyError, Store, StoreError, Transaction
 from bot.store.placeholders import to_numbered
 
 if TYPE_CHECKING:
@@ -25,18 +25,29 @@ def _rowcount(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
+@contextmanager
+def _duplicate_key_as_store_error() -> Iterator[None]:
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        raise DuplicateKeyError(str(exc)) from exc
+
+
 class PostgresTransaction(Transaction):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, *params: Any) -> int:
-        return _rowcount(await self._conn.execute(to_numbered(sql), *params))
+        with _duplicate_key_as_store_error():
+            return _rowcount(await self._conn.execute(to_numbered(sql), *params))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._conn.executemany(to_numbered(sql), list(rows))
+        with _duplicate_key_as_store_error():
+            await self._conn.executemany(to_numbered(sql), list(rows))
 
     async def fetchall(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        return [dict(row) for row in await self._conn.fetch(to_numbered(sql), *params)]
+        with _duplicate_key_as_store_error():
+            return [dict(row) for row in await self._conn.fetch(to_numbered(sql), *params)]
 
     async def lock(self, name: str) -> None:
         await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
@@ -90,14 +101,17 @@ class PostgresStore(Store):
             raise StoreError(f"PostgreSQL unreachable: {exc}") from None
 
     async def execute(self, sql: str, *params: Any) -> int:
-        return _rowcount(await self._pool.execute(to_numbered(sql), *params))
+        with _duplicate_key_as_store_error():
+            return _rowcount(await self._pool.execute(to_numbered(sql), *params))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         # asyncpg's executemany runs in an implicit transaction: all rows or none.
-        await self._pool.executemany(to_numbered(sql), list(rows))
+        with _duplicate_key_as_store_error():
+            await self._pool.executemany(to_numbered(sql), list(rows))
 
     async def fetchall(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        return [dict(row) for row in await self._pool.fetch(to_numbered(sql), *params)]
+        with _duplicate_key_as_store_error():
+            return [dict(row) for row in await self._pool.fetch(to_numbered(sql), *params)]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import aiosqlite
 
-from bot.store.base import Store, StoreError, Transaction
+from bot.store.base import DuplicateKeyError, Store, StoreError, Transaction
 
 BUSY_TIMEOUT_MS = 30_000
 _WAL_RETRY_FIRST = 0.005
@@ -41,18 +41,33 @@ def _split_script(sql: str) -> list[str]:
     return statements
 
 
+_DUPLICATE_KEY = (sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE)
+
+
+@contextmanager
+def _duplicate_key_as_store_error() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if exc.sqlite_errorcode in _DUPLICATE_KEY:
+            raise DuplicateKeyError(str(exc)) from exc
+        raise
+
+
 async def _fetchall(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[dict]:
     # One trip to aiosqlite's thread (execute + fetch + close) instead of three: each trip costs
     # the event loop a wake-up, and ingest and routing run several queries per batch.
-    rows = await conn.execute_fetchall(sql, params)
+    with _duplicate_key_as_store_error():
+        rows = await conn.execute_fetchall(sql, params)
     return [dict(row) for row in rows]
 
 
 async def _execute(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> int:
-    async with conn.execute(sql, params) as cursor:
-        if cursor.description is not None:
-            await cursor.fetchall()  # RETURNING: the statement completes only when read
-        return max(cursor.rowcount, 0)
+    with _duplicate_key_as_store_error():
+        async with conn.execute(sql, params) as cursor:
+            if cursor.description is not None:
+                await cursor.fetchall()  # RETURNING: the statement completes only when read
+            return max(cursor.rowcount, 0)
 
 
 def _check_openable(path: str) -> None:
@@ -89,7 +104,8 @@ class SqliteTransaction(Transaction):
         return await _execute(self._conn, sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._conn.executemany(sql, rows)
+        with _duplicate_key_as_store_error():
+            await self._conn.executemany(sql, rows)
 
     async def fetchall(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         return await _fetchall(self._conn, sql, params)

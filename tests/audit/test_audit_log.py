@@ -66,6 +66,24 @@ async def test_concurrent_appends_form_one_chain(store: Store) -> None:
     assert (await log.verify()).records == 300
 
 
+async def test_two_logs_on_one_database_keep_one_chain(store_url: str, store: Store) -> None:
+    # Each log appends after its own last record; when the other took that seq first, the
+    # database refuses the record and the log chains it onto the stored head instead.
+    other = await open_store(store_url)
+    try:
+        first, second = AuditLog(store, KEY), AuditLog(other, KEY)
+        seqs = [(await log.append(_entry(i))).seq for i, log in enumerate([first, second] * 3)]
+        assert seqs == [1, 2, 3, 4, 5, 6]
+        both = await asyncio.gather(
+            *(log.append(_entry(i)) for i in range(40) for log in (first, second))
+        )
+        assert sorted(record.seq for record in both) == list(range(7, 87))
+        result = await first.verify()
+        assert result.intact and result.records == 86
+    finally:
+        await other.close()
+
+
 async def test_tail_and_export(store: Store) -> None:
     clock = iter([1000.0, 2000.0, 3000.0, 4000.0]).__next__
     log = AuditLog(store, KEY, clock=clock)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,7 @@ from aiohttp import web
 from bot.app import Vigil, build_app, start_vigil
 from bot.config import RawConfig
 from bot.devchannel import ChannelConversation, ChannelUser, LocalChannel, RecordedCall
+from bot.store import Store, open_store
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
 APP_PASSWORD = "local-test-password-not-a-secret"
@@ -42,15 +43,21 @@ class Harness:
     channel: LocalChannel
     db_url: str
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    wrap_store: Callable[[Store], Store] | None = None  # e.g. a CountingStore around the store
     vigil: Vigil | None = None
     runner: web.AppRunner | None = None
     url: str = ""
 
     @classmethod
-    async def start(cls, db_url: str, extra_env: Mapping[str, str] | None = None) -> Harness:
+    async def start(
+        cls,
+        db_url: str,
+        extra_env: Mapping[str, str] | None = None,
+        wrap_store: Callable[[Store], Store] | None = None,
+    ) -> Harness:
         channel = LocalChannel(app_id=APP_ID, app_password=APP_PASSWORD)
         await channel.start()
-        harness = cls(channel, db_url, dict(extra_env or {}))
+        harness = cls(channel, db_url, dict(extra_env or {}), wrap_store)
         await harness.start_bot()
         return harness
 
@@ -64,7 +71,10 @@ class Harness:
         }
 
     async def start_bot(self) -> None:
-        self.vigil = await start_vigil(RawConfig({}, self.env()))
+        store = None
+        if self.wrap_store is not None:
+            store = self.wrap_store(await open_store(self.db_url))
+        self.vigil = await start_vigil(RawConfig({}, self.env()), store=store)
         self.runner = web.AppRunner(build_app(self.vigil), shutdown_timeout=5)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bench.store_trips import CountingStore
 from bot import conversation_refs, user_directory
-from bot.store import Store
+from bot.store import Store, open_store
 from bot.user_directory import SeenUser
 
 TEAM_ID = "19:abcdef0123456789@thread.tacv2"
@@ -68,6 +69,51 @@ async def test_unchanged_reference_is_not_rewritten(store: Store) -> None:
     assert await conversation_refs.save(store, changed, team) is True
     saved = await conversation_refs.get_saved(store, CHANNEL_ID)
     assert saved is not None and saved.reference["serviceUrl"].endswith("/amer/")
+
+
+async def test_an_unchanged_reference_is_not_even_sent(store: Store) -> None:
+    counted = CountingStore(store)
+    team = conversation_refs.team_info(_channel_data())
+    await conversation_refs.save(counted, _ref(CHANNEL_ID, activity_id="1"), team)
+    assert await conversation_refs.save(counted, _ref(CHANNEL_ID, activity_id="2"), team) is False
+    assert counted.trips == {"INSERT conversation_refs": 1}
+    changed = _ref(CHANNEL_ID)
+    changed["serviceUrl"] = "https://smba.trafficmanager.net/amer/"
+    assert await conversation_refs.save(counted, changed, team) is True
+    assert counted.trips == {"INSERT conversation_refs": 2}
+    saved = await conversation_refs.get_saved(store, CHANNEL_ID)
+    assert saved is not None and saved.reference["serviceUrl"].endswith("/amer/")
+
+
+async def test_a_reference_is_saved_by_each_instance_that_sees_it_change(
+    store_url: str, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = await open_store(store_url)  # a second instance on the same database
+    try:
+        emea, amer = _ref("a:chat", "personal"), _ref("a:chat", "personal")
+        amer["serviceUrl"] = "https://smba.trafficmanager.net/amer/"
+
+        async def stored_url() -> str:
+            return (await conversation_refs.get(store, "a:chat"))["serviceUrl"]
+
+        assert await conversation_refs.save(store, emea, None) is True
+        assert await conversation_refs.save(other, amer, None) is True
+        assert (await stored_url()).endswith("/amer/")
+        # This instance last stored emea, so amer is a change for it: the upsert is sent (and
+        # finds amer stored already).
+        assert await conversation_refs.save(store, amer, None) is False
+        assert await conversation_refs.save(other, emea, None) is True
+        assert (await stored_url()).endswith("/emea/")
+        # Within MEMO_SECONDS of storing amer itself, this instance skips re-storing it even
+        # though the other stored emea meanwhile (both were current moments apart)...
+        assert await conversation_refs.save(store, amer, None) is False
+        assert (await stored_url()).endswith("/emea/")
+        # ...and past that bound it sends the upsert again.
+        monkeypatch.setattr(conversation_refs, "MEMO_SECONDS", 0.0)
+        assert await conversation_refs.save(store, amer, None) is True
+        assert (await stored_url()).endswith("/amer/")
+    finally:
+        await other.close()
 
 
 async def test_thread_reply_is_stored_under_the_channel(store: Store) -> None:
@@ -151,6 +197,19 @@ async def test_user_directory_skips_writes_within_the_resolution(store: Store) -
     assert (await user_directory.get(store, "aad-2")).last_seen == 1100.0
     await user_directory.upsert(store, SeenUser("aad-2", "Bo", group_ids=()), now=1101.0)
     assert (await user_directory.get(store, "aad-2")).group_ids == ()
+
+
+async def test_user_directory_sends_no_upsert_that_would_write_nothing(store: Store) -> None:
+    counted = CountingStore(store)
+    await user_directory.remember(counted, aad_object_id="aad-4", name="Di", now=1000.0)
+    await user_directory.remember(counted, aad_object_id="aad-4", name="Di", now=1030.0)
+    assert counted.trips == {"INSERT users": 1}
+    await user_directory.remember(counted, aad_object_id="aad-4", name="Di Renamed", now=1031.0)
+    await user_directory.remember(counted, aad_object_id="aad-4", name="Di Renamed", now=1100.0)
+    assert counted.trips == {"INSERT users": 3}
+    assert await user_directory.get(store, "aad-4") == SeenUser(
+        "aad-4", "Di Renamed", None, None, (), 1100.0
+    )
 
 
 async def test_flat_team_info_and_plain_get(store: Store) -> None:

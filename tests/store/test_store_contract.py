@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.store import ConcurrencyError, Store, open_store
+from bot.store import ConcurrencyError, DuplicateKeyError, Store, open_store
 from bot.store.schema import available
 from tests.store.processes import run_workers
 
@@ -151,6 +151,21 @@ async def test_claim_once(store_url: str, store: Store) -> None:
         assert await other.claim_once("activity", "a2", 60) is True
     finally:
         await other.close()
+
+
+async def test_duplicate_key_is_one_error_on_both_backends(store: Store) -> None:
+    await _table(store)
+    await store.execute("INSERT INTO things (id, name) VALUES (?, ?)", 1, "one")
+    with pytest.raises(DuplicateKeyError):
+        # A multi-row INSERT is all or nothing: row 2 is not kept when row 1 collides.
+        await store.execute("INSERT INTO things (id, name) VALUES (?, ?), (?, ?)", 2, "b", 1, "a")
+    with pytest.raises(DuplicateKeyError):
+        async with store.transaction() as tx:
+            await tx.execute("INSERT INTO things (id, name) VALUES (?, ?)", 1, "again")
+    with pytest.raises(DuplicateKeyError):
+        await store.fetchall("INSERT INTO things (id) VALUES (?) RETURNING id", 1)
+    rows = await store.fetchall("SELECT id, name FROM things")
+    assert rows == [{"id": 1, "name": "one"}]
 
 
 async def test_expired_claim_can_be_claimed_again(store: Store) -> None:
