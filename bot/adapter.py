@@ -3,8 +3,9 @@
 Measured with botbuilder 4.17.1 (see shared/FACTS.md): stock auth answers 500 for most forged
 tokens, builds a new MSAL client per turn and two msrest clients per turn, each rebuilding a
 999-entry retry list. Here every validation failure is a 401, the token is cached per process,
-replies go through `BotConnector` (one aiohttp session), and msrest clients are built only when
-a rare SDK path (TeamsInfo) asks for one.
+replies and updates go out through the TeamsMessenger (redacted and size-checked like every
+proactive post, over one aiohttp session), and msrest clients are built only when a rare SDK
+path (TeamsInfo) asks for one.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from botframework.connector.auth import (
 from msrest.universal_http import requests as msrest_requests
 
 from bot.bot_token import BotTokenProvider
-from bot.connector import BotConnector
 from bot.settings import ServiceSettings
+from bot.teams_messenger import TeamsMessenger
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +123,12 @@ def bot_authentication(
 
 class VigilAdapter(CloudAdapter):
     def __init__(
-        self, settings: ServiceSettings, tokens: BotTokenProvider, connector: BotConnector
+        self, settings: ServiceSettings, tokens: BotTokenProvider, messenger: TeamsMessenger
     ) -> None:
         super().__init__(bot_authentication(settings, tokens))
         self.app_id = settings.app_id
         self.tokens = tokens
-        self.connector = connector
+        self.messenger = messenger
 
     async def authenticate(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         """Validate the channel token; every failure is AuthenticationFailed (a 401)."""
@@ -181,22 +182,22 @@ class VigilAdapter(CloudAdapter):
                 responses.append(ResourceResponse(id=""))
                 continue
             activity.id = None
-            new_id = await self.connector.send(
+            new_id = await self.messenger.send_activity(
                 activity.service_url,
                 activity.conversation.id,
                 activity.serialize(),
-                reply_to_id=activity.reply_to_id,
+                reply_to=activity.reply_to_id or "",
             )
             responses.append(ResourceResponse(id=new_id))
         return responses
 
     async def update_activity(self, context: TurnContext, activity: Activity) -> ResourceResponse:
-        new_id = await self.connector.update(
+        new_id = await self.messenger.replace_activity(
             activity.service_url, activity.conversation.id, activity.id, activity.serialize()
         )
         return ResourceResponse(id=new_id)
 
     async def delete_activity(self, context: TurnContext, reference: ConversationReference) -> None:
-        await self.connector.delete(
+        await self.messenger.delete_activity(
             reference.service_url, reference.conversation.id, reference.activity_id
         )

@@ -41,6 +41,7 @@ from bot.settings import ServiceSettings
 from bot.state import StoreStorage
 from bot.store import DB_URL, Store, open_store
 from bot.teams import VigilTeamsHandler, turn_error_handler
+from bot.teams_messenger import TeamsMessenger
 
 log = logging.getLogger(__name__)
 
@@ -249,9 +250,10 @@ def _assemble(settings: ServiceSettings, services: Services) -> Vigil:
         password=app_password,
         ca_bundle=settings.ca_bundle,
     )
-    services.connector = BotConnector(http, tokens)
     redactor = services.redactor
-    adapter = VigilAdapter(settings, tokens, services.connector)
+    messenger = TeamsMessenger(BotConnector(http, tokens), store, redactor)
+    services.messenger = messenger
+    adapter = VigilAdapter(settings, tokens, messenger)
     adapter.on_turn_error = turn_error_handler(redactor)
     dialog_state = PrivateConversationState(StoreStorage(store))
     dialogs = DialogSet(dialog_state.create_property("dialogs"))

@@ -16,6 +16,10 @@ Rules, applied in this order, each replacing only the sensitive part with "[REDA
 8. opt-in PII: e-mail addresses, phone numbers (9-15 digits with +, spaces, dashes or brackets;
    never dotted, so IP addresses stay), and custom regexes from configuration.
 
+A secret cut short by a display limit ("Hunter2Hun…") is redacted too. Cards are redacted as
+their reader sees them (`redact_card`): markdown escapes are read through first, so a token that
+a card shows as `ghp\\_...` is still found.
+
 Every built-in pattern starts at a boundary and uses possessive quantifiers, so each is linear in
 the input. Custom patterns run as given: keep them simple.
 """
@@ -30,6 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.config import RawConfig, Setting, parse_list
+from cards.plaintext import ELLIPSIS, escape_markdown
 
 MARK = "[REDACTED]"
 MIN_SECRET_LENGTH = 6
@@ -124,6 +129,8 @@ _DATE_START = re.compile(r"\d{4}-\d\d-\d\d")
 
 
 _LOWER_RUN = re.compile(r"[a-z]++")
+# A markdown escape as cards.plaintext writes one: a backslash before ASCII punctuation.
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 def looks_random(run: str) -> bool:
@@ -163,6 +170,7 @@ class Redactor:
     ) -> None:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
+        self._longest_first: tuple[str, ...] = ()
         self._secret_pattern: re.Pattern[str] | None = None
         self._pii = frozenset(pii)
         self._patterns = tuple(re.compile(p) if isinstance(p, str) else p for p in patterns)
@@ -183,9 +191,10 @@ class Redactor:
             if not forms:
                 return
             self._secrets |= forms
-            ordered = sorted(self._secrets, key=len, reverse=True)
+            ordered = tuple(sorted(self._secrets, key=len, reverse=True))
             # Built aside and swapped whole: a thread redacting meanwhile sees old or new, not half.
             self._secret_pattern = re.compile("|".join(map(re.escape, ordered)))
+            self._longest_first = ordered
 
     def redact(self, text: str) -> str:
         """The text with every sensitive part replaced by [REDACTED]."""
@@ -194,6 +203,8 @@ class Redactor:
         secret_pattern = self._secret_pattern
         if secret_pattern is not None:
             text = secret_pattern.sub(MARK, text)
+            if ELLIPSIS in text:
+                text = _cut_secrets(text, self._longest_first)
         for step in self._steps:
             text = step(text)
         return text
@@ -225,6 +236,42 @@ class Redactor:
         if isinstance(obj, list | tuple):
             return type(obj)(self.redact_data(item) for item in obj)
         return obj
+
+    def redact_shown(self, text: str) -> str:
+        """Markdown text redacted as its reader sees it; text with nothing to redact keeps its
+        escapes, redacted text is escaped anew."""
+        if "\\" not in text:
+            return self.redact(text)
+        shown = _MARKDOWN_ESCAPE.sub(r"\1", text)
+        redacted = self.redact(shown)
+        return text if redacted == shown else escape_markdown(redacted)
+
+    def redact_card(self, obj: Any) -> Any:
+        """A copy of a card (or any nested data shown as markdown) with every string redacted
+        as its reader sees it (`redact_shown`); keys are redacted like `redact_data` does."""
+        if isinstance(obj, str):
+            return self.redact_shown(obj)
+        if isinstance(obj, dict):
+            return {self.redact(k): self.redact_card(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return type(obj)(self.redact_card(item) for item in obj)
+        return obj
+
+
+def _cut_secrets(text: str, secrets: tuple[str, ...]) -> str:
+    """Redact the start of a secret that a display limit cut short right before an ellipsis."""
+    parts = text.split(ELLIPSIS)
+    for index in range(len(parts) - 1):
+        parts[index] = _without_secret_start(parts[index], secrets)
+    return ELLIPSIS.join(parts)
+
+
+def _without_secret_start(part: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        for length in range(len(secret) - 1, MIN_SECRET_LENGTH - 1, -1):
+            if part.endswith(secret[:length]):
+                return part[: len(part) - length] + MARK
+    return part
 
 
 def _replace_value(match: re.Match[str]) -> str:

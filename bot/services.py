@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from bot.audit_trail import AuditTrail
     from bot.commands import CommandRegistry
     from bot.config import RawConfig
-    from bot.connector import BotConnector
+    from bot.kernel.messenger import Messenger
     from bot.rbac import RoleMap
     from bot.redaction import Redactor
     from bot.secrets import SecretSource
@@ -30,7 +30,7 @@ class Services:
     secrets: SecretSource
     redactor: Redactor
     audit: AuditTrail
-    # The Bot Connector client for proactive posts and card updates; set by start_vigil.
-    connector: BotConnector | None = None
+    # The one way out to Teams (posts, replies, card updates); set by start_vigil.
+    messenger: Messenger | None = None
     # Area services built lazily by their areas (the enricher, say), keyed by area.
     extras: dict[str, Any] = field(default_factory=dict)

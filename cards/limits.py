@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-MAX_CARD_BYTES = 28 * 1024  # Teams allows 40 KB per bot message; the rest is left for the envelope
+# The 28 KB limit belongs to incoming webhooks and Workflows; bot messages may be larger, so this
+# card budget is conservative and leaves room for the envelope and the text beside the card.
+MAX_CARD_BYTES = 28 * 1024
+# Teams refuses a bot message over about 100 KB (413 MessageSizeTooBig); Microsoft recommends
+# staying under 80 KB. Vigil refuses to send one over this before Teams has to.
+MAX_MESSAGE_BYTES = 100 * 1024
 MAX_REFRESH_USERS = 60  # Teams refreshes a card automatically for at most 60 listed users
 MAX_VERSION = (1, 5)  # the highest Adaptive Card schema version Teams renders everywhere
 

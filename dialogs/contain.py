@@ -215,15 +215,12 @@ class ContainDialog(ComponentDialog):
                 audit_result="refused",
                 audit_detail=f"usage: {exc}"[:300],
             )
-        redactor = self.services.redactor
         if reply.card is not None:
-            message = MessageFactory.attachment(
-                CardFactory.adaptive_card(redactor.redact_data(reply.card))
-            )
-            message.text = redactor.redact(reply.text or "")
+            message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
+            message.text = reply.text or ""
             await step.context.send_activity(message)
         else:
-            await step.context.send_activity(redactor.redact(reply.text or "Done."))
+            await step.context.send_activity(reply.text or "Done.")
         await self._audit(actor, ask, reply, _conversation(step).id)
         return reply
 

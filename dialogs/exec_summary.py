@@ -90,7 +90,7 @@ class ExecSummaryDialog(ComponentDialog):
 
     async def _card(self, step: WaterfallStepContext, draft: Draft, text: str, preview: bool):
         data = card_data(draft, self.settings.policy, preview=preview)
-        card = self.services.redactor.redact_data(cards.render("exec_summary", data))
+        card = cards.render("exec_summary", data)
         message = MessageFactory.attachment(CardFactory.adaptive_card(card))
         message.text = text
         await step.context.send_activity(message)

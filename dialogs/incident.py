@@ -114,10 +114,8 @@ class IncidentDialog(ComponentDialog):
         except UsageError as exc:
             await step.context.send_activity(f"{exc}. Nothing was opened.")
             return await step.end_dialog()
-        message = MessageFactory.attachment(
-            CardFactory.adaptive_card(self.services.redactor.redact_data(reply.card))
-        )
-        message.text = self.services.redactor.redact(reply.text or "")
+        message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
+        message.text = reply.text or ""
         await step.context.send_activity(message)
         return await step.end_dialog()
 

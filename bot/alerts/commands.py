@@ -19,7 +19,7 @@ from bot.alerts.routing import Routes
 from bot.alerts.settings import AlertSettings
 from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
 from bot.config import RawConfig
-from bot.connector import ConnectorError
+from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Role
 from bot.request_body import BodyRejected, parse_json
 from bot.services import Services
@@ -173,25 +173,16 @@ async def _alert_and_group(call: ActionCall) -> tuple[Alert, dict[str, Any] | No
 
 async def _in_thread(call: ActionCall, reply: Reply) -> bool:
     """Post a reply under the clicked card (the channel thread); False when that cannot be done."""
-    connector = call.services.connector
-    base = conversation_refs.base_conversation_id(call.conversation.id)
-    ref = await conversation_refs.get(call.services.store, base)
-    if connector is None or ref is None or not ref.get("serviceUrl"):
+    messenger = call.services.messenger
+    if messenger is None:
         return False
-    activity: dict[str, Any] = {"type": "message"}
-    if reply.text:
-        activity["text"] = call.services.redactor.redact(reply.text)
-    if reply.card is not None:
-        card = call.services.redactor.redact_data(reply.card)
-        activity["attachments"] = [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
-        ]
+    base = conversation_refs.base_conversation_id(call.conversation.id)
     try:
         # Reply to Activity on the card's message: Teams shows it in the card's thread.
-        await connector.send(
-            ref["serviceUrl"], base, activity, reply_to_id=call.activity_id or None
+        await messenger.post(
+            base, Message(text=reply.text or "", card=reply.card), reply_to=call.activity_id
         )
-    except ConnectorError as exc:
+    except DeliveryFailed as exc:
         log.warning("could not post the %s answer in the thread: %s", call.action.verb, exc)
         return False
     return True
@@ -202,6 +193,8 @@ async def _card(call: ActionCall, alert: Alert, group: dict[str, Any] | None) ->
     shown = group or {"status": alert.status.value, "count": 1, "last_seen": alert.last_seen}
     data = alert_card_data(alert, shown)
     data["canAct"] = call.actor.has(Role.ANALYST)
+    # Redacted before render as well as on the way out: render cuts long text, and a secret or
+    # token cut short no longer matches.
     card = cards.render("alert", call.services.redactor.redact_data(data))
     # The same Notify line delivery posted: a re-render without it would drop the mentions.
     wanted = mentions.wanted_by(group)

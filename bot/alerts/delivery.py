@@ -18,7 +18,6 @@ from collections import deque
 from typing import Any
 
 import cards
-from bot import conversation_refs
 from bot.alerts import mentions, outbox, repository
 from bot.alerts.dedupe import Window
 from bot.alerts.ingest import wake_event
@@ -27,7 +26,13 @@ from bot.alerts.pipeline import route_pending
 from bot.alerts.presentation import alert_card_data, digest_card_data, with_mentions
 from bot.alerts.routing import Routes
 from bot.alerts.settings import AlertSettings
-from bot.connector import RETRYABLE, BotConnector, ConnectorError, PayloadTooLarge
+from bot.kernel.messenger import (
+    ConversationUnknown,
+    DeliveryFailed,
+    Message,
+    MessageTooLarge,
+    Messenger,
+)
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -56,18 +61,18 @@ class DeliveryWorker:
         self.queues: dict[str, deque[str]] = {}
         self.senders: dict[str, asyncio.Task[None]] = {}
         self.posting: set[asyncio.Task[None]] = set()
-        self._connector: BotConnector | None = None
+        self._messenger: Messenger | None = None
         self._purged = 0.0
 
     @property
-    def connector(self) -> BotConnector:
-        if self._connector is None:
-            shared = self.services.connector
+    def messenger(self) -> Messenger:
+        if self._messenger is None:
+            shared = self.services.messenger
             if shared is None:
-                raise RuntimeError("no Bot Connector client")
+                raise RuntimeError("no Messenger")
             # Few quick retries here; longer waits go back to the outbox.
-            self._connector = BotConnector(shared.http, shared.tokens, max_attempts=3, max_wait=20)
-        return self._connector
+            self._messenger = shared.retrying_briefly()
+        return self._messenger
 
     async def run(self) -> None:
         wake = wake_event(self.services)
@@ -163,58 +168,52 @@ class DeliveryWorker:
         group = await outbox.current(self.store, group_id)
         if group is None:
             return
-        ref = await conversation_refs.get(self.store, group["conversation_id"])
-        if ref is None or not ref.get("serviceUrl"):
-            await outbox.dead(self.store, group, self.owner, "no saved conversation reference")
-            return
         try:
-            activity = await self._activity(group, compact=bool(group["compact"]))
+            message = await self._message(group, compact=bool(group["compact"]))
             if at is not None:
                 await asyncio.sleep(max(0.0, at - asyncio.get_running_loop().time()))
-            await self._send(group, ref["serviceUrl"], activity)
-        except PayloadTooLarge:
+            await self._send(group, message)
+        except ConversationUnknown:
+            await outbox.dead(self.store, group, self.owner, "no saved conversation reference")
+        except MessageTooLarge:
             if group["compact"]:
                 await outbox.dead(self.store, group, self.owner, "413 even in compact form")
                 return
             # The compact form goes back through the outbox, so its send is paced too.
             await outbox.set_compact(self.store, group_id)
             await outbox.retry_later(self.store, group, self.owner, "413: compact next", 0.0)
-        except ConnectorError as exc:
+        except DeliveryFailed as exc:
             await self._failed(group, exc)
 
-    async def _send(
-        self, group: dict[str, Any], service_url: str, activity: dict[str, Any]
-    ) -> None:
+    async def _send(self, group: dict[str, Any], message: Message) -> None:
         conversation = group["conversation_id"]
         if group["activity_id"]:
-            await self.connector.update(service_url, conversation, group["activity_id"], activity)
+            await self.messenger.update(conversation, group["activity_id"], message)
         else:
             # Shielded: stopping the worker must not fall between the post and its record.
-            posting = asyncio.create_task(
-                self._post(group["id"], service_url, conversation, activity)
-            )
+            posting = asyncio.create_task(self._post(group["id"], conversation, message))
             self.posting.add(posting)
             posting.add_done_callback(self.posting.discard)
             await asyncio.shield(posting)
         await outbox.delivered(self.store, group["id"], self.owner, int(group["version"]))
 
-    async def _post(
-        self, group_id: str, service_url: str, conversation: str, activity: dict[str, Any]
-    ) -> None:
-        activity_id = await self.connector.send(service_url, conversation, activity)
+    async def _post(self, group_id: str, conversation: str, message: Message) -> None:
+        activity_id = await self.messenger.post(conversation, message)
         # The only statement between the post and its record: the duplicate-post window.
         await outbox.posted(self.store, group_id, activity_id)
         log.info("alert card %s posted as message %s by %s", group_id, activity_id, self.owner)
 
-    async def _failed(self, group: dict[str, Any], exc: ConnectorError) -> None:
-        if exc.status in RETRYABLE or exc.status == 0:
+    async def _failed(self, group: dict[str, Any], exc: DeliveryFailed) -> None:
+        if exc.retryable:
             if await outbox.retry_later(self.store, group, self.owner, str(exc)):
                 log.warning("alert card %s is a dead letter: %s", group["id"], exc)
             return
         await outbox.dead(self.store, group, self.owner, str(exc))
         log.warning("alert card %s is a dead letter: %s", group["id"], exc)
 
-    async def _activity(self, group: dict[str, Any], compact: bool) -> dict[str, Any]:
+    async def _message(self, group: dict[str, Any], compact: bool) -> Message:
+        # Card data is redacted before render as well: render cuts long text, and a secret cut
+        # short no longer matches (the Messenger redacts the whole card again on the way out).
         redact = self.services.redactor.redact_data
         if group["kind"] == "digest":
             card = cards.render(
@@ -223,16 +222,11 @@ class DeliveryWorker:
         else:
             found = await repository.get(self.store, group["latest_alert_id"])
             if found is None:
-                raise ConnectorError(0, "alert missing")
+                raise DeliveryFailed(0, "alert missing", retryable=True)
             card = cards.render("alert", redact(alert_card_data(found[0], group, compact)))
             wanted = mentions.wanted_by(group)
             card = with_mentions(card, await mentions.resolve(self.store, wanted))
-        return {
-            "type": "message",
-            "attachments": [
-                {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
-            ],
-        }
+        return Message(card=card)
 
 
 def delivery_job(services: Services) -> Any:

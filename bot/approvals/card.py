@@ -18,8 +18,8 @@ from bot.approvals import records as approval_records
 from bot.approvals.presentation import card_data
 from bot.approvals.records import Approval, StaleApproval
 from bot.approvals.settings import approval_settings
-from bot.connector import ConnectorError
 from bot.containment.connector import Action
+from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Actor, Role
 from bot.services import Services
 
@@ -58,44 +58,35 @@ def approval_card(
         can_cancel=viewer is not None and policy.can_cancel(approval, viewer, now),
         can_rollback=viewer is not None and policy.can_rollback(approval, viewer),
     )
+    # Redacted before render as well as on the way out: render cuts long text (the reason, the
+    # evidence), and a secret or token cut short no longer matches.
     return cards.render("approval", services.redactor.redact_data(data))
-
-
-def card_activity(card: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "attachments": [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
-        ],
-    }
 
 
 async def update_posted_card(services: Services, approval: Approval) -> None:
     """Replace the posted card with the current state; a failure is logged, never raised."""
-    if not (approval.activity_id and approval.service_url and services.connector):
+    if not (approval.activity_id and approval.conversation_id and services.messenger):
         return
     try:
         # Recomputed at each state change: approvers Vigil first saw after the request get
         # their buttons too.
         user_ids = await current_audience(services, approval)
-        activity = card_activity(approval_card(approval, services=services, user_ids=user_ids))
-        await services.connector.update(
-            approval.service_url, approval.conversation_id, approval.activity_id, activity
+        card = approval_card(approval, services=services, user_ids=user_ids)
+        await services.messenger.update(
+            approval.conversation_id, approval.activity_id, Message(card=card)
         )
-    except ConnectorError as exc:
+    except DeliveryFailed as exc:
         log.warning("approval %s: card not updated: %s", approval.id, exc)
     except Exception:
         log.exception("approval %s: card not updated", approval.id)
 
 
-async def post_card(
-    services: Services, approval: Approval, conversation_id: str, service_url: str
-) -> Approval:
-    """Post the read-only card and remember where it is; raises ConnectorError if not posted."""
-    if services.connector is None:
-        raise ConnectorError(0, "no Bot Connector client")
+async def post_card(services: Services, approval: Approval, conversation_id: str) -> Approval:
+    """Post the read-only card and remember where it is; raises DeliveryFailed if not posted."""
+    if services.messenger is None:
+        raise DeliveryFailed(0, "no Messenger")
     card = approval_card(approval, services=services)
-    activity_id = await services.connector.send(service_url, conversation_id, card_activity(card))
+    activity_id = await services.messenger.post(conversation_id, Message(card=card))
     for _ in range(5):
         try:
             return await approval_records.transition(
@@ -103,7 +94,6 @@ async def post_card(
                 approval,
                 conversation_id=conversation_id,
                 activity_id=activity_id,
-                service_url=service_url,
             )
         except StaleApproval:
             # Someone clicked (or the expiry job ran) between the post and this write.

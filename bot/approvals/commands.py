@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot import conversation_refs
 from bot.approvals import decisions, policy, records
 from bot.approvals.card import approval_card, current_audience
 from bot.approvals.decisions import Decision
@@ -19,8 +18,8 @@ from bot.approvals.presentation import summary_line
 from bot.approvals.records import Approval, ApprovalNotFound, State
 from bot.approvals.requests import Ask, request_containment
 from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
-from bot.connector import ConnectorError
 from bot.containment.connector import Action
+from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Actor, Role
 from bot.services import Services
 
@@ -209,37 +208,19 @@ async def _click_answer(call: ActionCall, decision: Decision) -> Reply:
 
 async def _private(call: ActionCall, reply: Reply) -> Reply:
     """A legacy click's refusal, sent to the clicker's 1:1 chat when Vigil has one."""
-    if not _legacy(call) or call.services.connector is None:
+    messenger = call.services.messenger
+    if not _legacy(call) or messenger is None:
         return reply
-    personal = await _personal_conversation(call.services, call.actor.aad_object_id)
-    if personal is None:
+    conversation_id = await messenger.personal_chat(call.actor.aad_object_id)
+    if conversation_id is None:
         return reply
-    conversation_id, service_url = personal
     try:
-        await call.services.connector.send(
-            service_url, conversation_id, {"type": "message", "text": reply.text or ""}
-        )
-    except ConnectorError as exc:
+        await messenger.post(conversation_id, Message(text=reply.text or ""))
+    except DeliveryFailed as exc:
         log.warning("private answer not sent: %s", exc)
         return reply
     reply.text = None  # answered privately; nothing goes into the shared conversation
     return reply
-
-
-async def _personal_conversation(services: Services, object_id: str) -> tuple[str, str] | None:
-    if not object_id or '"' in object_id:
-        return None
-    rows = await services.store.fetchall(
-        "SELECT conversation_id FROM conversation_refs WHERE conversation_type = 'personal'"
-        " AND reference LIKE ? ORDER BY updated_at DESC LIMIT 5",
-        f'%"aadObjectId":"{object_id}"%',
-    )
-    for row in rows:
-        ref = await conversation_refs.get(services.store, row["conversation_id"])
-        user = (ref or {}).get("user") or {}
-        if isinstance(user, dict) and user.get("aadObjectId") == object_id and ref:
-            return row["conversation_id"], str(ref.get("serviceUrl") or "")
-    return None
 
 
 @COMMANDS.action("approval.refresh", role=Role.ANALYST, mutating=False)

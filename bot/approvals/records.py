@@ -85,9 +85,8 @@ class Approval:
     rollback_at: float | None = None
     rollback_result: str = ""
     lapse_at: float | None = None  # a succeeded block with --expires is removed at this time
-    conversation_id: str = ""
+    conversation_id: str = ""  # where the card was posted (the Messenger resolves it)
     activity_id: str = ""
-    service_url: str = ""
 
     @property
     def kind(self) -> Action:

@@ -12,7 +12,6 @@ import re
 import time
 from dataclasses import dataclass
 
-from bot import conversation_refs
 from bot.approvals import card as approval_card_module
 from bot.approvals import policy
 from bot.approvals import records as approval_records
@@ -20,11 +19,11 @@ from bot.approvals.presentation import action_title, display_time
 from bot.approvals.records import MAX_REASON, Approval
 from bot.approvals.settings import approval_settings
 from bot.commands import Conversation, Reply, UsageError
-from bot.connector import ConnectorError as BotConnectorError
 from bot.containment.connector import Action, ConnectorError, TargetInfo
 from bot.incidents import records as incident_records
 from bot.incidents.timeline import add_timeline
 from bot.intel.indicators import IndicatorType, InvalidIndicator, classify_as
+from bot.kernel.messenger import DeliveryFailed
 from bot.rbac import Actor
 from bot.services import Services
 
@@ -248,15 +247,19 @@ async def _post(services: Services, approval: Approval, conversation: Conversati
         audit_target=approval.target,
         audit_detail=f"{approval.id} requested",
     )
-    ref = await conversation_refs.get(services.store, conversation.id) if conversation.id else None
-    service_url = str((ref or {}).get("serviceUrl") or "")
-    if not service_url or conversation.kind == "cli":
+    messenger = services.messenger
+    if (
+        messenger is None
+        or conversation.kind == "cli"
+        or not conversation.id
+        or not await messenger.reaches(conversation.id)
+    ):
         # No Teams conversation to post in (the CLI): answer with the card itself.
         reply.card = approval_card_module.approval_card(approval, services=services)
         return reply
     try:
-        await approval_card_module.post_card(services, approval, conversation.id, service_url)
-    except BotConnectorError as exc:
+        await approval_card_module.post_card(services, approval, conversation.id)
+    except DeliveryFailed as exc:
         log.warning("approval %s: card not posted: %s", approval.id, exc)
         reply.text = (
             f"Requested {approval.id}, but the approval card could not be posted ({exc}). "

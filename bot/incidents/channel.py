@@ -9,14 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot import conversation_refs
-from bot.connector import ConnectorError
 from bot.graph import GraphClient, GraphError, token_provider
 from bot.incidents import records, timeline
 from bot.incidents.presentation import CARD_TIMELINE, incident_card
 from bot.incidents.records import Incident
 from bot.incidents.settings import CHANNEL_MEMBERSHIP, GRAPH_URL, INCIDENT_TEAM_ID
 from bot.incidents.slug import channel_name
+from bot.kernel.messenger import ConversationUnknown, DeliveryFailed, Message
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -107,52 +106,37 @@ async def _create_channel(services: Services, incident: Incident, owner_id: str)
 
 
 async def _post_card(services: Services, incident: Incident) -> None:
-    """Start a thread in the new channel with the card (a proactive post needs the team's
-    serviceUrl, known from any conversation reference saved in that team)."""
-    saved = await conversation_refs.list_for_team(services.store, incident.team_id)
-    if not saved or services.connector is None:
-        await timeline.add_timeline(
-            services.store,
-            incident.id,
-            "Vigil",
-            "channel",
-            "Card not posted: Vigil has not seen this team yet (add the bot to the team)",
+    """Start a thread in the new channel with the card; Teams takes it once Vigil was installed
+    in the team (the Messenger then knows how to reach the team)."""
+    if services.messenger is None:
+        await _card_not_posted(services, incident, "Vigil cannot post to Teams from here")
+        return
+    latest, total = await timeline.latest(services.store, incident.id, CARD_TIMELINE)
+    card = incident_card(incident, latest, total)
+    try:
+        thread = await services.messenger.create_channel_conversation(
+            incident.team_id, incident.channel_id, Message(card=card)
+        )
+    except ConversationUnknown:
+        await _card_not_posted(
+            services, incident, "Vigil has not seen this team yet (add the bot to the team)"
         )
         return
-    reference = saved[0].reference
-    service_url = str(reference.get("serviceUrl") or "")
-    latest, total = await timeline.latest(services.store, incident.id, CARD_TIMELINE)
-    card = services.redactor.redact_data(incident_card(incident, latest, total))
-    parameters: dict[str, Any] = {
-        "isGroup": True,
-        "channelData": {"channel": {"id": incident.channel_id}},
-        "activity": {
-            "type": "message",
-            "attachments": [
-                {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
-            ],
-        },
-    }
-    if isinstance(reference.get("bot"), dict):
-        parameters["bot"] = reference["bot"]
-    tenant = (reference.get("conversation") or {}).get("tenantId")
-    if tenant:
-        parameters["tenantId"] = tenant
-        parameters["channelData"]["tenant"] = {"id": tenant}
-    try:
-        created = await services.connector.create_conversation(service_url, parameters)
-    except ConnectorError as exc:
+    except DeliveryFailed as exc:
         log.warning("incident %s: card not posted: %s", incident.id, exc)
-        await timeline.add_timeline(
-            services.store, incident.id, "Vigil", "channel", f"Card not posted: {exc}"
-        )
+        await _card_not_posted(services, incident, str(exc))
         return
     await records.update(
         services.store,
         incident.id,
-        service_url=service_url,
-        card_conversation_id=str(created.get("id") or incident.channel_id),
-        card_activity_id=str(created.get("activityId") or created.get("id") or ""),
+        card_conversation_id=thread.conversation_id,
+        card_activity_id=thread.activity_id,
+    )
+
+
+async def _card_not_posted(services: Services, incident: Incident, reason: str) -> None:
+    await timeline.add_timeline(
+        services.store, incident.id, "Vigil", "channel", f"Card not posted: {reason}"
     )
 
 

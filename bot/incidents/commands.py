@@ -9,12 +9,12 @@ import time
 import cards
 from bot import user_directory
 from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
-from bot.connector import ConnectorError
 from bot.incidents import channel, records, timeline
 from bot.incidents.export import to_json, to_markdown
 from bot.incidents.opening import answer, open_incident, parse_indicators, parse_severity
 from bot.incidents.presentation import CARD_TIMELINE, RETRY_VERB, display_time, incident_card
 from bot.incidents.records import Incident, IncidentNotFound, Status
+from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Actor, Role
 from bot.services import Services
 from bot.summaries import reminders
@@ -299,21 +299,15 @@ async def _changed(call: Invocation, target: Incident, kind: str, text: str) -> 
 async def _refresh_channel_card(services: Services, incident_id: str) -> None:
     """Keep the card at the top of the incident channel current; a failure only loses that."""
     current = await records.get(services.store, incident_id)
-    if not (current.card_activity_id and current.service_url and services.connector):
+    if not (current.card_conversation_id and current.card_activity_id and services.messenger):
         return
     latest, total = await timeline.latest(services.store, incident_id, CARD_TIMELINE)
-    card = services.redactor.redact_data(incident_card(current, latest, total))
-    activity = {
-        "type": "message",
-        "attachments": [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
-        ],
-    }
+    card = incident_card(current, latest, total)
     try:
-        await services.connector.update(
-            current.service_url, current.card_conversation_id, current.card_activity_id, activity
+        await services.messenger.update(
+            current.card_conversation_id, current.card_activity_id, Message(card=card)
         )
-    except ConnectorError as exc:
+    except DeliveryFailed as exc:
         log.warning("incident %s: channel card not updated: %s", incident_id, exc)
 
 

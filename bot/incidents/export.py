@@ -25,7 +25,7 @@ def to_json(incident: Incident, timeline: Sequence[Entry]) -> str:
         "incident": {**asdict(incident), "openedAt": when(incident.opened_at)},
         "timeline": [{**asdict(entry), "time": when(entry.at)} for entry in timeline],
     }
-    for private in ("card_conversation_id", "card_activity_id", "service_url"):
+    for private in ("card_conversation_id", "card_activity_id"):
         document["incident"].pop(private)
     return json.dumps(document, indent=2, ensure_ascii=False)
 

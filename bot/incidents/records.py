@@ -68,9 +68,8 @@ class Incident:
     channel_name: str = ""
     channel_url: str = ""
     channel_error: str = ""
-    card_conversation_id: str = ""
+    card_conversation_id: str = ""  # the channel thread the card starts (the Messenger's id)
     card_activity_id: str = ""
-    service_url: str = ""
 
     @property
     def is_open(self) -> bool:

@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any
 
-from bot import conversation_refs
 from bot.commands import Invocation, Reply, UsageError
 from bot.incidents import timeline
 from bot.incidents.presentation import display_time
@@ -43,7 +42,6 @@ class Cadence:
     commander_id: str
     commander_name: str
     conversation_id: str
-    service_url: str
     conversation_kind: str
     created_by_id: str
     created_by_name: str
@@ -60,7 +58,6 @@ class Target:
     """Where a reminder goes: the commander's 1:1 chat, else the incident channel."""
 
     conversation_id: str
-    service_url: str
     kind: str  # personal | channel
 
 
@@ -126,33 +123,15 @@ async def next_update_at(store: Store, incident_id: str) -> float | None:
     return None if value is None else float(value)
 
 
-async def personal_conversation(store: Store, object_id: str) -> tuple[str, str] | None:
-    """The newest 1:1 chat Vigil has with this user: (conversation id, service URL)."""
-    if not object_id or '"' in object_id:
+async def reminder_target(services: Services, incident: Incident) -> Target | None:
+    messenger = services.messenger
+    if messenger is None:
         return None
-    rows = await store.fetchall(
-        "SELECT conversation_id FROM conversation_refs WHERE conversation_type = 'personal'"
-        " AND reference LIKE ? ORDER BY updated_at DESC LIMIT 5",
-        f'%"aadObjectId":"{object_id}"%',
-    )
-    for row in rows:
-        ref = await conversation_refs.get(store, row["conversation_id"]) or {}
-        user = ref.get("user") if isinstance(ref.get("user"), dict) else {}
-        if user.get("aadObjectId") == object_id and ref.get("serviceUrl"):
-            return row["conversation_id"], str(ref["serviceUrl"])
-    return None
-
-
-async def reminder_target(store: Store, incident: Incident) -> Target | None:
-    personal = await personal_conversation(store, incident.commander_id)
+    personal = await messenger.personal_chat(incident.commander_id)
     if personal is not None:
-        return Target(personal[0], personal[1], "personal")
-    if incident.channel_id:
-        saved = await conversation_refs.get_saved(store, incident.channel_id)
-        service_url = str((saved.reference if saved else {}).get("serviceUrl") or "")
-        service_url = service_url or incident.service_url
-        if service_url:
-            return Target(incident.channel_id, service_url, "channel")
+        return Target(personal, "personal")
+    if incident.channel_id and await messenger.reaches(incident.channel_id):
+        return Target(incident.channel_id, "channel")
     return None
 
 
@@ -161,7 +140,7 @@ async def set_cadence(
 ) -> tuple[Cadence, bool]:
     """Start or change the incident's cadence; (the cadence, True when it replaced another)."""
     now = time.time() if now is None else now
-    target = await reminder_target(services.store, incident)
+    target = await reminder_target(services, incident)
     if target is None:
         raise UsageError(
             f"I have no chat with {incident.commander_name or 'the commander'} and {incident.id} "
@@ -175,7 +154,6 @@ async def set_cadence(
         "commander_id": incident.commander_id,
         "commander_name": incident.commander_name,
         "conversation_id": target.conversation_id,
-        "service_url": target.service_url,
         "conversation_kind": target.kind,
         "updated_at": now,
     }

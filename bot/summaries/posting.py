@@ -10,9 +10,9 @@ import uuid
 
 import cards
 from bot import conversation_refs
-from bot.connector import ConnectorError
 from bot.incidents import records, timeline
 from bot.incidents.records import Incident
+from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Actor, Role
 from bot.services import Services
 from bot.summaries.draft import Draft
@@ -95,7 +95,7 @@ async def post_summary(
             "executive summaries."
         )
     saved = await conversation_refs.find_channel(services.store, settings.exec_channel)
-    if saved is None or services.connector is None:
+    if saved is None or services.messenger is None:
         await audit("error", "Vigil is not installed in the exec channel")
         raise SummaryError(
             "Vigil is not installed in the exec channel (or has not heard from it yet): add the "
@@ -105,7 +105,7 @@ async def post_summary(
     if done:
         return done
     data = card_data(draft, settings.policy)
-    card = services.redactor.redact_data(cards.render("exec_summary", data))
+    card = cards.render("exec_summary", data)
     if not await _claim(services, key, incident, actor, draft, data):
         done = await _already_posted(services, key)
         if done:
@@ -116,16 +116,9 @@ async def post_summary(
             "stopped mid-post). Check the exec channel; if it is not there in a few minutes, "
             "confirm again. Nothing new was posted."
         )
-    service_url = str(saved.reference.get("serviceUrl") or "")
-    activity = {
-        "type": "message",
-        "attachments": [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
-        ],
-    }
     try:
-        activity_id = await services.connector.send(service_url, saved.conversation_id, activity)
-    except ConnectorError as exc:
+        activity_id = await services.messenger.post(saved.conversation_id, Message(card=card))
+    except DeliveryFailed as exc:
         # Give the key back so the commander can confirm again.
         await services.store.execute("DELETE FROM exec_summaries WHERE id = ?", key)
         await audit("error", f"exec channel post failed: {exc}")

@@ -15,13 +15,11 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any
 
-import aiohttp
-
 import cards
-from bot.connector import ConnectorError
 from bot.incidents import records
 from bot.incidents.presentation import display_time
 from bot.incidents.records import Incident, IncidentNotFound
+from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Actor
 from bot.services import Services
 from bot.store import Store
@@ -56,7 +54,6 @@ class Reminder:
     commander_id: str
     commander_name: str
     conversation_id: str
-    service_url: str
     activity_id: str
     draft: str
     attempts: int
@@ -93,7 +90,6 @@ def _new_row(
         "commander_id": who.get("commander_id", ""),
         "commander_name": who.get("commander_name", ""),
         "conversation_id": who.get("conversation_id", ""),
-        "service_url": who.get("service_url", ""),
         "activity_id": "",
         "draft": "",
         "attempts": 0,
@@ -144,7 +140,7 @@ async def claim_due(store: Store, now: float | None = None) -> int:
             if won != 1:
                 continue
             found = await tx.fetchone(
-                "SELECT incident_id, commander_id, commander_name, conversation_id, service_url"
+                "SELECT incident_id, commander_id, commander_name, conversation_id"
                 " FROM summary_cadences WHERE id = ?",
                 row["id"],
             )
@@ -179,7 +175,7 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
     now = time.time() if now is None else now
     store = services.store
     reminder = await get(store, reminder_id)
-    if reminder is None or reminder.state != PENDING or services.connector is None:
+    if reminder is None or reminder.state != PENDING or services.messenger is None:
         return False
     leased = await store.execute(
         "UPDATE summary_reminders SET lease_until = ?, attempts = attempts + 1,"
@@ -203,27 +199,20 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
         await _set_state(store, reminder.id, CANCELLED, "cadence stopped or incident closed")
         return False
     draft = await _draft(services, incident, reminder, cadence, now)
-    target = await cadences.reminder_target(store, incident)
+    target = await cadences.reminder_target(services, incident)
     conversation_id = target.conversation_id if target else reminder.conversation_id
-    service_url = target.service_url if target else reminder.service_url
     card = reminder_card(services, reminder, draft, cadence, can_act=True, outcome="")
-    activity = {
-        "type": "message",
-        "text": f"{_heading(reminder)} for {incident.id}",
-        "attachments": [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
-        ],
-    }
+    message = Message(text=f"{_heading(reminder)} for {incident.id}", card=card)
     try:
-        if not conversation_id or not service_url:
-            raise ConnectorError(0, "no chat with the commander and no incident channel")
-        activity_id = await services.connector.send(service_url, conversation_id, activity)
-    except (ConnectorError, aiohttp.ClientError, TimeoutError) as exc:
+        if not conversation_id:
+            raise DeliveryFailed(0, "no chat with the commander and no incident channel")
+        activity_id = await services.messenger.post(conversation_id, message)
+    except DeliveryFailed as exc:
         await _retry_later(services, reminder, str(exc), now)
         return False
     await store.execute(
         "UPDATE summary_reminders SET state = ?, activity_id = ?, sent_at = ?, draft = ?,"
-        " commander_id = ?, commander_name = ?, conversation_id = ?, service_url = ?,"
+        " commander_id = ?, commander_name = ?, conversation_id = ?,"
         " lease_until = NULL, last_error = '', version = version + 1 WHERE id = ?",
         SENT,
         activity_id,
@@ -232,7 +221,6 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
         incident.commander_id,
         incident.commander_name,
         conversation_id,
-        service_url,
         reminder.id,
     )
     # An older reminder still open would post a stale draft; the newest one is the one to use.
@@ -337,7 +325,8 @@ def reminder_card(
     outcome: str,
     state: str = "due",
 ) -> dict[str, Any]:
-    """The reminder card: the redacted draft as the exec channel would see it, plus buttons."""
+    """The reminder card: the draft as the exec channel would see it, plus buttons (redacted on
+    the way out, like every card)."""
     if reminder.kind == FINAL:
         note = "The incident is closed. Post a final summary for the executives, edit it, or skip."
     else:
@@ -354,7 +343,7 @@ def reminder_card(
         "outcome": outcome,
         "canAct": can_act,
     }
-    return services.redactor.redact_data(cards.render(TEMPLATE, data))
+    return cards.render(TEMPLATE, data)
 
 
 async def on_incident_closed(services: Services, incident: Incident, actor: Actor) -> None:

@@ -106,7 +106,6 @@ async def _cadence(store: Store, next_due: float, every: int = 3600, state: str 
         "commander_id": "c",
         "commander_name": "Cam",
         "conversation_id": "a:1",
-        "service_url": "http://127.0.0.1:1/",
         "conversation_kind": "personal",
         "created_by_id": "c",
         "created_by_name": "Cam",

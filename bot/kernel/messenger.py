@@ -1,0 +1,87 @@
+"""The Messenger port: the one way out to Teams, in domain terms.
+
+Capabilities hand it a conversation id and a `Message` (text, a card, or both). The
+implementation (bot/teams_messenger.py) resolves the conversation id to the stored conversation
+reference, builds the activity, redacts it once, checks Teams' size limit and sends it. Nothing
+here knows Bot Framework, a `serviceUrl` or an activity envelope, so a capability never does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to show: text, an Adaptive Card, or both (the text then shows with the card)."""
+
+    text: str = ""
+    card: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChannelThread:
+    """A conversation started in a channel: where its first message is, to update it later."""
+
+    conversation_id: str
+    activity_id: str
+
+
+class DeliveryFailed(Exception):
+    """Teams did not take the message. `status` is its HTTP answer (0: Teams was not reached);
+    `retryable` says whether the same message may succeed later (throttling, an outage)."""
+
+    def __init__(self, status: int, reason: str, *, retryable: bool = False) -> None:
+        where = f"Teams answered {status}" if status else "Teams was not reached"
+        super().__init__(f"{where}: {reason}" if reason else where)
+        self.status = status
+        self.reason = reason
+        self.retryable = retryable
+
+
+class MessageTooLarge(DeliveryFailed):
+    """The message is over Teams' size limit; a caller may send a shorter form."""
+
+    def __init__(self, reason: str = "message too large") -> None:
+        super().__init__(413, reason)
+
+
+class ConversationUnknown(DeliveryFailed):
+    """Vigil holds no conversation reference for it (the bot was never installed there)."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(0, f"no saved conversation reference for {conversation_id[:80]}")
+        self.conversation_id = conversation_id
+
+
+class Messenger(Protocol):
+    """Posts, replies and card updates to Teams conversations, known by their conversation id."""
+
+    async def post(self, conversation_id: str, message: Message, *, reply_to: str = "") -> str:
+        """Post a message (into `reply_to`'s thread when given); the new message's id."""
+        ...
+
+    async def update(self, conversation_id: str, activity_id: str, message: Message) -> None:
+        """Replace a message Vigil posted earlier (a card showing a new state)."""
+        ...
+
+    async def create_channel_conversation(
+        self, team_id: str, channel_id: str, message: Message
+    ) -> ChannelThread:
+        """Start a conversation in a channel of a team Vigil was installed in, with `message`
+        first; the conversation then takes posts and updates like any other."""
+        ...
+
+    async def personal_chat(self, user_id: str) -> str | None:
+        """The conversation id of Vigil's newest 1:1 chat with this Entra user, if any."""
+        ...
+
+    async def reaches(self, conversation_id: str) -> bool:
+        """True when Vigil can post to this conversation (it holds its reference)."""
+        ...
+
+    def retrying_briefly(self) -> Messenger:
+        """The same way out, retrying a few seconds at most: for callers that retry durably
+        themselves (an outbox), so a throttled send goes back to them rather than blocking."""
+        ...
