@@ -21,8 +21,10 @@ from bot.commands import (
     Invocation,
     Reply,
     UsageError,
+    refused_reply,
     split_words,
 )
+from bot.kernel.errors import DomainError, Refused
 from bot.rbac import Actor, Role
 from bot.services import Services
 from bot.summaries.guard import exec_channel_refusal
@@ -146,7 +148,9 @@ class Router:
         call = Invocation(command, actor, args, text, conversation, self.services, correlation_id)
         try:
             reply = await command.handler(call) or Reply(text="Done.")
-        except UsageError as exc:
+        except Refused as exc:
+            reply = refused_reply(exc)
+        except DomainError as exc:
             reply = _usage_reply(command, str(exc))
         except Exception:
             log.exception("command %s failed", command.name)
@@ -254,7 +258,9 @@ class Router:
         )
         try:
             reply = await action.handler(call)
-        except UsageError as exc:
+        except Refused as exc:
+            reply = refused_reply(exc)
+        except DomainError as exc:
             reply = Reply(text=str(exc), audit_result="refused", audit_detail=str(exc))
         except Exception:
             log.exception("card action %s failed", verb)
