@@ -289,6 +289,7 @@ async def enrich(call: ActionCall) -> Reply:
 @COMMANDS.action("alert.incident", role=Role.RESPONDER)
 async def incident(call: ActionCall) -> Reply:
     from bot.incidents.opening import open_incident
+    from bot.incidents.presentation import current_card, where_text
     from bot.incidents.records import Severity
 
     alert, group = await _alert_and_group(call)
@@ -314,7 +315,7 @@ async def incident(call: ActionCall) -> Reply:
     description = alert.description[:1500]
     if hosts:
         description += f"\n\nHosts and users: {hosts}"
-    opened = await open_incident(
+    incident = await open_incident(
         call.services,
         call.actor,
         call.conversation,
@@ -324,6 +325,11 @@ async def incident(call: ActionCall) -> Reply:
         indicators=entities,
         alert_id=alert.id,
         correlation_id=call.correlation_id,
+    )
+    opened = Reply(
+        text=where_text(incident, created=True),
+        card=await current_card(call.services.store, incident),
+        audit_target=incident.id,
     )
     if not await _in_thread(call, opened):
         return opened

@@ -11,8 +11,8 @@ from bot import user_directory
 from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
 from bot.incidents import channel, records, timeline
 from bot.incidents.export import to_json, to_markdown
-from bot.incidents.opening import answer, open_incident, parse_indicators, parse_severity
-from bot.incidents.presentation import CARD_TIMELINE, RETRY_VERB, display_time, incident_card
+from bot.incidents.opening import open_incident, parse_indicators, parse_severity
+from bot.incidents.presentation import RETRY_VERB, current_card, display_time, where_text
 from bot.incidents.records import Incident, IncidentNotFound, Status
 from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Actor, Role
@@ -65,7 +65,7 @@ async def create_incident(call: Invocation) -> Reply:
     title = " ".join(args["title"] or [])
     if not title.strip():
         raise UsageError("missing title")
-    return await open_incident(
+    incident = await open_incident(
         call.services,
         call.actor,
         call.conversation,
@@ -76,6 +76,13 @@ async def create_incident(call: Invocation) -> Reply:
         alert_id=args["alert"] or "",
         correlation_id=call.correlation_id,
     )
+    return await answer(call.services, incident, created=True)
+
+
+async def answer(services: Services, incident: Incident, *, created: bool = False) -> Reply:
+    """The requester's answer: the card, and a line saying where the incident lives."""
+    card = await current_card(services.store, incident)
+    return Reply(text=where_text(incident, created=created), card=card, audit_target=incident.id)
 
 
 def actor_options(actor: Actor) -> dict:
@@ -301,8 +308,7 @@ async def _refresh_channel_card(services: Services, incident_id: str) -> None:
     current = await records.get(services.store, incident_id)
     if not (current.card_conversation_id and current.card_activity_id and services.messenger):
         return
-    latest, total = await timeline.latest(services.store, incident_id, CARD_TIMELINE)
-    card = incident_card(current, latest, total)
+    card = await current_card(services.store, current)
     try:
         await services.messenger.update(
             current.card_conversation_id, current.card_activity_id, Message(card=card)
