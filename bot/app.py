@@ -31,6 +31,7 @@ from bot.bot_token import BotTokenProvider
 from bot.commands import CommandRegistry, CommandSet
 from bot.config import RawConfig, Setting, parse_bool
 from bot.connector import BotConnector
+from bot.kernel.hooks import Hooks, Subscription
 from bot.rbac import RoleMap
 from bot.redaction import Redactor
 from bot.request_body import BodyRejected, parse_json, read_raw
@@ -162,6 +163,14 @@ def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
     return jobs
 
 
+def hook_subscriptions() -> list[Subscription[Any]]:
+    """How capabilities follow each other's events; the publisher imports none of them."""
+    from bot.incidents.events import IncidentClosed
+    from bot.summaries.reminders import on_incident_closed
+
+    return [Subscription(IncidentClosed, on_incident_closed)]
+
+
 def ssl_context(ca_bundle: str) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_bundle:
@@ -175,8 +184,10 @@ def build_services(
     http: aiohttp.ClientSession,
     registry: CommandRegistry,
     roles: RoleMap | None = None,
+    hooks: Hooks | None = None,
 ) -> Services:
-    """The ports handlers get: config, store, HTTP, secrets, redaction and the audit trail."""
+    """The ports handlers get: config, store, HTTP, secrets, redaction, the audit trail and the
+    capabilities' event subscriptions."""
     settings = ServiceSettings.load(raw)
     known = [settings.app_password] if settings.app_password else []
     redactor = Redactor.from_config(raw, secrets=known)
@@ -193,6 +204,7 @@ def build_services(
         secrets=secrets,
         redactor=redactor,
         audit=AuditTrail(store, secrets, redactor),
+        hooks=hooks or Hooks(),
     )
 
 
@@ -215,7 +227,8 @@ async def start_vigil(
             connector=aiohttp.TCPConnector(ssl=ssl_context(settings.ca_bundle), limit=100),
             trust_env=False,
         )
-        services = build_services(raw, store, http, CommandRegistry(command_sets()), roles)
+        registry = CommandRegistry(command_sets())
+        services = build_services(raw, store, http, registry, roles, Hooks(hook_subscriptions()))
         return _assemble(settings, services)
     except BaseException:
         # An open store's thread would keep `vigil serve` from exiting; the session would warn.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.kernel.hooks import Hooks
+
 if TYPE_CHECKING:
     import aiohttp
 
@@ -32,5 +34,7 @@ class Services:
     audit: AuditTrail
     # The one way out to Teams (posts, replies, card updates); set by start_vigil.
     messenger: Messenger | None = None
+    # The capabilities' subscriptions to each other's events (incident closed -> summaries).
+    hooks: Hooks = field(default_factory=Hooks)
     # Area services built lazily by their areas (the enricher, say), keyed by area.
     extras: dict[str, Any] = field(default_factory=dict)

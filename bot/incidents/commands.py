@@ -10,14 +10,15 @@ import cards
 from bot import user_directory
 from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
 from bot.incidents import channel, records, timeline
+from bot.incidents.events import IncidentClosed
 from bot.incidents.export import to_json, to_markdown
 from bot.incidents.opening import open_incident, parse_indicators, parse_severity
 from bot.incidents.presentation import RETRY_VERB, current_card, display_time, where_text
 from bot.incidents.records import Incident, IncidentNotFound, Status
+from bot.kernel.hooks import publish
 from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Actor, Role
 from bot.services import Services
-from bot.summaries import reminders
 
 log = logging.getLogger(__name__)
 COMMANDS = CommandSet(group="incidents")
@@ -233,8 +234,8 @@ async def _close(call: Invocation, target: Incident, words: list[str]) -> Reply:
         closed_at=time.time(),
         summary=records.clean_text(summary, records.MAX_DESCRIPTION),
     )
-    # Ends any exec-summary cadence and offers the commander a final summary.
-    await reminders.on_incident_closed(call.services, target, call.actor)
+    # Subscribers: summaries ends the exec-summary cadence and offers a final summary.
+    await publish(call.services, IncidentClosed(target, call.actor))
     return await _changed(call, target, "closed", f"Closed: {summary}")
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import cards
 from bot.incidents import records
+from bot.incidents.events import IncidentClosed
 from bot.incidents.presentation import display_time
 from bot.incidents.records import Incident, IncidentNotFound
 from bot.kernel.messenger import DeliveryFailed, Message
-from bot.rbac import Actor
 from bot.services import Services
 from bot.store import Store
 from bot.summaries import cadence as cadences
@@ -346,45 +346,42 @@ def reminder_card(
     return cards.render(TEMPLATE, data)
 
 
-async def on_incident_closed(services: Services, incident: Incident, actor: Actor) -> None:
-    """End the incident's cadence and offer its commander a final summary (never raises).
+async def on_incident_closed(services: Services, event: IncidentClosed) -> None:
+    """End the incident's cadence and offer its commander a final summary (subscribed to
+    IncidentClosed at start-up).
 
     The offer goes out when executives were following the incident: a cadence was running or
     a summary was posted. It is stored before it is sent, so the scheduler retries a failure.
     """
-    try:
-        now = time.time()
-        stopped = await cadences.stop_cadence(services, incident.id, actor, "incident closed", now)
-        if stopped is not None:
-            await services.audit.record(
-                actor=actor,
-                action="summary.cadence.stop",
-                target=incident.id,
-                parameters={"cadence": stopped.id, "every_seconds": stopped.every_seconds},
-                result="ok",
-                detail="incident closed",
-            )
-        posted = await services.store.fetchval(
-            "SELECT COUNT(*) FROM exec_summaries WHERE incident_id = ?", incident.id
+    incident, actor = event.incident, event.actor
+    now = time.time()
+    stopped = await cadences.stop_cadence(services, incident.id, actor, "incident closed", now)
+    if stopped is not None:
+        await services.audit.record(
+            actor=actor,
+            action="summary.cadence.stop",
+            target=incident.id,
+            parameters={"cadence": stopped.id, "every_seconds": stopped.every_seconds},
+            result="ok",
+            detail="incident closed",
         )
-        if stopped is None and not int(posted or 0):
-            return
-        row = _new_row(
-            stopped.id if stopped else "",
-            incident.id,
-            FINAL,
-            now,
-            0,
-            now,
-            commander_id=incident.commander_id,
-            commander_name=incident.commander_name,
-        )
-        await services.store.execute(_INSERT, *row.values())
-        await deliver(services, row["id"], now)
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("%s: closing left the summary cadence or final offer unfinished", incident.id)
+    posted = await services.store.fetchval(
+        "SELECT COUNT(*) FROM exec_summaries WHERE incident_id = ?", incident.id
+    )
+    if stopped is None and not int(posted or 0):
+        return
+    row = _new_row(
+        stopped.id if stopped else "",
+        incident.id,
+        FINAL,
+        now,
+        0,
+        now,
+        commander_id=incident.commander_id,
+        commander_name=incident.commander_name,
+    )
+    await services.store.execute(_INSERT, *row.values())
+    await deliver(services, row["id"], now)
 
 
 async def cadence_job(services: Services) -> None:
