@@ -177,17 +177,7 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
     reminder = await get(store, reminder_id)
     if reminder is None or reminder.state != PENDING or services.messenger is None:
         return False
-    leased = await store.execute(
-        "UPDATE summary_reminders SET lease_until = ?, attempts = attempts + 1,"
-        " version = version + 1 WHERE id = ? AND version = ? AND state = ?"
-        " AND (lease_until IS NULL OR lease_until <= ?)",
-        now + LEASE_SECONDS,
-        reminder.id,
-        reminder.version,
-        PENDING,
-        now,
-    )
-    if leased != 1:
+    if not await _lease(store, reminder, now):
         return False
     try:
         incident = await records.get(store, reminder.incident_id)
@@ -210,6 +200,42 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
     except DeliveryFailed as exc:
         await _retry_later(services, reminder, str(exc), now)
         return False
+    await _mark_sent(store, reminder, incident, draft, conversation_id, activity_id, now)
+    log.info("exec-summary reminder %s (%s) sent for %s", reminder.id, reminder.kind, incident.id)
+    await _audit(
+        services,
+        "summary.reminder.sent",
+        reminder,
+        "ok",
+        f"{reminder.kind} to {incident.commander_name}",
+    )
+    return True
+
+
+async def _lease(store: Store, reminder: Reminder, now: float) -> bool:
+    """Take the reminder for this send; False when another instance holds it or changed it."""
+    leased = await store.execute(
+        "UPDATE summary_reminders SET lease_until = ?, attempts = attempts + 1,"
+        " version = version + 1 WHERE id = ? AND version = ? AND state = ?"
+        " AND (lease_until IS NULL OR lease_until <= ?)",
+        now + LEASE_SECONDS,
+        reminder.id,
+        reminder.version,
+        PENDING,
+        now,
+    )
+    return leased == 1
+
+
+async def _mark_sent(
+    store: Store,
+    reminder: Reminder,
+    incident: Incident,
+    draft: Draft,
+    conversation_id: str,
+    activity_id: str,
+    now: float,
+) -> None:
     await store.execute(
         "UPDATE summary_reminders SET state = ?, activity_id = ?, sent_at = ?, draft = ?,"
         " commander_id = ?, commander_name = ?, conversation_id = ?,"
@@ -233,15 +259,6 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
         reminder.id,
         reminder.created_at,
     )
-    log.info("exec-summary reminder %s (%s) sent for %s", reminder.id, reminder.kind, incident.id)
-    await _audit(
-        services,
-        "summary.reminder.sent",
-        reminder,
-        "ok",
-        f"{reminder.kind} to {incident.commander_name}",
-    )
-    return True
 
 
 def _running(cadence: Cadence | None, incident: Incident) -> bool:
