@@ -6,48 +6,43 @@ Everything a running Vigil needs is built here at start-up and hung on the app; 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from botbuilder.core import PrivateConversationState
-from botbuilder.dialogs import Dialog, DialogSet
-from botbuilder.schema import Activity
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
-from bot import core_commands
-from bot.adapter import AuthenticationFailed, VigilAdapter
-from bot.alerts.ingest import alert_webhook
 from bot.alerts.outbox import depth as alert_outbox_depth
 from bot.audit_trail import AUDIT_KEY_SECRET, AuditTrail
-from bot.bot_token import BotTokenProvider
+from bot.bot_token import bot_connector_tokens
+from bot.capabilities import CAPABILITIES
 from bot.commands import CommandRegistry, CommandSet
 from bot.config import RawConfig, Setting, parse_bool
-from bot.connector import BotConnector
-from bot.kernel.hooks import Hooks, Subscription
+from bot.kernel.hooks import Hooks
 from bot.rbac import RoleMap
 from bot.redaction import Redactor
 from bot.request_body import BodyRejected, parse_json, read_raw
-from bot.router import Router
-from bot.secrets import SecretUnavailable, check, secret_source_from_config
+from bot.secrets import check, secret_source_from_config
 from bot.services import Services
 from bot.settings import ServiceSettings
-from bot.state import StoreStorage
 from bot.store import DB_URL, Store, open_store
-from bot.teams import VigilTeamsHandler, turn_error_handler
-from bot.teams_messenger import TeamsMessenger
+from bot.teams_endpoint import (
+    AuthenticationFailed,
+    BadActivity,
+    TeamsEndpoint,
+    build_teams_endpoint,
+)
 
 log = logging.getLogger(__name__)
 
-APP_KEY = web.AppKey("vigil", object)
-APP_PASSWORD_SECRET = "bot-app-password"  # noqa: S105 (a secret name)
 # Secrets without which Vigil cannot do its core job; /readyz names the missing ones.
 REQUIRED_SECRETS = (AUDIT_KEY_SECRET,)
 # Enough for "no Entra token ... from managed identity <id>: <why>", short enough for a probe log.
@@ -96,65 +91,34 @@ class Metrics:
 
 @dataclass
 class Vigil:
-    """A running Vigil: its ports, its adapter and its handler."""
+    """A running Vigil: its ports, its Teams endpoint and its background jobs."""
 
     settings: ServiceSettings
     services: Services
-    adapter: VigilAdapter
-    handler: VigilTeamsHandler
+    teams: TeamsEndpoint
     metrics: Metrics
     in_flight: int = 0
     idle: asyncio.Event = field(default_factory=asyncio.Event)
+    # Made at start-up (where they check their settings), run by build_app's cleanup context.
+    jobs: list[Coroutine[Any, Any, None]] = field(default_factory=list)
     background: list[asyncio.Task] = field(default_factory=list)
+    resources: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
 
-# Areas contribute command sets and dialogs through these lists, so the surface is explicit.
+APP_KEY = web.AppKey("vigil", Vigil)
+
+
 def command_sets() -> list[CommandSet]:
-    from bot import audit_commands
-    from bot.alerts import commands as alert_commands
-    from bot.approvals import commands as approval_commands
-    from bot.incidents import commands as incident_commands
-    from bot.intel import commands as intel_commands
-    from bot.summaries import commands as summary_commands
-    from bot.summaries import reminder_buttons
-
-    return [
-        core_commands.COMMANDS,
-        audit_commands.COMMANDS,
-        intel_commands.COMMANDS,
-        incident_commands.COMMANDS,
-        alert_commands.COMMANDS,
-        approval_commands.COMMANDS,
-        summary_commands.COMMANDS,
-        reminder_buttons.COMMANDS,
-    ]
-
-
-def dialog_list(services: Services) -> list[Dialog]:
-    from dialogs.contain import ContainDialog
-    from dialogs.enrich import EnrichDialog
-    from dialogs.exec_summary import ExecSummaryDialog
-    from dialogs.incident import IncidentDialog
-
-    return [
-        EnrichDialog(services),
-        IncidentDialog(services),
-        ContainDialog(services),
-        ExecSummaryDialog(services),
-    ]
+    return [commands for capability in CAPABILITIES for commands in capability.commands]
 
 
 def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
     """Long-running work each instance does (delivery, expiry, schedules); cancelled at stop."""
-    from bot.alerts.delivery import delivery_job
-    from bot.approvals.expiry import expiry_job
-    from bot.containment.recovery import execution_job
-    from bot.summaries.reminders import cadence_job
-
     jobs: list[Coroutine[Any, Any, None]] = []
     try:
-        for make in (execution_job, delivery_job, expiry_job, cadence_job):
-            jobs.append(make(services))
+        for capability in CAPABILITIES:
+            for make in capability.jobs:
+                jobs.append(make(services))
     except BaseException:
         # Each maker checks its settings first; a refusal must not leave unawaited coroutines.
         for job in jobs:
@@ -163,12 +127,10 @@ def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
     return jobs
 
 
-def hook_subscriptions() -> list[Subscription[Any]]:
-    """How capabilities follow each other's events; the publisher imports none of them."""
-    from bot.incidents.events import IncidentClosed
-    from bot.summaries.reminders import on_incident_closed
-
-    return [Subscription(IncidentClosed, on_incident_closed)]
+def declared_hooks() -> Hooks:
+    """How capabilities follow each other's events, as they declare it; the publisher imports
+    none of its subscribers."""
+    return Hooks(hook for capability in CAPABILITIES for hook in capability.hooks)
 
 
 def ssl_context(ca_bundle: str) -> ssl.SSLContext:
@@ -187,7 +149,7 @@ def build_services(
     hooks: Hooks | None = None,
 ) -> Services:
     """The ports handlers get: config, store, HTTP, secrets, redaction, the audit trail and the
-    capabilities' event subscriptions."""
+    capabilities' event subscriptions (those they declare, unless `hooks` is given)."""
     settings = ServiceSettings.load(raw)
     known = [settings.app_password] if settings.app_password else []
     redactor = Redactor.from_config(raw, secrets=known)
@@ -204,7 +166,7 @@ def build_services(
         secrets=secrets,
         redactor=redactor,
         audit=AuditTrail(store, secrets, redactor),
-        hooks=hooks or Hooks(),
+        hooks=declared_hooks() if hooks is None else hooks,
     )
 
 
@@ -214,87 +176,61 @@ async def start_vigil(
     roles: RoleMap | None = None,
     store: Store | None = None,
 ) -> Vigil:
-    """A running Vigil; a refused setting closes what start-up opened (not a given store)."""
+    """A Vigil ready to serve; a refused setting closes what start-up opened (not a given store).
+
+    Its resources are owned by `vigil.resources` and released in reverse order by stop_vigil;
+    its background jobs run only while an app built by build_app runs."""
     settings = ServiceSettings.load(raw)
-    owned = store is None
-    store = store or await open_store(raw.get(DB_URL))
-    http: aiohttp.ClientSession | None = None
-    services: Services | None = None
-    try:
+    async with contextlib.AsyncExitStack() as resources:
+        if store is None:
+            store = await open_store(raw.get(DB_URL))
+            # An open store's thread would keep `vigil serve` from exiting.
+            resources.push_async_callback(store.close)
         if raw.get(AUTO_MIGRATE):
             await store.migrate()
         http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=ssl_context(settings.ca_bundle), limit=100),
             trust_env=False,
         )
-        registry = CommandRegistry(command_sets())
-        services = build_services(raw, store, http, registry, roles, Hooks(hook_subscriptions()))
-        return _assemble(settings, services)
-    except BaseException:
-        # An open store's thread would keep `vigil serve` from exiting; the session would warn.
-        if services is not None:
-            await services.secrets.close()
-        if http is not None:
-            await http.close()
-        if owned:
-            await store.close()
-        raise
+        resources.push_async_callback(http.close)
+        services = build_services(raw, store, http, CommandRegistry(command_sets()), roles)
+        resources.push_async_callback(services.secrets.close)
+        vigil = _assemble(settings, services)
+        vigil.resources = resources.pop_all()
+        return vigil
+    raise AssertionError("unreachable")  # the exit stack re-raises what start-up raised
 
 
 def _assemble(settings: ServiceSettings, services: Services) -> Vigil:
-    """The adapter, handler and background tasks over built ports; areas check settings here."""
-    store, http, secrets = services.store, services.http, services.secrets
-    area_dialogs = dialog_list(services)
-
-    async def app_password() -> str:
-        # The secret source wins, so Key Vault rotation reaches the bot's own credential too.
-        try:
-            return (await secrets.get(APP_PASSWORD_SECRET)).reveal()
-        except SecretUnavailable:
-            if settings.app_password:
-                return settings.app_password
-            raise
-
-    tokens = BotTokenProvider(
-        app_id=settings.app_id,
-        app_type=settings.app_type,
-        login_url=settings.login_url,
-        scope=settings.oauth_scope,
-        password=app_password,
-        ca_bundle=settings.ca_bundle,
-    )
-    redactor = services.redactor
-    messenger = TeamsMessenger(BotConnector(http, tokens), store, redactor)
-    services.messenger = messenger
-    adapter = VigilAdapter(settings, tokens, messenger)
-    adapter.on_turn_error = turn_error_handler(redactor)
-    dialog_state = PrivateConversationState(StoreStorage(store))
-    dialogs = DialogSet(dialog_state.create_property("dialogs"))
-    for dialog in area_dialogs:
-        dialogs.add(dialog)
-    handler = VigilTeamsHandler(
-        services, Router(services), dialog_state, dialogs, core_commands.welcome_card
-    )
-    vigil = Vigil(settings, services, adapter, handler, Metrics())
+    """The Teams endpoint and background jobs over built ports; areas check settings here."""
+    tokens = bot_connector_tokens(settings, services.secrets)
+    teams = build_teams_endpoint(settings, services, tokens, CAPABILITIES)
+    vigil = Vigil(settings, services, teams, Metrics())
     vigil.idle.set()
-    # Built last: nothing can fail between making these coroutines and scheduling them.
-    for job in background_jobs(services):
-        vigil.background.append(asyncio.create_task(job))
+    # Made last, so nothing can fail between making these coroutines and owning them.
+    vigil.jobs = background_jobs(services)
     return vigil
 
 
+def start_jobs(vigil: Vigil) -> None:
+    """Run the background jobs (once); build_app's cleanup context calls this at server start."""
+    jobs, vigil.jobs = vigil.jobs, []
+    vigil.background.extend(asyncio.create_task(job) for job in jobs)
+
+
 async def stop_vigil(vigil: Vigil, grace: float) -> None:
-    """Finish in-flight turns within `grace` seconds, then release every port."""
+    """Finish in-flight turns within `grace` seconds, stop the jobs, then release every port."""
     try:
         await asyncio.wait_for(vigil.idle.wait(), timeout=grace)
     except TimeoutError:
         log.warning("shutdown: %d turns still running after %.0fs", vigil.in_flight, grace)
+    for job in vigil.jobs:
+        job.close()  # made but never run: an app was never started
+    vigil.jobs = []
     for task in vigil.background:
         task.cancel()
     await asyncio.gather(*vigil.background, return_exceptions=True)
-    await vigil.services.http.close()
-    await vigil.services.secrets.close()
-    await vigil.services.store.close()
+    await vigil.resources.aclose()
 
 
 def build_app(vigil: Vigil) -> web.Application:
@@ -305,17 +241,22 @@ def build_app(vigil: Vigil) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    app.router.add_post("/api/alerts/{source}", alert_webhook(vigil.services))
+    for capability in CAPABILITIES:
+        for route in capability.routes:
+            app.router.add_route(route.method, route.path, route.handler(vigil.services))
 
-    async def on_shutdown(app: web.Application) -> None:
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        # The jobs run while the server runs; at stop, in-flight turns finish, then ports close.
+        start_jobs(vigil)
+        yield
         await stop_vigil(vigil, vigil.settings.shutdown_grace)
 
-    app.on_shutdown.append(on_shutdown)
+    app.cleanup_ctx.append(run)
     return app
 
 
 def _vigil(request: web.Request) -> Vigil:
-    return request.app[APP_KEY]  # type: ignore[return-value]
+    return request.app[APP_KEY]
 
 
 @web.middleware
@@ -366,14 +307,14 @@ def _http(kind: type, reason: str, limit: int | None = None) -> web.HTTPExceptio
 async def messages(request: web.Request) -> web.Response:
     vigil = _vigil(request)
     body = await read_json_body(request, vigil.settings.max_body_bytes)
-    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+    if not isinstance(body, dict):
         return _problem(400, "body is not a Bot Framework activity")
     try:
-        activity = Activity().deserialize(body)
-    except Exception:
-        return _problem(400, "body is not a Bot Framework activity")
-    try:
-        auth = await vigil.adapter.authenticate(activity, request.headers.get("Authorization", ""))
+        auth, activity = await vigil.teams.authenticate(
+            body, request.headers.get("Authorization", "")
+        )
+    except BadActivity as exc:
+        return _problem(400, str(exc))
     except AuthenticationFailed as exc:
         vigil.metrics.auth_failures.inc()
         log.info("refused /api/messages: %s", exc)
@@ -382,14 +323,15 @@ async def messages(request: web.Request) -> web.Response:
     vigil.idle.clear()
     started = time.perf_counter()
     try:
-        invoke = await vigil.adapter.process_activity(auth, activity, vigil.handler.on_turn)
+        invoke = await vigil.teams.process(auth, activity)
     finally:
         vigil.in_flight -= 1
         if vigil.in_flight == 0:
             vigil.idle.set()
         vigil.metrics.turn_seconds.observe(time.perf_counter() - started)
     if invoke is not None:
-        return web.json_response(invoke.body, status=invoke.status)
+        status, payload = invoke
+        return web.json_response(payload, status=status)
     return web.Response(status=200)
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import cards
 from bot.commands import CommandSet, Invocation, Param, Reply, UsageError
+from bot.kernel import timefmt
 from bot.rbac import Role
 
 COMMANDS = CommandSet("audit")
@@ -31,7 +30,7 @@ async def audit_command(call: Invocation) -> Reply:
         "chainStatus": verified.summary(),
         "entries": [
             {
-                "at": dt.datetime.fromtimestamp(record.time, dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                "at": timefmt.date_time(record.time, seconds=True, label=False),
                 "actor": record.actor_name or record.actor_id,
                 "action": record.action,
                 "target": record.target,

@@ -14,8 +14,39 @@ from dataclasses import dataclass
 import msal
 import requests
 
+from bot.secrets import SecretSource, SecretUnavailable
+from bot.settings import ServiceSettings
+
+APP_PASSWORD_SECRET = "bot-app-password"  # noqa: S105 (a secret name)
 # Refresh this long before expiry so a token never expires in flight.
 _REFRESH_MARGIN = 300.0
+
+
+def app_password(secrets: SecretSource, configured: str) -> Callable[[], Awaitable[str]]:
+    """The app's own password, read at every token fetch: the secret source first, so a password
+    rotated in Key Vault reaches every credential built on it, else the configured one."""
+
+    async def read() -> str:
+        try:
+            return (await secrets.get(APP_PASSWORD_SECRET)).reveal()
+        except SecretUnavailable:
+            if configured:
+                return configured
+            raise
+
+    return read
+
+
+def bot_connector_tokens(settings: ServiceSettings, secrets: SecretSource) -> BotTokenProvider:
+    """The bot's own tokens for the Bot Connector: its app id (or managed identity) and password."""
+    return BotTokenProvider(
+        app_id=settings.app_id,
+        app_type=settings.app_type,
+        login_url=settings.login_url,
+        scope=settings.oauth_scope,
+        password=app_password(secrets, settings.app_password),
+        ca_bundle=settings.ca_bundle,
+    )
 
 
 class TokenUnavailable(RuntimeError):
@@ -80,7 +111,7 @@ class BotTokenProvider:
             return await self._fetch_managed_identity()
         secret = await self._password() if self._password else ""
         if not secret:
-            raise TokenUnavailable("no app password configured (secret bot-app-password)")
+            raise TokenUnavailable(f"no app password configured (secret {APP_PASSWORD_SECRET})")
         result = await asyncio.to_thread(self._acquire_msal, secret)
         if "access_token" not in result:
             if result.get("error") in ("invalid_client", "unauthorized_client"):

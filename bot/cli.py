@@ -9,17 +9,15 @@ import inspect
 import sys
 from collections.abc import Sequence
 
-# Each module has `register(subparsers)`, adding subcommands whose `func(args)` returns an exit
-# status (sync or async). Listed here rather than discovered so the CLI surface is explicit.
-COMMAND_MODULES: tuple[str, ...] = (
+from bot.capabilities import CAPABILITIES
+
+# Verbs of the service itself; each module has `register(subparsers)`, adding subcommands whose
+# `func(args)` returns an exit status (sync or async). Capabilities declare their own verbs.
+KERNEL_COMMAND_MODULES: tuple[str, ...] = (
     "bot.service_cli",
     "bot.store.cli",
-    "bot.audit_cli",
     "bot.doctor",
-    "bot.intel.cli",
-    "bot.incidents.cli",
     "cards.cli",
-    "bot.alerts.cli",
     "bot.package",
 )
 
@@ -28,8 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vigil", description="Vigil security ChatOps bot")
     parser.add_argument("--config", help="TOML configuration file (or VIGIL_CONFIG)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in KERNEL_COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    for capability in CAPABILITIES:
+        for register in capability.cli:
+            register(subparsers)
     return parser
 
 

@@ -11,8 +11,8 @@ An area declares its commands in a module-level `CommandSet`:
     @COMMANDS.action("alert.ack", role=Role.ANALYST, mutating=True)
     async def ack(call: ActionCall) -> Reply: ...
 
-The router (bot/router.py) resolves, checks roles, parses, runs and audits; handlers only do
-their own work. Nothing here knows Bot Framework types.
+The one way in (bot/kernel/pipeline.py) resolves, checks roles, parses, runs and audits;
+handlers only do their own work. Nothing here knows Bot Framework types.
 """
 
 from __future__ import annotations

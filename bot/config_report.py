@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
+from types import ModuleType
 
 from bot.config import ConfigError, RawConfig, Setting
 
-# Modules that declare `Setting` constants; listed so the report covers every area.
-SETTINGS_MODULES: tuple[str, ...] = (
+# The service's own modules that declare `Setting` constants; capabilities declare theirs.
+KERNEL_SETTINGS_MODULES: tuple[str, ...] = (
     "bot.settings",
     "bot.rbac",
     "bot.store.url",
@@ -18,21 +19,20 @@ SETTINGS_MODULES: tuple[str, ...] = (
     "bot.secrets_keyvault",
     "bot.redaction",
     "bot.app",
-    "bot.intel.settings",
-    "bot.alerts.settings",
-    "bot.incidents.settings",
-    "bot.containment.execution_settings",
-    "bot.approvals.settings",
-    "bot.containment.settings",
-    "bot.summaries.cadence_settings",
-    "bot.summaries.settings",
 )
+
+
+def _settings_modules() -> list[ModuleType]:
+    from bot.capabilities import CAPABILITIES
+
+    kernel = [importlib.import_module(name) for name in KERNEL_SETTINGS_MODULES]
+    return kernel + [module for capability in CAPABILITIES for module in capability.settings]
 
 
 def all_settings() -> list[Setting]:
     found: dict[str, Setting] = {}
-    for name in SETTINGS_MODULES:
-        for value in vars(importlib.import_module(name)).values():
+    for module in _settings_modules():
+        for value in vars(module).values():
             candidates = value.values() if isinstance(value, dict) else (value,)
             for candidate in candidates:
                 if isinstance(candidate, Setting):
@@ -58,13 +58,14 @@ def effective_config(raw: RawConfig, settings: Iterable[Setting] | None = None) 
 
 def _cross_checks(raw: RawConfig) -> list[str]:
     """Rules that span several keys (no app id on a public address, say)."""
-    from bot.alerts.routing import Routes
-    from bot.containment.settings import ConnectorSettings
+    from bot.capabilities import CAPABILITIES
     from bot.rbac import RoleMap
     from bot.settings import ServiceSettings
 
+    checks = [ServiceSettings.load, RoleMap.load]
+    checks += [check for capability in CAPABILITIES for check in capability.config_checks]
     problems = []
-    for load in (ServiceSettings.load, RoleMap.load, ConnectorSettings.load, Routes.load):
+    for load in checks:
         try:
             load(raw)
         except ConfigError as exc:

@@ -7,11 +7,7 @@ with Retry-After), token refresh on 401 and the 40 KB body limit are handled in 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
-import logging
-import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -19,10 +15,10 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.bot_token import BotTokenProvider
+from bot.kernel.retry import RETRY_STATUSES, BearerHttp, RetryPolicy, Unanswered
 
-log = logging.getLogger(__name__)
-
-RETRYABLE = frozenset({429, 412, 502, 503, 504})
+# What alert delivery asks of a refusal: would a later pass be answered differently?
+RETRYABLE = RETRY_STATUSES
 
 
 class ConnectorError(RuntimeError):
@@ -47,12 +43,10 @@ class BotConnector:
         timeout: float = 15.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.http = http
+        self.http = http  # alert delivery builds its own connector over these
         self.tokens = tokens
-        self.max_attempts = max_attempts
-        self.max_wait = max_wait
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._sleep = sleep
+        policy = RetryPolicy(max_attempts=max_attempts, max_wait=max_wait)
+        self._http = BearerHttp(http, tokens, policy, aiohttp.ClientTimeout(total=timeout), sleep)
 
     async def send(
         self,
@@ -89,69 +83,22 @@ class BotConnector:
     ) -> dict[str, Any]:
         url = service_url.rstrip("/") + "/" + path
         data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
-        refreshed = False
-        attempt = 0
-        while True:
-            attempt += 1
-            headers = {"Authorization": f"Bearer {await self.tokens.token()}"}
-            if data is not None:
-                headers["Content-Type"] = "application/json; charset=utf-8"
-            try:
-                async with self.http.request(
-                    method, url, data=data, headers=headers, timeout=self.timeout
-                ) as response:
-                    status = response.status
-                    text = await response.text()
-                    retry_after = response.headers.get("Retry-After")
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                if attempt >= self.max_attempts:
-                    raise ConnectorError(0, f"{type(exc).__name__}") from None
-                await self._sleep(retry_delay(attempt, None, self.max_wait))
-                continue
-            if status < 300:
-                return _json_or_empty(text)
-            if status == 401 and not refreshed:
-                # The token may have been revoked or the password rotated: fetch anew once.
-                refreshed = True
-                self.tokens.invalidate()
-                continue
-            if status == 413:
-                raise PayloadTooLarge(status, "message too large")
-            if status in RETRYABLE and attempt < self.max_attempts:
-                wait = retry_delay(attempt, retry_after, self.max_wait)
-                log.warning(
-                    "connector %s %s answered %s; retrying in %.1fs", method, path, status, wait
-                )
-                await self._sleep(wait)
-                continue
-            raise ConnectorError(status, _error_reason(text))
-
-
-def retry_delay(attempt: int, retry_after: str | None, max_wait: float) -> float:
-    """Seconds to wait before retry `attempt`: what Retry-After says, else backoff with jitter."""
-    told = _parse_retry_after(retry_after)
-    if told is not None:
-        return min(told, max_wait)
-    # Exponential backoff with full jitter so many instances don't retry in lockstep.
-    return min(max_wait, random.uniform(0, 0.5 * 2**attempt))
+        headers = {} if data is None else {"Content-Type": "application/json; charset=utf-8"}
+        try:
+            answer = await self._http.request(
+                method, url, data=data, headers=headers, what=f"connector {method} {path}"
+            )
+        except Unanswered as exc:
+            raise ConnectorError(0, exc.reason) from None
+        if answer.status < 300:
+            return _json_or_empty(answer.text)
+        if answer.status == 413:
+            raise PayloadTooLarge(answer.status, "message too large")
+        raise ConnectorError(answer.status, _error_reason(answer.text))
 
 
 def _q(value: str) -> str:
     return quote(value, safe="")
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _json_or_empty(text: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store import Store
+from bot.store import Store, Transaction
 
 _TEAM_COLUMNS = ("team_id", "team_name", "aad_group_id", "channel_id", "channel_name")
 _COLUMNS = (
@@ -151,7 +151,7 @@ async def get_saved(store: Store, conversation_id: str) -> SavedConversation | N
 
 
 async def find_channel(
-    store: Store, channel_id_or_name: str, team_id: str | None = None
+    store: Store | Transaction, channel_id_or_name: str, team_id: str | None = None
 ) -> SavedConversation | None:
     """The channel with this id, or else this name (case-insensitive), most recently seen first.
 
@@ -172,7 +172,7 @@ async def find_channel(
     return None
 
 
-async def _team_rows(store: Store) -> list[SavedConversation]:
+async def _team_rows(store: Store | Transaction) -> list[SavedConversation]:
     rows = await store.fetchall(
         f"SELECT {_COLUMNS} FROM conversation_refs WHERE team_id IS NOT NULL"  # noqa: S608 - constant
         " ORDER BY updated_at DESC"
@@ -180,7 +180,9 @@ async def _team_rows(store: Store) -> list[SavedConversation]:
     return [_saved(row) for row in rows]
 
 
-async def list_for_team(store: Store, team_id_or_aad_group_id: str) -> list[SavedConversation]:
+async def list_for_team(
+    store: Store | Transaction, team_id_or_aad_group_id: str
+) -> list[SavedConversation]:
     """The team's stored channel conversations, most recently seen first."""
     rows = await store.fetchall(
         f"SELECT {_COLUMNS} FROM conversation_refs"  # noqa: S608 - constant

@@ -6,6 +6,7 @@ from typing import Any
 
 import cards
 from bot.commands import ActionCall, Command, CommandSet, Invocation, Param, Reply
+from bot.kernel.capability import Capability
 from bot.rbac import Actor, Role
 
 COMMANDS = CommandSet("general")
@@ -120,3 +121,6 @@ def welcome_card(member_name: str | None, conversation_kind: str | None) -> dict
             "commands": [{"usage": u, "description": d} for u, d in WELCOME_COMMANDS],
         },
     )
+
+
+CAPABILITY = Capability(name="general", commands=(COMMANDS,))

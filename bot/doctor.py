@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot.app import APP_PASSWORD_SECRET, REQUIRED_SECRETS, ssl_context
+from bot.app import REQUIRED_SECRETS, ssl_context
 from bot.audit import AuditLog
 from bot.audit_trail import AUDIT_KEY_SECRET
-from bot.bot_token import BotTokenProvider, TokenUnavailable
+from bot.bot_token import APP_PASSWORD_SECRET, TokenUnavailable, bot_connector_tokens
 from bot.config import ConfigError, RawConfig
 from bot.config_report import effective_config
 from bot.secrets import SecretSource, SecretUnavailable, check, secret_source_from_config
@@ -165,23 +165,10 @@ async def check_bot_token(context: Context) -> list[Finding]:
     if not settings.app_id:
         return [Finding(False, "no bot app id", "set VIGIL_APP_ID to the Azure Bot's app id")]
 
-    async def password() -> str:
-        try:
-            return (await secrets.get(APP_PASSWORD_SECRET)).reveal()
-        except SecretUnavailable:
-            return settings.app_password
-
-    tokens = BotTokenProvider(
-        app_id=settings.app_id,
-        app_type=settings.app_type,
-        login_url=settings.login_url,
-        scope=settings.oauth_scope,
-        password=password,
-        ca_bundle=settings.ca_bundle,
-    )
+    tokens = bot_connector_tokens(settings, secrets)
     try:
         await asyncio.wait_for(tokens.token(), 30)
-    except (TokenUnavailable, TimeoutError) as exc:
+    except (TokenUnavailable, SecretUnavailable, TimeoutError) as exc:
         return [
             Finding(
                 False,

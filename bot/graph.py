@@ -1,30 +1,25 @@
 """A small Microsoft Graph client: app-only tokens (MSAL client credentials or the managed
-identity) and JSON calls with Retry-After on 429/503, over the process's one aiohttp session.
+identity) and JSON calls under the one retry policy, over the process's one aiohttp session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
-from bot.bot_token import BotTokenProvider, TokenUnavailable
+from bot.bot_token import BotTokenProvider, TokenUnavailable, app_password
 from bot.config import RawConfig, Setting, parse_url
-from bot.connector import retry_delay
+from bot.kernel.retry import BearerHttp, RetryPolicy, Unanswered
 from bot.secrets import SecretSource, SecretUnavailable
 from bot.settings import ServiceSettings
 
-log = logging.getLogger(__name__)
-
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
-APP_PASSWORD_SECRET = "bot-app-password"  # noqa: S105 (a secret name)
-RETRYABLE = frozenset({429, 503})
 
 GRAPH_URL = Setting(
     "graph.url",
@@ -63,23 +58,13 @@ def authority(raw: RawConfig, settings: ServiceSettings) -> str:
 def token_provider(
     raw: RawConfig, settings: ServiceSettings, secrets: SecretSource
 ) -> BotTokenProvider:
-    """App-only Graph tokens with the bot's own identity; the password is read per fetch so a
-    rotated secret is picked up when the cached MSAL client is refused."""
-
-    async def password() -> str:
-        try:
-            return (await secrets.get(APP_PASSWORD_SECRET)).reveal()
-        except SecretUnavailable:
-            if settings.app_password:
-                return settings.app_password
-            raise
-
+    """App-only Graph tokens with the bot's own identity (its password read per fetch)."""
     return BotTokenProvider(
         app_id=settings.app_id,
         app_type=settings.app_type,
         login_url=authority(raw, settings),
         scope=GRAPH_SCOPE,
-        password=password,
+        password=app_password(secrets, settings.app_password),
         ca_bundle=settings.ca_bundle,
     )
 
@@ -96,13 +81,9 @@ class GraphClient:
         timeout: float = 20.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.http = http
-        self.tokens = tokens
         self.base_url = base_url.rstrip("/")
-        self.max_attempts = max_attempts
-        self.max_wait = max_wait
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._sleep = sleep
+        policy = RetryPolicy(max_attempts=max_attempts, max_wait=max_wait)
+        self._http = BearerHttp(http, tokens, policy, aiohttp.ClientTimeout(total=timeout), sleep)
 
     async def create_channel(
         self,
@@ -132,44 +113,21 @@ class GraphClient:
     async def call(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
         url = f"{self.base_url}/{path}"
         data = None if body is None else json.dumps(body).encode()
-        refreshed = False
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                token = await self.tokens.token()
-            except (TokenUnavailable, SecretUnavailable) as exc:
-                raise GraphError(0, "TokenUnavailable", str(exc)) from None
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            if data is not None:
-                headers["Content-Type"] = "application/json"
-            try:
-                async with self.http.request(
-                    method, url, data=data, headers=headers, timeout=self.timeout
-                ) as response:
-                    status = response.status
-                    text = await response.text()
-                    retry_after = response.headers.get("Retry-After")
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                if attempt >= self.max_attempts:
-                    raise GraphError(0, "Unreachable", type(exc).__name__) from None
-                await self._sleep(retry_delay(attempt, None, self.max_wait))
-                continue
-            if status < 300:
-                return _json_object(text)
-            if status == 401 and not refreshed:
-                refreshed = True
-                self.tokens.invalidate()
-                continue
-            if status in RETRYABLE and attempt < self.max_attempts:
-                wait = retry_delay(attempt, retry_after, self.max_wait)
-                log.warning(
-                    "Graph %s %s answered %s; retrying in %.1fs", method, path, status, wait
-                )
-                await self._sleep(wait)
-                continue
-            code, message = _error(text)
-            raise GraphError(status, code, message)
+        headers = {"Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            answer = await self._http.request(
+                method, url, data=data, headers=headers, what=f"Graph {method} {path}"
+            )
+        except (TokenUnavailable, SecretUnavailable) as exc:
+            raise GraphError(0, "TokenUnavailable", str(exc)) from None
+        except Unanswered as exc:
+            raise GraphError(0, "Unreachable", exc.reason) from None
+        if answer.status < 300:
+            return _json_object(answer.text)
+        code, message = _error(answer.text)
+        raise GraphError(answer.status, code, message)
 
 
 def _json_object(text: str) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from bot.kernel.hooks import Hooks
 
@@ -19,6 +20,19 @@ if TYPE_CHECKING:
     from bot.secrets import SecretSource
     from bot.settings import ServiceSettings
     from bot.store import Store
+
+T = TypeVar("T")
+
+
+class Slot(Generic[T]):
+    """A typed place in `Services` for one object a capability builds once per process (its
+    enricher, its settings); declared once, beside the code that builds it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Slot({self.name!r})"
 
 
 @dataclass
@@ -36,5 +50,14 @@ class Services:
     messenger: Messenger | None = None
     # The capabilities' subscriptions to each other's events (incident closed -> summaries).
     hooks: Hooks = field(default_factory=Hooks)
-    # Area services built lazily by their areas (the enricher, say), keyed by area.
-    extras: dict[str, Any] = field(default_factory=dict)
+    _built: dict[Slot[Any], Any] = field(default_factory=dict, repr=False)
+
+    def provide(self, slot: Slot[T], build: Callable[[], T]) -> T:
+        """The object in `slot`, built by `build` the first time it is asked for."""
+        if slot not in self._built:
+            self._built[slot] = build()
+        return cast(T, self._built[slot])
+
+    def built(self, slot: Slot[T]) -> T | None:
+        """The object in `slot` if it was built already (shutdown, tests), else None."""
+        return cast("T | None", self._built.get(slot))

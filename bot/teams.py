@@ -1,14 +1,14 @@
-"""The Teams activity handler: turns Teams activities into router calls and replies.
+"""The Teams activity handler: adapts Teams activities to the one way in and renders replies.
 
-It strips the @mention, resolves who is acting, answers a redelivered activity once, persists
-conversation references, runs dialogs, and renders replies. Commands themselves live in areas.
+It answers a redelivered activity once, persists conversation references, turns an activity
+into the pipeline's plain `Inbound` (bot/kernel/pipeline.py normalises, resolves, filters,
+audits and dispatches) and runs Bot Framework dialogs behind the pipeline's `DialogPort`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -17,41 +17,96 @@ from botbuilder.core import (
     InvokeResponse,
     MessageFactory,
     PrivateConversationState,
+    StatePropertyAccessor,
     TurnContext,
 )
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
-from botbuilder.dialogs import DialogSet, DialogTurnStatus
+from botbuilder.dialogs import DialogContext, DialogSet, DialogTurnStatus
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from bot import conversation_refs, user_directory
 from bot.commands import Conversation, Reply
+from bot.kernel.inbound import ActiveDialog, Click, Inbound, Sender, Turn
+from bot.kernel.normalise import Mention
+from bot.kernel.pipeline import Pipeline, error_reply
 from bot.logs import new_correlation_id
-from bot.rbac import Actor
+from bot.rbac import Role
 from bot.redaction import Redactor
-from bot.router import Router, error_reply
 from bot.services import Services
+from dialogs.turn import set_turn
 
 log = logging.getLogger(__name__)
 
 # Teams retries a delivery it did not see acknowledged; a day covers its retry window with room.
 DEDUPE_TTL_SECONDS = 24 * 3600
-CANCEL_WORDS = frozenset({"cancel", "stop", "quit", "exit"})
-_AT_TAG = re.compile(r"<at\b[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
+
+
+class TeamsDialogs:
+    """The pipeline's dialog operations (bot.kernel.inbound.DialogPort) for one turn.
+
+    Beside the dialog stack it keeps the role the dialog was begun with, in the same private
+    conversation state, so the pipeline can check it on every answer."""
+
+    def __init__(
+        self, turn_context: TurnContext, dialogs: DialogSet, roles: StatePropertyAccessor
+    ) -> None:
+        self.turn_context = turn_context
+        self.dialogs = dialogs
+        self.roles = roles
+        self._context: DialogContext | None = None
+
+    async def _dialog_context(self) -> DialogContext:
+        if self._context is None:
+            self._context = await self.dialogs.create_context(self.turn_context)
+        return self._context
+
+    async def active(self) -> ActiveDialog | None:
+        context = await self._dialog_context()
+        if context.active_dialog is None:
+            return None
+        name = context.active_dialog.id
+        record = await self.roles.get(self.turn_context)
+        if not isinstance(record, dict) or record.get("dialog") != name:
+            return ActiveDialog(name, None, declared=False)
+        try:
+            role = Role(record["role"]) if record.get("role") else None
+        except ValueError:
+            return ActiveDialog(name, None, declared=False)
+        return ActiveDialog(name, role)
+
+    async def begin(self, name: str, options: Mapping[str, Any], turn: Turn) -> bool:
+        context = await self._dialog_context()
+        role = turn.role.value if turn.role else None
+        await self.roles.set(self.turn_context, {"dialog": name, "role": role})
+        set_turn(self.turn_context, turn)
+        result = await context.begin_dialog(name, dict(options))
+        return result.status != DialogTurnStatus.Empty
+
+    async def continue_with(self, turn: Turn) -> None:
+        # Prompts and validators read the activity's text: give them the normalised answer.
+        self.turn_context.activity.text = turn.text
+        set_turn(self.turn_context, turn)
+        await (await self._dialog_context()).continue_dialog()
+
+    async def cancel(self) -> None:
+        await (await self._dialog_context()).cancel_all_dialogs()
+        await self.roles.delete(self.turn_context)
 
 
 class VigilTeamsHandler(TeamsActivityHandler):
     def __init__(
         self,
         services: Services,
-        router: Router,
+        pipeline: Pipeline,
         dialog_state: PrivateConversationState,
         dialogs: DialogSet,
         welcome_card: Callable[[str | None, str | None], dict[str, Any]],
     ) -> None:
         self.services = services
-        self.router = router
+        self.pipeline = pipeline
         self.dialog_state = dialog_state
         self.dialogs = dialogs
+        self.dialog_roles = dialog_state.create_property("dialog-role")
         self.welcome_card = welcome_card
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -88,54 +143,26 @@ class VigilTeamsHandler(TeamsActivityHandler):
                 tenant_id=_tenant_id(activity),
             )
 
-    async def actor_for(self, activity: Activity) -> Actor:
-        user = activity.from_property or ChannelAccount()
-        object_id = user.aad_object_id or ""
-        groups: tuple[str, ...] = ()
-        if object_id:
-            known = await user_directory.get(self.services.store, object_id)
-            groups = tuple(known.group_ids) if known else ()
-        return Actor(
-            aad_object_id=object_id,
-            name=user.name or "unknown user",
-            roles=self.services.roles.roles_for(object_id, groups) if object_id else frozenset(),
-            tenant_id=_tenant_id(activity),
-            groups=groups,
-        )
-
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        correlation_id = new_correlation_id()
-        actor = await self.actor_for(activity)
-        conversation = conversation_of(activity)
         if activity.value and not (activity.text or "").strip():
             # Legacy Action.Submit: the button's data arrives as the message value.
-            await self._legacy_submit(turn_context, actor, conversation, correlation_id)
+            await self._legacy_submit(turn_context)
             return
-        text = strip_mentions(activity)
-        dialog_context = await self.dialogs.create_context(turn_context)
-        if dialog_context.active_dialog is not None:
-            if text.strip().lower() in CANCEL_WORDS:
-                await dialog_context.cancel_all_dialogs()
-                await turn_context.send_activity("Cancelled.")
-                return
-            await dialog_context.continue_dialog()
-            return
-        reply = await self.router.handle_text(text, actor, conversation, correlation_id)
-        if reply.dialog:
-            result = await dialog_context.begin_dialog(reply.dialog, reply.dialog_options)
-            if result.status != DialogTurnStatus.Empty or not (reply.text or reply.card):
-                return
+        inbound = Inbound(
+            sender_of(activity),
+            conversation_of(activity),
+            new_correlation_id(),
+            text=activity.text or "",
+            mentions=mentions_of(activity),
+        )
+        dialogs = TeamsDialogs(turn_context, self.dialogs, self.dialog_roles)
+        reply = await self.pipeline.handle(inbound, dialogs)
         await send_reply(turn_context, reply, self.services.redactor)
 
-    async def _legacy_submit(
-        self,
-        turn_context: TurnContext,
-        actor: Actor,
-        conversation: Conversation,
-        correlation_id: str,
-    ) -> None:
-        value = turn_context.activity.value
+    async def _legacy_submit(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        value = activity.value
         verb = value.get("verb") if isinstance(value, dict) else None
         if not isinstance(verb, str):
             await send_reply(
@@ -145,19 +172,17 @@ class VigilTeamsHandler(TeamsActivityHandler):
             )
             return
         data = value.get("data", value)
-        reply = await self.router.handle_action(
-            verb,
-            data if isinstance(data, dict) else {},
-            actor,
-            conversation,
-            correlation_id,
-            activity_id=turn_context.activity.reply_to_id or "",
+        click = Click(
+            verb, data if isinstance(data, dict) else {}, activity_id=activity.reply_to_id or ""
         )
-        reply = redacted(reply, self.services.redactor)
-        if reply.card is not None and turn_context.activity.reply_to_id:
+        inbound = Inbound(
+            sender_of(activity), conversation_of(activity), new_correlation_id(), click=click
+        )
+        reply = redacted(await self.pipeline.handle(inbound), self.services.redactor)
+        if reply.card is not None and activity.reply_to_id:
             # A Submit cannot answer with a card; update the card it came from instead.
             updated = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
-            updated.id = turn_context.activity.reply_to_id
+            updated.id = activity.reply_to_id
             await turn_context.update_activity(updated)
             if reply.text:
                 await turn_context.send_activity(MessageFactory.text(reply.text))
@@ -174,16 +199,16 @@ class VigilTeamsHandler(TeamsActivityHandler):
         data = action.get("data") if isinstance(action.get("data"), dict) else {}
         if not isinstance(verb, str) or not verb:
             return _adaptive_response(Reply(text="That button sent no action."), status=400)
-        correlation_id = new_correlation_id()
-        reply = await self.router.handle_action(
+        click = Click(
             verb,
             data,
-            await self.actor_for(activity),
-            conversation_of(activity),
-            correlation_id,
             activity_id=activity.reply_to_id or "",
             refresh=value.get("trigger") == "automatic",
         )
+        inbound = Inbound(
+            sender_of(activity), conversation_of(activity), new_correlation_id(), click=click
+        )
+        reply = await self.pipeline.handle(inbound)
         return _adaptive_response(redacted(reply, self.services.redactor))
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
@@ -219,22 +244,31 @@ async def _member_name(turn_context: TurnContext, member_id: str) -> str:
     return member.name or ""
 
 
-def strip_mentions(activity: Activity) -> str:
-    """The message text without the bot's @mention; other people's mentions become their quoted
-    names (`incident assign commander @Cam` reads `"Cam Commander"`); stray <at> markup goes."""
-    text = activity.text or ""
+def mentions_of(activity: Activity) -> tuple[Mention, ...]:
+    """The activity's mention entities as plain data for the pipeline, which removes their
+    markup; malformed ones are left out (their markup then goes as stray markup)."""
+    bot_id = activity.recipient.id if activity.recipient else None
+    found: list[Mention] = []
     for entity in activity.entities or []:
         props = entity.additional_properties or {}
         mentioned = props.get("mentioned") if entity.type == "mention" else None
         mention_text = props.get("text")
         if not isinstance(mentioned, dict) or not isinstance(mention_text, str) or not mention_text:
             continue
-        if mentioned.get("id") == activity.recipient.id:
-            text = text.replace(mention_text, " ")
-        elif isinstance(mentioned.get("name"), str) and mentioned["name"].strip():
-            name = " ".join(mentioned["name"].replace('"', "").split())
-            text = text.replace(mention_text, f' "{name}" ')
-    return " ".join(_AT_TAG.sub(" ", text).split()) if "<at" in text.lower() else text.strip()
+        name = mentioned.get("name")
+        found.append(
+            Mention(
+                mention_text,
+                is_bot=bool(bot_id) and mentioned.get("id") == bot_id,
+                name=name if isinstance(name, str) else "",
+            )
+        )
+    return tuple(found)
+
+
+def sender_of(activity: Activity) -> Sender:
+    user = activity.from_property or ChannelAccount()
+    return Sender(user.aad_object_id or "", user.name or "", _tenant_id(activity))
 
 
 def conversation_of(activity: Activity) -> Conversation:

@@ -171,7 +171,7 @@ class TeamsMessenger:
         body = redacted(activity, self.redactor)
         size = len(json.dumps(body, separators=(",", ":")).encode())
         if size > MAX_MESSAGE_BYTES:
-            raise MessageTooLarge(f"message is {size} bytes, over Teams' {MAX_MESSAGE_BYTES}")
+            raise MessageTooLarge(f"not sent: {size} bytes, over Teams' {MAX_MESSAGE_BYTES}")
         return body
 
     async def _service_url(self, conversation_id: str) -> str:
@@ -213,7 +213,12 @@ class TeamsMessenger:
 
 def _delivery_failed(exc: ConnectorError) -> DeliveryFailed:
     if isinstance(exc, PayloadTooLarge):
-        return MessageTooLarge(exc.reason)
-    # Status 0: Teams was not reached (a timeout, a reset); the same message may get through later.
-    retryable = exc.status in RETRYABLE or exc.status == 0
-    return DeliveryFailed(exc.status, exc.reason, retryable=retryable)
+        return MessageTooLarge(f"Teams answered 413: {exc.reason}")
+    if not exc.status:
+        # A timeout or a reset: the same message may get through later.
+        return DeliveryFailed(f"Teams was not reached ({exc.reason})", retryable=True)
+    return DeliveryFailed(
+        f"Teams answered {exc.status}: {exc.reason}",
+        status=exc.status,
+        retryable=exc.status in RETRYABLE,
+    )

@@ -22,9 +22,9 @@ from bot.commands import Conversation, Reply, refused_reply
 from bot.containment.connector import Action
 from bot.intel.indicators import IndicatorType, InvalidIndicator, classify
 from bot.kernel.errors import DomainError, Refused
-from bot.rbac import Actor, Role
+from bot.rbac import Actor
 from bot.services import Services
-from dialogs.enrich import actor_from
+from dialogs.turn import actor_of
 
 DIALOG_ID = "contain"
 SKIP_WORDS = {"none", "no", "skip", "-", ""}
@@ -174,10 +174,6 @@ class ContainDialog(ComponentDialog):
         )
 
     async def _ask(self, step: WaterfallStepContext) -> DialogTurnResult:
-        actor = actor_from(step.options)
-        if not actor.has(Role.RESPONDER):
-            await step.context.send_activity("Asking for containment needs the responder role.")
-            return await step.end_dialog()
         step.values["selective"] = str(step.result or "").strip().lower() == "selective"
         reply = await self._request(step, internal=False)
         if reply.audit_detail != INTERNAL_REFUSAL:
@@ -198,7 +194,7 @@ class ContainDialog(ComponentDialog):
 
     async def _request(self, step: WaterfallStepContext, *, internal: bool) -> Reply:
         """The same request the one-line command makes; answered, audited, and returned."""
-        actor = actor_from(step.options)
+        actor = actor_of(step.context)
         ask = Ask(
             action=Action(step.values["action"]),
             target=step.values["target"],

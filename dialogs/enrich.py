@@ -3,8 +3,6 @@ then offer what can follow (checking more, for now)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.dialogs import (
     ComponentDialog,
@@ -17,8 +15,8 @@ from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
 
 from bot.intel.commands import check_reply
 from bot.intel.indicators import extract
-from bot.rbac import Actor, Role
 from bot.services import Services
+from dialogs.turn import actor_of
 
 DIALOG_ID = "enrich"
 ASK = (
@@ -32,17 +30,6 @@ RETRY = (
 )
 NEXT = "Say `more` to check other indicators, or `done`."
 MORE_WORDS = {"more", "again", "yes", "another"}
-
-
-def actor_from(options: Any) -> Actor:
-    """The actor the `enrich` command put in the dialog options (bot/intel/commands.py)."""
-    data = (options or {}).get("actor") or {}
-    roles = frozenset(
-        Role(role) for role in data.get("roles", ()) if role in Role._value2member_map_
-    )
-    return Actor(
-        data.get("id", ""), data.get("name", "unknown user"), roles, data.get("tenant", "")
-    )
 
 
 async def _has_indicators(prompt: PromptValidatorContext) -> bool:
@@ -69,13 +56,9 @@ class EnrichDialog(ComponentDialog):
 
     async def _check(self, step: WaterfallStepContext) -> DialogTurnResult:
         found = extract(step.result)
-        actor = actor_from(step.options)
-        if not actor.has(Role.ANALYST):
-            await step.context.send_activity("Checking indicators needs the analyst role.")
-            return await step.end_dialog()
         reply = await check_reply(
             self.services,
-            actor,
+            actor_of(step.context),
             found.indicators,
             left_out=found.left_out,
             conversation=step.context.activity.conversation.id,

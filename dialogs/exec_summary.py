@@ -29,7 +29,7 @@ from bot.summaries.presentation import card_data
 from bot.summaries.redaction import internal_names, redact
 from bot.summaries.settings import summary_settings
 from cards.plaintext import display
-from dialogs.enrich import actor_from
+from dialogs.turn import actor_of
 
 POST_WORDS = frozenset({"post", "send", "yes", "confirm"})
 NO_WORDS = frozenset({"no", "don't", "dont", "discard"})
@@ -213,7 +213,7 @@ class ExecSummaryDialog(ComponentDialog):
             await post_summary(
                 self.services,
                 draft,
-                actor_from(step.options),
+                actor_of(step.context),
                 key=str(step.options.get("key") or ""),
                 conversation=conversation.id if conversation else "",
             )

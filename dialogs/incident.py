@@ -18,9 +18,8 @@ from bot.incidents.opening import open_incident, parse_indicators, parse_severit
 from bot.incidents.presentation import current_card, where_text
 from bot.incidents.records import INCIDENT_ID, MAX_TITLE, Severity, clean_text
 from bot.kernel.errors import DomainError
-from bot.rbac import Role
 from bot.services import Services
-from dialogs.enrich import actor_from
+from dialogs.turn import actor_of
 
 DIALOG_ID = "incident"
 SKIP_WORDS = {"none", "no", "skip", "-"}
@@ -34,7 +33,7 @@ async def _has_title(prompt: PromptValidatorContext) -> bool:
 
 async def _is_severity(prompt: PromptValidatorContext) -> bool:
     text = prompt.recognized.value if prompt.recognized.succeeded else ""
-    return (text or "").strip().lower() in Severity._value2member_map_
+    return (text or "").strip().lower() in {severity.value for severity in Severity}
 
 
 def _conversation(step: WaterfallStepContext) -> Conversation:
@@ -98,14 +97,10 @@ class IncidentDialog(ComponentDialog):
         words = related.split()
         if len(words) == 1 and not INCIDENT_ID.fullmatch(words[0]) and words[0].startswith("al"):
             alert, related = words[0], ""
-        actor = actor_from(step.options)
-        if not actor.has(Role.ANALYST):
-            await step.context.send_activity("Opening an incident needs the analyst role.")
-            return await step.end_dialog()
         try:
             incident = await open_incident(
                 self.services,
-                actor,
+                actor_of(step.context),
                 _conversation(step),
                 title=step.values["title"],
                 severity=parse_severity(step.values["severity"]),

@@ -147,7 +147,7 @@ async def route_test(raw: RawConfig, store: Store, source: str, body: bytes) -> 
     return "\n".join(lines)
 
 
-# Card buttons. The router checks roles and audits each click; these only do the work.
+# Card buttons. The pipeline checks roles and audits each click; these only do the work.
 
 
 MAX_ALERT_ID = 100

@@ -222,7 +222,7 @@ class DeliveryWorker:
         else:
             found = await repository.get(self.store, group["latest_alert_id"])
             if found is None:
-                raise DeliveryFailed(0, "alert missing", retryable=True)
+                raise DeliveryFailed("alert missing", retryable=True)
             card = cards.render("alert", redact(alert_card_data(found[0], group, compact)))
             wanted = mentions.wanted_by(group)
             card = with_mentions(card, await mentions.resolve(self.store, wanted))

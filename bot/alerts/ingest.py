@@ -20,19 +20,16 @@ from bot.alerts.model import Alert, InvalidAlert
 from bot.alerts.normalise import SOURCES, normalise
 from bot.alerts.settings import AlertSettings
 from bot.request_body import BodyRejected, parse_json, read_raw
-from bot.services import Services
+from bot.services import Services, Slot
 
 log = logging.getLogger(__name__)
 
-WAKE_KEY = "alerts.wake"
+WAKE: Slot[asyncio.Event] = Slot("alerts.wake")
 
 
 def wake_event(services: Services) -> asyncio.Event:
     """Set after each stored post so this instance's router starts at once instead of polling."""
-    event = services.extras.get(WAKE_KEY)
-    if event is None:
-        event = services.extras[WAKE_KEY] = asyncio.Event()
-    return event
+    return services.provide(WAKE, asyncio.Event)
 
 
 def alert_webhook(services: Services) -> Callable[[web.Request], Awaitable[web.Response]]:

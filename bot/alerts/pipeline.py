@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 
-async def resolve_channel(store: Store, channel: str) -> str | None:
+async def resolve_channel(store: Store | Transaction, channel: str) -> str | None:
     """The conversation id of a channel given by name or id, if the bot has seen it."""
     if not channel:
         return None
@@ -62,7 +62,8 @@ async def route_pending(store: Store, routes: Routes, window: Window) -> int:
                 marks.append((repository.DROPPED, decision.rule, None, alert.id))
                 continue
             if decision.channel not in channels:
-                channels[decision.channel] = await _resolve_in(tx, decision.channel)
+                # Through the transaction: on SQLite it holds the store's one connection.
+                channels[decision.channel] = await resolve_channel(tx, decision.channel)
             conversation = channels[decision.channel]
             if conversation is None:
                 log.warning("alert %s: rule %s names no known channel", alert.id, decision.rule)
@@ -77,26 +78,6 @@ async def route_pending(store: Store, routes: Routes, window: Window) -> int:
                 "UPDATE alerts SET routed = ?, route = ?, group_id = ? WHERE id = ?", marks
             )
     return len(pending)
-
-
-async def _resolve_in(tx: Transaction, channel: str) -> str | None:
-    # The same lookup as conversation_refs.find_channel, inside this transaction.
-    if not channel:
-        return None
-    rows = await tx.fetchall(
-        "SELECT conversation_id, channel_id, channel_name, team_id FROM conversation_refs"
-        " WHERE team_id IS NOT NULL ORDER BY updated_at DESC"
-    )
-    for row in rows:
-        if channel in (row["channel_id"], row["conversation_id"]):
-            return row["conversation_id"]
-    for row in rows:
-        name = row["channel_name"]
-        if name is None and row["channel_id"] and row["channel_id"] == row["team_id"]:
-            name = "General"
-        if name is not None and name.casefold() == channel.casefold():
-            return row["conversation_id"]
-    return None
 
 
 def describe(decision: Decision, conversation: str | None) -> str:

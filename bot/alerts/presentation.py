@@ -6,12 +6,12 @@ Route mentions are added to the rendered card: `<at>Name</at>` in a TextBlock pl
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 from bot.alerts.mentions import Mention
 from bot.alerts.model import Alert
+from bot.kernel import timefmt
 from cards.plaintext import clean, display, escape_markdown
 
 ENTITY_TITLES = {
@@ -29,8 +29,7 @@ FULL_DESCRIPTION = 1500
 COMPACT_DESCRIPTION = 200
 
 
-def when(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+when = timefmt.date_time
 
 
 def alert_card_data(alert: Alert, group: dict[str, Any], compact: bool = False) -> dict[str, Any]:
@@ -79,7 +78,7 @@ def digest_card_data(group: dict[str, Any], window_seconds: int) -> dict[str, An
                 "severity": a["severity"],
                 "title": a["title"],
                 "host": a["host"],
-                "seenAt": dt.datetime.fromtimestamp(a["at"], dt.UTC).strftime("%H:%M"),
+                "seenAt": timefmt.clock(a["at"], label=False),
             }
             for a in latest
         ],

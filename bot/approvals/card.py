@@ -84,7 +84,7 @@ async def update_posted_card(services: Services, approval: Approval) -> None:
 async def post_card(services: Services, approval: Approval, conversation_id: str) -> Approval:
     """Post the read-only card and remember where it is; raises DeliveryFailed if not posted."""
     if services.messenger is None:
-        raise DeliveryFailed(0, "no Messenger")
+        raise DeliveryFailed("Vigil cannot post to Teams from here")
     card = approval_card(approval, services=services)
     activity_id = await services.messenger.post(conversation_id, Message(card=card))
     for _ in range(5):

@@ -1,6 +1,6 @@
 """Containment requests in chat, `approvals list|show|cancel`, and the approval card buttons.
 
-The router checks the coarse role and audits every command and click; the approval policy
+The pipeline checks the coarse role and audits every command and click; the approval policy
 makes the real decision (the approver role per action type, four-eyes, expiry) and every
 refusal is answered to the clicker alone.
 """
@@ -14,7 +14,7 @@ from bot.approvals import decisions, policy, records
 from bot.approvals.card import approval_card, current_audience, post_card
 from bot.approvals.decisions import Decision
 from bot.approvals.policy import Refusal
-from bot.approvals.presentation import action_title, display_time, summary_line
+from bot.approvals.presentation import action_title, summary_line
 from bot.approvals.records import Approval, ApprovalNotFound, State
 from bot.approvals.requests import Ask, request_containment
 from bot.commands import (
@@ -28,6 +28,7 @@ from bot.commands import (
     UsageError,
 )
 from bot.containment.connector import Action
+from bot.kernel import timefmt
 from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Actor, Role
 from bot.services import Services
@@ -65,7 +66,7 @@ def _ask(call: Invocation, action: Action, target_param: str) -> Ask:
 
 
 async def _request(call: Invocation, ask: Ask) -> Reply:
-    # A refusal (Refused) or bad input (DomainError) is answered by the router, like a UsageError.
+    # A refusal (Refused) or bad input (DomainError) is answered by the pipeline, like a UsageError.
     approval = await request_containment(call.services, call.actor, ask)
     return await requested_reply(call.services, approval, call.conversation)
 
@@ -75,7 +76,7 @@ async def requested_reply(
 ) -> Reply:
     """Post the approval card where it was asked and tell the requester; in the CLI, or where
     Vigil cannot post, the answer carries the card itself."""
-    expires = display_time(approval.expires_at)
+    expires = timefmt.date_time(approval.expires_at)
     needs = " Needs 2 different approvers (crown jewel)." if approval.crown_jewel else ""
     reply = Reply(
         text=f"Requested {approval.id}: {action_title(approval)}. Waiting for approval until "
@@ -146,16 +147,7 @@ _block_command(Action.BLOCK_HASH, "hash", "<sha256>")
     examples=("contain", "contain ws-fin-042"),
 )
 async def contain(call: Invocation) -> Reply:
-    options = {
-        "actor": {
-            "id": call.actor.aad_object_id,
-            "name": call.actor.name,
-            "roles": sorted(role.value for role in call.actor.roles),
-            "tenant": call.actor.tenant_id,
-        },
-        "target": call.args.get("target") or "",
-    }
-    return Reply(dialog="contain", dialog_options=options)
+    return Reply(dialog="contain", dialog_options={"target": call.args.get("target") or ""})
 
 
 @COMMANDS.command(

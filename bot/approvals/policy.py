@@ -11,9 +11,9 @@ import fnmatch
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from bot.approvals.records import Approval, State
+from bot.kernel import timefmt
 from bot.rbac import Actor, Role
 
 CROWN_JEWEL_APPROVALS = 2
@@ -29,11 +29,6 @@ class Refusal:
     text: str
 
 
-def clock_text(at: float) -> str:
-    """`10:42 UTC` for today-ish times in refusals and cards."""
-    return datetime.fromtimestamp(at, UTC).strftime("%H:%M UTC")
-
-
 def is_expired(approval: Approval, now: float) -> bool:
     return approval.state == State.PENDING and now >= approval.expires_at
 
@@ -46,10 +41,10 @@ def _state_refusal(approval: Approval, now: float) -> Refusal | None:
         if approval.state == State.REJECTED:
             return Refusal("not-pending", f"already rejected by {who or 'someone else'}")
         if approval.state == State.EXPIRED:
-            return Refusal("expired", f"expired at {clock_text(approval.expires_at)}")
+            return Refusal("expired", f"expired at {timefmt.clock(approval.expires_at)}")
         return Refusal("not-pending", f"this request is {approval.state}")
     if is_expired(approval, now):
-        return Refusal("expired", f"expired at {clock_text(approval.expires_at)}")
+        return Refusal("expired", f"expired at {timefmt.clock(approval.expires_at)}")
     return None
 
 

@@ -119,13 +119,7 @@ async def create(store: Store, approval: Approval) -> Approval:
     """Store a new request; its id comes from the per-day counter (the given id is ignored)."""
     day = day_of(approval.requested_at)
     async with store.transaction() as tx:
-        number = int(
-            await tx.fetchval(
-                "INSERT INTO counters (name, value) VALUES (?, 1)"
-                " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-                f"approval:{day}",
-            )
-        )
+        number = await tx.next_counter(f"approval:{day}")
         approval.id = f"AP-{day}-{number:04d}"
         approval.version = 1
         row = _row(approval)

@@ -2,7 +2,8 @@
 
 Everything that can refuse a request happens before the record exists, so a refused request
 leaves nothing pending. Bad input raises DomainError, a declined request Refused (its detail is
-what the audit keeps); the command or dialog that asked answers the requester and posts the card.
+what the pipeline audits); the command or dialog that asked answers the requester and posts the
+card.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from typing import Any
 from bot.config import RawConfig, Setting, parse_choice, parse_int_range, parse_list
 from bot.containment.connector import Action
 from bot.rbac import Role
+from bot.services import Services, Slot
 
 MAX_EXPIRY = 7 * 24 * 3600
 _DURATION = re.compile(r"(\d+)\s*([smhd]?)")
@@ -126,9 +127,9 @@ class ApprovalSettings:
         return self.role_by_action.get(action, Role.APPROVER)
 
 
-def approval_settings(services: Any) -> ApprovalSettings:
-    """Loaded once per process and kept on `services.extras`."""
-    found = services.extras.get("approval_settings")
-    if found is None:
-        found = services.extras["approval_settings"] = ApprovalSettings.load(services.raw_config)
-    return found
+SETTINGS: Slot[ApprovalSettings] = Slot("approvals.settings")
+
+
+def approval_settings(services: Services) -> ApprovalSettings:
+    """Loaded once per process."""
+    return services.provide(SETTINGS, lambda: ApprovalSettings.load(services.raw_config))

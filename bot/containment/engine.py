@@ -12,15 +12,15 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.approvals.records import Approval
+from bot.approvals.records import Approval, StaleApproval
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.execution_settings import ExecutionSettings
 from bot.containment.lease import Lease
-from bot.services import Services
+from bot.services import Services, Slot
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-ENGINE_KEY = "containment.execution"
 # How a caller of `follow` asks about an action it sent: the latest id known -> an answer or None.
 Check = Callable[[str], Awaitable[Result | None]]
 FINAL = frozenset({Outcome.SUCCEEDED, Outcome.FAILED})
@@ -57,6 +57,16 @@ class Engine:
         task.add_done_callback(done)
         return True
 
+    async def claim(self, store: Store, approval: Approval, **changes: Any) -> Lease | None:
+        """This instance's lease on `approval`, written with `changes`; None when another
+        instance or a decision moved the record on first."""
+        try:
+            return await Lease.claim(
+                store, approval, self.owner, self.settings.lease_seconds, **changes
+            )
+        except StaleApproval:
+            return None
+
     async def idle(self) -> None:
         """Wait until nothing runs here (tests and the benchmark use it)."""
         while self.tasks:
@@ -70,12 +80,13 @@ class Engine:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+ENGINE: Slot[Engine] = Slot("containment.engine")
+
+
 def engine(services: Services) -> Engine:
-    found = services.extras.get(ENGINE_KEY)
-    if found is None:
-        found = Engine(uuid.uuid4().hex[:12], ExecutionSettings.load(services.raw_config))
-        services.extras[ENGINE_KEY] = found
-    return found
+    return services.provide(
+        ENGINE, lambda: Engine(uuid.uuid4().hex[:12], ExecutionSettings.load(services.raw_config))
+    )
 
 
 def request_of(approval: Approval) -> Request:

@@ -21,7 +21,7 @@ import time
 from dataclasses import replace
 
 from bot.approvals import records
-from bot.approvals.records import Approval, StaleApproval, State
+from bot.approvals.records import Approval, State
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.engine import (
     FINAL,
@@ -36,7 +36,7 @@ from bot.containment.engine import (
     request_of,
 )
 from bot.containment.journal import record_step
-from bot.containment.lease import Lease, LeaseLost
+from bot.containment.lease import Lease
 from bot.containment.rollback import rollback, start_rollback
 from bot.containment.shared_indicators import shared_expiry, sharers
 from bot.services import Services
@@ -55,39 +55,25 @@ def start(services: Services, approval: Approval) -> None:
 
 async def execute(services: Services, approval: Approval) -> Approval:
     """Claim, send once, follow to a final state; the record as it ended (or as another has it)."""
-    mine = engine(services)
-    try:
-        lease = await Lease.claim(
-            services.store,
-            approval,
-            mine.owner,
-            mine.settings.lease_seconds,
-            expect_state=State.APPROVED,
-            state=State.EXECUTING,
-            result="executing",
-        )
-    except StaleApproval:
+    lease = await engine(services).claim(
+        services.store,
+        approval,
+        expect_state=State.APPROVED,
+        state=State.EXECUTING,
+        result="executing",
+    )
+    if lease is None:
         return await records.get(services.store, approval.id)
     return await carry_out(services, lease)
 
 
 async def carry_out(services: Services, lease: Lease, *, resumed: bool = False) -> Approval:
     """Work on a claimed approval: send it if it was never sent, else reconcile what was sent."""
-    lease.start_renewing()
-    try:
-        if lease.approval.send_started_at is None:
-            await _send(services, lease, resumed=resumed)
-        else:
-            await _reconcile(services, lease)
-    except LeaseLost:
-        log.info("approval %s: another instance holds it now", lease.approval.id)
-        return await records.get(services.store, lease.approval.id)
-    except asyncio.CancelledError:
-        await lease.release()
-        raise
-    finally:
-        await lease.stop_renewing()
-    return lease.approval
+    if lease.approval.send_started_at is None:
+        work = _send(services, lease, resumed=resumed)
+    else:
+        work = _reconcile(services, lease)
+    return await lease.hold_while(work, "it")
 
 
 async def _send(services: Services, lease: Lease, *, resumed: bool) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from bot.approvals import records
@@ -111,6 +112,22 @@ class Lease:
         await self.stop_renewing()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.change(lease_until=time.time() - 1), timeout=2)
+
+    async def hold_while(self, work: Awaitable[None], what: str) -> Approval:
+        """Run `work` with the lease renewed; the record as it ended, or as the instance that
+        took the lease over has it. Cancelled, the lease is released so another takes over now."""
+        self.start_renewing()
+        try:
+            await work
+        except LeaseLost:
+            log.info("approval %s: another instance holds %s now", self.approval.id, what)
+            return await records.get(self.store, self.approval.id)
+        except asyncio.CancelledError:
+            await self.release()
+            raise
+        finally:
+            await self.stop_renewing()
+        return self.approval
 
     def start_renewing(self) -> None:
         if self._renewer is None:

@@ -145,14 +145,7 @@ class MdeConnector:
             return self._failed(str(exc))
 
     async def _isolate(self, request: Request) -> Result:
-        machine_id = request.machine_id
-        if not machine_id:
-            machine = await self._machine(request.target)
-            if machine is None:
-                return self._failed(f"mde: no single machine named {request.target!r}")
-            machine_id = as_text(machine.get("id"))
-        if not MACHINE_ID.fullmatch(machine_id):
-            return self._failed("mde: the machine id is not a Defender machine id")
+        machine_id = await self._machine_id(request)
         body = {
             "Comment": comment(request),
             "IsolationType": "Selective" if request.selective else "Full",
@@ -262,15 +255,20 @@ class MdeConnector:
         except ConnectorError as exc:
             return self._failed(str(exc))
 
-    async def _release(self, request: Request) -> Result:
+    async def _machine_id(self, request: Request) -> str:
+        """The Defender id of the request's machine; ConnectorError (a failure) when none."""
         machine_id = request.machine_id
         if not machine_id:
             machine = await self._machine(request.target)
             if machine is None:
-                return self._failed(f"mde: no single machine named {request.target!r}")
+                raise ConnectorError(f"mde: no single machine named {request.target!r}")
             machine_id = as_text(machine.get("id"))
         if not MACHINE_ID.fullmatch(machine_id):
-            return self._failed("mde: the machine id is not a Defender machine id")
+            raise ConnectorError("mde: the machine id is not a Defender machine id")
+        return machine_id
+
+    async def _release(self, request: Request) -> Result:
+        machine_id = await self._machine_id(request)
         body = {"Comment": f"Vigil {request.approval_id} rollback: release from isolation"}
         reply = await self.client.call(
             "POST", f"/api/machines/{machine_id}/unisolate", body, redacted=REDACTED_FIELDS

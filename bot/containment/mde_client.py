@@ -6,8 +6,6 @@ an honest split between "refused", "never sent" and "sent, answer unknown".
 from __future__ import annotations
 
 import asyncio
-import datetime
-import email.utils
 import hashlib
 import json
 import time
@@ -20,6 +18,7 @@ import aiohttp
 
 from bot.containment.connector import ConnectorError
 from bot.containment.mde_token import MdeCredential
+from bot.kernel.retry import RetryPolicy, parse_retry_after
 
 MAX_BODY = 1 << 20  # no documented MDE answer comes near a megabyte
 MAX_429_RETRIES = 3
@@ -117,7 +116,11 @@ class MdeClient:
         self.base_url = base_url.rstrip("/")
         self.credential = credential
         self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.max_retry_after = max_retry_after
+        # Only 429 is tried again: after a 5xx an action may have been carried out, and the
+        # engine asks MDE what happened (find_sent) rather than sending it twice.
+        self.policy = RetryPolicy(
+            max_attempts=MAX_429_RETRIES + 1, max_wait=max_retry_after, statuses=frozenset({429})
+        )
         self.pacer = pacer
         self.redact = redact
         self._sleep = sleep
@@ -134,18 +137,19 @@ class MdeClient:
         """One call: NotSent when it surely did not reach MDE, AnswerUnknown when it may have."""
         summary = self._summary(method, path, body, params, redacted)
         data = None if body is None else json.dumps(body).encode()
-        for attempt in range(MAX_429_RETRIES + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             await self.pacer.wait()
             token = await self.credential.token()  # NotSent-equivalent: ConnectorError
             reply = await self._send(method, path, data, params, token, summary)
             del token  # used for this request only
-            if reply.status != 429 or attempt == MAX_429_RETRIES:
+            if not self.policy.should_retry(reply.status, attempt):
                 return reply
-            wait = self._retry_after(reply)
-            if wait is None:
+            asked = parse_retry_after(reply.retry_after)
+            if asked is not None and asked > self.policy.max_wait:
                 raise NotSent(f"mde: rate limited (429) and Retry-After is over the limit: {path}")
-            await self._sleep(wait)
-        raise AssertionError("unreachable")
+            await self._sleep(self.policy.delay(attempt, reply.retry_after))
 
     async def _send(
         self,
@@ -181,10 +185,6 @@ class MdeClient:
         digest = hashlib.sha256(raw).hexdigest()
         return Reply(status, _json(raw), digest, summary, retry_after[:40])
 
-    def _retry_after(self, reply: Reply) -> float | None:
-        wait = retry_after_seconds(reply.retry_after)
-        return None if wait > self.max_retry_after else wait
-
     def _summary(
         self,
         method: str,
@@ -202,27 +202,6 @@ class MdeClient:
                 for key, value in body.items()
             }
         return summary
-
-
-def retry_after_seconds(text: str, default: float = 1.0) -> float:
-    """Retry-After as seconds: delta-seconds or an HTTP-date (RFC 9110); `default` when absent,
-    unreadable, negative or not a number."""
-    text = text.strip()
-    if not text:
-        return default
-    try:
-        wait = float(text)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return default
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.UTC)
-        wait = max(0.0, (moment - datetime.datetime.now(datetime.UTC)).total_seconds())
-    if wait < 0 or wait != wait:  # negative or NaN (infinity stays: over any limit)
-        return default
-    return wait
 
 
 def _json(raw: bytes) -> Any:

@@ -8,11 +8,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.bot_token import BotTokenProvider, TokenUnavailable
+from bot.bot_token import BotTokenProvider, TokenUnavailable, app_password
 from bot.config import RawConfig
 from bot.containment.connector import ConnectorError, Provenance
 from bot.containment.settings import MDE_SCOPE
-from bot.graph import APP_PASSWORD_SECRET, authority
+from bot.graph import authority
 from bot.secrets import SecretSource, SecretUnavailable
 from bot.settings import ServiceSettings
 
@@ -34,20 +34,12 @@ class MdeCredential:
     def from_config(
         cls, raw: RawConfig, settings: ServiceSettings, secrets: SecretSource, timeout: float
     ) -> MdeCredential:
-        async def password() -> str:
-            # Read per token, so a secret rotated in Key Vault is used from the next call on.
-            try:
-                return (await secrets.get(APP_PASSWORD_SECRET)).reveal()
-            except SecretUnavailable:
-                if settings.app_password:
-                    return settings.app_password
-                raise
-
         return cls(
             app_id=settings.app_id,
             app_type=settings.app_type,
             authority=authority(raw, settings),
-            password=password,
+            # Read per token, so a secret rotated in Key Vault is used from the next call on.
+            password=app_password(secrets, settings.app_password),
             ca_bundle=settings.ca_bundle,
             timeout=timeout,
         )

@@ -19,11 +19,10 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bot.approvals import records
-from bot.approvals.records import StaleApproval, State
+from bot.approvals.records import State
 from bot.containment.engine import engine
 from bot.containment.execution import carry_out, execute
 from bot.containment.lapse import lapse_due
-from bot.containment.lease import Lease
 from bot.containment.registry import connectors_from_config
 from bot.containment.rollback import resume_rollback
 from bot.services import Services
@@ -87,16 +86,8 @@ async def recover(services: Services) -> int:
 
 
 async def _take_over(services: Services, approval: records.Approval) -> None:
-    mine = engine(services)
-    try:
-        lease = await Lease.claim(
-            services.store,
-            approval,
-            mine.owner,
-            mine.settings.lease_seconds,
-            expect_state=State.EXECUTING,
-        )
-    except StaleApproval:
+    lease = await engine(services).claim(services.store, approval, expect_state=State.EXECUTING)
+    if lease is None:
         return  # another instance took it over first, or its holder renewed just now
     log.info("approval %s: lease lapsed (owner %s); taking over", approval.id, approval.lease_owner)
     await carry_out(services, lease, resumed=True)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.containment.connector import Action, Connector, ConnectorError
 from bot.containment.settings import BLOCK_CONNECTOR, ISOLATE_CONNECTOR, ConnectorSettings
+from bot.services import Slot
 
 if TYPE_CHECKING:
     import aiohttp
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from bot.services import Services
     from bot.settings import ServiceSettings
 
-EXTRAS_KEY = "containment"
+CONNECTORS: Slot[Connectors] = Slot("containment.connectors")
 
 
 @dataclass
@@ -97,15 +98,14 @@ def build_connectors(
 
 
 def connectors_from_config(services: Services) -> Connectors:
-    """This process's connectors, built once and kept on `services.extras`."""
-    found = services.extras.get(EXTRAS_KEY)
-    if found is None:
-        found = build_connectors(
+    """This process's connectors, built once."""
+    return services.provide(
+        CONNECTORS,
+        lambda: build_connectors(
             services.raw_config,
             services.settings,
             services.http,
             services.secrets,
             services.redactor,
-        )
-        services.extras[EXTRAS_KEY] = found
-    return found
+        ),
+    )

@@ -19,7 +19,7 @@ import logging
 import time
 
 from bot.approvals import records
-from bot.approvals.records import Approval, StaleApproval, State
+from bot.approvals.records import Approval, State
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.engine import (
     FINAL,
@@ -35,7 +35,7 @@ from bot.containment.engine import (
     request_of,
 )
 from bot.containment.journal import EXECUTOR, record_step
-from bot.containment.lease import Lease, LeaseLost
+from bot.containment.lease import Lease
 from bot.containment.shared_indicators import kept, sharers
 from bot.rbac import Actor
 from bot.services import Services
@@ -61,42 +61,31 @@ async def rollback(
     """
     if approval.state != State.SUCCEEDED.value or approval.rollback_state:
         return approval
-    mine = engine(services)
     detail = dict(approval.result_detail)
     if lapse:
         detail["rollback"] = {"lapse": True}
-    try:
-        lease = await Lease.claim(
-            services.store,
-            approval,
-            mine.owner,
-            mine.settings.lease_seconds,
-            expect_state=State.SUCCEEDED,
-            rollback=True,
-            rollback_state=EXECUTING,
-            rollback_by_name=actor.name,
-            rollback_at=time.time(),
-            rollback_result="removing the expired block" if lapse else "rolling back",
-            result_detail=detail,
-        )
-    except StaleApproval:
+    lease = await engine(services).claim(
+        services.store,
+        approval,
+        expect_state=State.SUCCEEDED,
+        rollback=True,
+        rollback_state=EXECUTING,
+        rollback_by_name=actor.name,
+        rollback_at=time.time(),
+        rollback_result="removing the expired block" if lapse else "rolling back",
+        result_detail=detail,
+    )
+    if lease is None:
         return await records.get(services.store, approval.id)
     return await _carry(services, lease, actor, resumed=False)
 
 
 async def resume_rollback(services: Services, approval: Approval) -> Approval:
     """Take over a rollback whose instance stopped renewing its lease (crash or stop)."""
-    mine = engine(services)
-    try:
-        lease = await Lease.claim(
-            services.store,
-            approval,
-            mine.owner,
-            mine.settings.lease_seconds,
-            expect_state=State.SUCCEEDED,
-            rollback=True,
-        )
-    except StaleApproval:
+    lease = await engine(services).claim(
+        services.store, approval, expect_state=State.SUCCEEDED, rollback=True
+    )
+    if lease is None:
         return await records.get(services.store, approval.id)
     if lease.approval.rollback_state != EXECUTING:
         await lease.finish()
@@ -107,21 +96,8 @@ async def resume_rollback(services: Services, approval: Approval) -> Approval:
 
 
 async def _carry(services: Services, lease: Lease, actor: Actor, *, resumed: bool) -> Approval:
-    lease.start_renewing()
-    try:
-        if resumed:
-            await _resume(services, lease, actor)
-        else:
-            await _send(services, lease, actor)
-    except LeaseLost:
-        log.info("approval %s: another instance holds the rollback now", lease.approval.id)
-        return await records.get(services.store, lease.approval.id)
-    except asyncio.CancelledError:
-        await lease.release()
-        raise
-    finally:
-        await lease.stop_renewing()
-    return lease.approval
+    work = _resume(services, lease, actor) if resumed else _send(services, lease, actor)
+    return await lease.hold_while(work, "the rollback")
 
 
 def _lapse(approval: Approval) -> bool:

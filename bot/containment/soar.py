@@ -1,7 +1,7 @@
 """A signed webhook to a SOAR or ticketing system: the action as JSON, signed like alert ingest
 (X-Vigil-Signature `sha256=<HMAC over timestamp + "." + body>`, X-Vigil-Timestamp), with the
 approval id as Idempotency-Key, so a retry or a re-send after a crash is one action for the
-receiver. 5xx, 429 and timeouts are retried with exponential backoff and jitter.
+receiver. 5xx, 429 and timeouts are retried under the one retry policy.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import asyncio
 import datetime
 import hashlib
 import json
-import random
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -30,6 +29,7 @@ from bot.containment.connector import (
     TargetInfo,
 )
 from bot.containment.settings import SOAR_KEY_SECRET
+from bot.kernel.retry import RetryPolicy
 from bot.secrets import (
     CredentialRejected,
     Secret,
@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 MAX_BODY = 64 * 1024
 STATUSES = {"succeeded": Outcome.SUCCEEDED, "failed": Outcome.FAILED, "pending": Outcome.PENDING}
 RECEIPT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-RETRYABLE = frozenset({429, 500, 502, 503, 504})
+# Every 5xx is tried again, since the Idempotency-Key makes a repeat one action for the receiver;
+# 412 is Teams' throttling signal, not a webhook's.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,9 @@ class SoarConnector:
         self.url = url
         self.secrets = secrets
         self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.attempts = attempts
-        self.max_backoff = max_backoff
+        self.policy = RetryPolicy(
+            max_attempts=attempts, max_wait=max_backoff, first_backoff=0.5, statuses=RETRY_STATUSES
+        )
         self.redact = redact
         self._sleep = sleep
 
@@ -187,27 +190,25 @@ class SoarConnector:
         return payload
 
     async def _deliver(self, key: Secret, body: bytes, idempotency_key: str) -> Answer:
-        """Post with retries on 429/5xx/timeouts; CredentialRejected on 401/403 (rotation)."""
-        last: Answer | _Unanswered = _Unanswered("no answer from the SOAR webhook", True)
+        """Post under the retry policy; CredentialRejected on 401/403 (rotation)."""
         maybe_sent = False
-        for attempt in range(self.attempts):
-            if attempt:
-                await self._sleep(self._backoff(attempt, last))
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 answer = await self._send_once(key, body, idempotency_key)
             except _Unanswered as exc:
+                # Any try that may have reached the receiver makes the whole send "maybe sent".
                 maybe_sent = maybe_sent or exc.maybe_sent
-                last = exc
+                if not self.policy.should_retry(None, attempt):
+                    raise _Unanswered(exc.reason, maybe_sent) from None
+                await self._sleep(self.policy.delay(attempt))
                 continue
             if answer.status in (401, 403):
                 raise CredentialRejected("SOAR webhook", answer.status)
-            if answer.status not in RETRYABLE:
+            if not self.policy.should_retry(answer.status, attempt):
                 return answer
-            last = answer
-        if isinstance(last, Answer):
-            return last
-        # Any try that may have reached the receiver makes the whole send "maybe sent".
-        raise _Unanswered(last.reason, maybe_sent)
+            await self._sleep(self.policy.delay(attempt, answer.retry_after))
 
     async def _send_once(self, key: Secret, body: bytes, idempotency_key: str) -> Answer:
         timestamp = str(int(time.time()))
@@ -240,23 +241,11 @@ class SoarConnector:
                 parsed = None
         return Answer(status, parsed, hashlib.sha256(raw).hexdigest(), retry_after)
 
-    def _backoff(self, attempt: int, last: Answer | _Unanswered) -> float:
-        wait = min(self.max_backoff, 0.5 * 2 ** (attempt - 1))
-        if isinstance(last, Answer) and last.retry_after:
-            try:
-                asked = float(last.retry_after)
-            except ValueError:
-                asked = 0.0
-            if asked == asked:  # not NaN
-                wait = max(wait, min(max(asked, 0.0), self.max_backoff))
-        # Full jitter keeps many instances from retrying in step.
-        return random.uniform(wait / 2, wait)  # noqa: S311 - jitter, not security
-
     # --- answers -------------------------------------------------------------------------------
 
     def _interpret(self, answer: Answer, summary: dict[str, Any]) -> Result:
-        if answer.status in RETRYABLE:
-            detail = f"SOAR webhook answered {answer.status} after {self.attempts} tries"
+        if answer.status in self.policy.statuses:
+            detail = f"SOAR webhook answered {answer.status} after {self.policy.max_attempts} tries"
             return self._result(Outcome.FAILED, detail, summary, answer)
         reported = answer.body if isinstance(answer.body, dict) else {}
         said = _said(reported.get("detail"))

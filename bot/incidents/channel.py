@@ -16,11 +16,11 @@ from bot.incidents.records import Incident
 from bot.incidents.settings import CHANNEL_MEMBERSHIP, GRAPH_URL, INCIDENT_TEAM_ID
 from bot.incidents.slug import channel_name
 from bot.kernel.messenger import ConversationUnknown, DeliveryFailed, Message
-from bot.services import Services
+from bot.services import Services, Slot
 
 log = logging.getLogger(__name__)
 
-GRAPH_EXTRAS_KEY = "graph"
+GRAPH: Slot[GraphClient] = Slot("incidents.graph")
 TEAM_KV = ("incidents", "team")
 MAX_NAME_ATTEMPTS = 20
 NO_TEAM = (
@@ -31,13 +31,13 @@ NO_TEAM = (
 
 def graph_client(services: Services) -> GraphClient:
     """One Graph client per process, so its MSAL token cache lives as long as the process."""
-    client = services.extras.get(GRAPH_EXTRAS_KEY)
-    if client is None:
+
+    def build() -> GraphClient:
         raw = services.raw_config
         tokens = token_provider(raw, services.settings, services.secrets)
-        client = GraphClient(services.http, tokens, raw.get(GRAPH_URL))
-        services.extras[GRAPH_EXTRAS_KEY] = client
-    return client
+        return GraphClient(services.http, tokens, raw.get(GRAPH_URL))
+
+    return services.provide(GRAPH, build)
 
 
 async def incident_team(services: Services) -> str:

@@ -13,8 +13,9 @@ from bot.incidents import channel, records, timeline
 from bot.incidents.events import IncidentClosed
 from bot.incidents.export import to_json, to_markdown
 from bot.incidents.opening import open_incident, parse_indicators, parse_severity
-from bot.incidents.presentation import RETRY_VERB, current_card, display_time, where_text
+from bot.incidents.presentation import RETRY_VERB, current_card, where_text
 from bot.incidents.records import Incident, IncidentNotFound, Status
+from bot.kernel import timefmt
 from bot.kernel.hooks import publish
 from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Actor, Role
@@ -60,8 +61,7 @@ SUBCOMMANDS = (
 async def create_incident(call: Invocation) -> Reply:
     args = call.args
     if args["severity"] is None:
-        options = {"actor": actor_options(call.actor)}
-        return Reply(dialog="incident", dialog_options=options, audit_detail="dialog started")
+        return Reply(dialog="incident", audit_detail="dialog started")
     severity = parse_severity(args["severity"])
     title = " ".join(args["title"] or [])
     if not title.strip():
@@ -84,15 +84,6 @@ async def answer(services: Services, incident: Incident, *, created: bool = Fals
     """The requester's answer: the card, and a line saying where the incident lives."""
     card = await current_card(services.store, incident)
     return Reply(text=where_text(incident, created=created), card=card, audit_target=incident.id)
-
-
-def actor_options(actor: Actor) -> dict:
-    return {
-        "id": actor.aad_object_id,
-        "name": actor.name,
-        "roles": sorted(role.value for role in actor.roles),
-        "tenant": actor.tenant_id,
-    }
 
 
 @COMMANDS.command(
@@ -249,7 +240,7 @@ async def _timeline(call: Invocation, target: Incident, words: list[str]) -> Rep
             "chainStatus": f"{target.title} ({target.status})",
             "entries": [
                 {
-                    "at": display_time(entry.at),
+                    "at": timefmt.date_time(entry.at),
                     "actor": entry.actor,
                     "action": entry.kind,
                     "target": entry.text,

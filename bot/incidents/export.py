@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.incidents.records import Incident
 from bot.incidents.timeline import Entry
+from bot.kernel import timefmt
 
 FORMATS = ("md", "json")
 
 
 def when(at: float | None) -> str:
-    if at is None:
-        return ""
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return timefmt.date_time(at, seconds=True)
 
 
 def to_json(incident: Incident, timeline: Sequence[Entry]) -> str:
@@ -55,9 +53,9 @@ def to_markdown(incident: Incident, timeline: Sequence[Entry]) -> str:
         lines += ["", "## Summary", "", _md(incident.summary)]
     lines += ["", f"## Timeline ({len(timeline)} entries)", ""]
     lines += ["| time (UTC) | who | kind | what |", "|---|---|---|---|"]
-    lines += [
-        f"| {when(e.at)[:-4]} | {_cell(e.actor)} | {e.kind} | {_cell(e.text)} |" for e in timeline
-    ]
+    for entry in timeline:
+        at = timefmt.date_time(entry.at, seconds=True, label=False)
+        lines.append(f"| {at} | {_cell(entry.actor)} | {entry.kind} | {_cell(entry.text)} |")
     return "\n".join(lines) + "\n"
 
 

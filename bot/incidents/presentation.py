@@ -4,20 +4,16 @@ line that tells the requester where the incident lives."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import cards
 from bot.incidents.records import Incident
 from bot.incidents.timeline import Entry, latest
+from bot.kernel import timefmt
 from bot.store import Store
 
 CARD_TIMELINE = 5
 RETRY_VERB = "incident.retry_channel"
-
-
-def display_time(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def card_data(incident: Incident, latest: Sequence[Entry], total: int) -> dict[str, Any]:
@@ -28,11 +24,11 @@ def card_data(incident: Incident, latest: Sequence[Entry], total: int) -> dict[s
         "severity": incident.severity,
         "status": incident.status.capitalize(),
         "commander": incident.commander_name or "unassigned",
-        "openedAt": display_time(incident.opened_at),
+        "openedAt": timefmt.date_time(incident.opened_at),
         "channelUrl": incident.channel_url,
         "timeline": [
             {
-                "at": datetime.fromtimestamp(e.at, UTC).strftime("%H:%M"),
+                "at": timefmt.clock(e.at, label=False),
                 "who": e.actor,
                 "text": e.text,
             }

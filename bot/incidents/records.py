@@ -116,13 +116,7 @@ async def create(
     now = time.time() if now is None else now
     day = day_of(now)
     async with store.transaction() as tx:
-        number = int(
-            await tx.fetchval(
-                "INSERT INTO counters (name, value) VALUES (?, 1)"
-                " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-                f"incident:{day}",
-            )
-        )
+        number = await tx.next_counter(f"incident:{day}")
         incident = Incident(
             id=f"INC-{day}-{number:03d}",
             day=day,

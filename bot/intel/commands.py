@@ -151,14 +151,5 @@ async def paste(call: Invocation) -> Reply | None:
     examples=("enrich",),
 )
 async def enrich(call: Invocation) -> Reply:
-    # dialogs/enrich.py knows Bot Framework; here only its id and plain options.
-    actor = call.actor
-    options = {
-        "actor": {
-            "id": actor.aad_object_id,
-            "name": actor.name,
-            "roles": sorted(role.value for role in actor.roles),
-            "tenant": actor.tenant_id,
-        }
-    }
-    return Reply(dialog="enrich", dialog_options=options, audit_detail="enrich dialog started")
+    # dialogs/enrich.py knows Bot Framework; here only its id. The pipeline hands it the actor.
+    return Reply(dialog="enrich", audit_detail="enrich dialog started")

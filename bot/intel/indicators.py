@@ -257,7 +257,8 @@ _FILE_SUFFIXES = frozenset(
 )
 
 
-def _trim_url(url: str) -> str:
+def trim_url(url: str) -> str:
+    """A URL found in prose without the punctuation and unbalanced brackets that follow it."""
     url = url.rstrip(".,;:!?'\"")
     while url.endswith(")") and url.count(")") > url.count("("):
         url = url[:-1].rstrip(".,;:!?")
@@ -271,7 +272,7 @@ def _candidate(match: re.Match[str]) -> Indicator | None:
     text = match.group(kind or 0)
     try:
         if kind == "url":
-            return Indicator(canonical_url(_trim_url(text)), IndicatorType.URL)
+            return Indicator(canonical_url(trim_url(text)), IndicatorType.URL)
         if kind == "email":
             return Indicator(canonical_domain(match.group("mailhost")), IndicatorType.DOMAIN)
         if kind in ("ip4", "ip6", "ip6b"):

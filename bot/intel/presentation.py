@@ -15,6 +15,7 @@ from bot.intel.enrichment import Report, SourceAnswer
 from bot.intel.indicators import Indicator, IndicatorType, InvalidIndicator, classify
 from bot.intel.sources.base import Status
 from bot.intel.verdict import Level
+from bot.kernel import timefmt
 
 SOURCE_TITLES = {
     "virustotal": "VirusTotal",
@@ -122,7 +123,7 @@ def summary(report: Report) -> str:
 
 def verdict_card_data(report: Report, now: float | None = None) -> dict[str, Any]:
     """Data in the shape of cards/samples/verdict.data.json."""
-    checked = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(time.time() if now is None else now))
+    checked = timefmt.date_time(time.time() if now is None else now)
     return {
         "indicator": defang(report.indicator),
         "indicatorType": type_label(report.indicator),

@@ -17,17 +17,14 @@ from bot.intel.settings import IntelSettings
 from bot.intel.sources.base import Status
 from bot.intel.startup import build_enricher
 from bot.rbac import Actor
-from bot.services import Services
+from bot.services import Services, Slot
 
-EXTRAS_KEY = "intel"
+ENRICHER: Slot[asyncio.Future[Enricher]] = Slot("intel.enricher")
 
 
 async def enricher_for(services: Services) -> Enricher:
     """The process's enricher, built on first use (concurrent first callers share the build)."""
-    pending = services.extras.get(EXTRAS_KEY)
-    if pending is None:
-        pending = asyncio.ensure_future(_build(services))
-        services.extras[EXTRAS_KEY] = pending
+    pending = services.provide(ENRICHER, lambda: asyncio.ensure_future(_build(services)))
     return await asyncio.shield(pending)
 
 

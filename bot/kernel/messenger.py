@@ -29,29 +29,27 @@ class ChannelThread:
 
 
 class DeliveryFailed(Exception):
-    """Teams did not take the message. `status` is its HTTP answer (0: Teams was not reached);
-    `retryable` says whether the same message may succeed later (throttling, an outage)."""
+    """The message was not delivered, for the reason given. `status` is Teams' HTTP answer (0:
+    none); `retryable` says whether the same message may succeed later (throttling, an outage)."""
 
-    def __init__(self, status: int, reason: str, *, retryable: bool = False) -> None:
-        where = f"Teams answered {status}" if status else "Teams was not reached"
-        super().__init__(f"{where}: {reason}" if reason else where)
+    def __init__(self, reason: str, *, status: int = 0, retryable: bool = False) -> None:
+        super().__init__(reason)
         self.status = status
-        self.reason = reason
         self.retryable = retryable
 
 
 class MessageTooLarge(DeliveryFailed):
     """The message is over Teams' size limit; a caller may send a shorter form."""
 
-    def __init__(self, reason: str = "message too large") -> None:
-        super().__init__(413, reason)
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, status=413)
 
 
 class ConversationUnknown(DeliveryFailed):
     """Vigil holds no conversation reference for it (the bot was never installed there)."""
 
     def __init__(self, conversation_id: str) -> None:
-        super().__init__(0, f"no saved conversation reference for {conversation_id[:80]}")
+        super().__init__(f"no saved conversation reference for {conversation_id[:80]}")
         self.conversation_id = conversation_id
 
 

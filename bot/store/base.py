@@ -48,6 +48,15 @@ class _Queries(ABC):
         row = await self.fetchone(sql, *params)
         return None if row is None else next(iter(row.values()), None)
 
+    async def next_counter(self, name: str) -> int:
+        """The next value (1, 2, ...) of the counter `name`; distinct across processes."""
+        value = await self.fetchval(
+            "INSERT INTO counters (name, value) VALUES (?, 1)"
+            " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+            name,
+        )
+        return int(value)
+
 
 class Transaction(_Queries):
     """A write transaction; committed when its context exits normally, rolled back otherwise."""
@@ -155,7 +164,7 @@ class Store(_Queries):
                 *chunk,
             )
 
-    # Dedupe and counters
+    # Dedupe
 
     async def claim_once(self, scope: str, key: str, ttl_seconds: float) -> bool:
         """True for the first claim of (scope, key) until it expires, across processes."""
@@ -173,12 +182,3 @@ class Store(_Queries):
             now,
         )
         return changed == 1
-
-    async def next_counter(self, name: str) -> int:
-        """The next value (1, 2, ...) of the counter `name`; distinct across processes."""
-        value = await self.fetchval(
-            "INSERT INTO counters (name, value) VALUES (?, 1)"
-            " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-            name,
-        )
-        return int(value)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Awaitable, Callable
 
 from bot.config import ConfigError, RawConfig
-from bot.store import DB_URL, StoreError, mask_url, open_store
+from bot.store import DB_URL, Store, StoreError, mask_url, open_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,24 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status.set_defaults(func=run_status)
 
 
-def _db_url(args: argparse.Namespace) -> str:
-    return RawConfig.load(getattr(args, "config", None)).get(DB_URL)
-
-
 async def run_migrate(args: argparse.Namespace) -> int:
-    try:
-        url = _db_url(args)
-        store = await open_store(url)
-    except (ConfigError, StoreError) as exc:
-        print(f"error: {exc}")
+    done = await _with_store(args, lambda store: store.migrate())
+    if done is None:
         return 1
-    try:
-        applied = await store.migrate()
-    except StoreError as exc:
-        print(f"error: {exc}")
-        return 1
-    finally:
-        await store.close()
+    url, _, applied = done
     print(f"database {mask_url(url)}")
     if applied:
         for name in applied:
@@ -46,24 +34,39 @@ async def run_migrate(args: argparse.Namespace) -> int:
 
 async def run_status(args: argparse.Namespace) -> int:
     """Exit 0 when the schema is current, 1 when migrations are pending or the db is unreachable."""
+
+    async def pending(store: Store) -> list[str]:
+        await store.ping()
+        return await store.pending_migrations()
+
+    done = await _with_store(args, pending)
+    if done is None:
+        return 1
+    url, dialect, names = done
+    print(f"database {mask_url(url)} ({dialect})")
+    if not names:
+        print("schema is current")
+        return 0
+    for name in names:
+        print(f"pending {name}")
+    return 1
+
+
+async def _with_store(
+    args: argparse.Namespace, work: Callable[[Store], Awaitable[list[str]]]
+) -> tuple[str, str, list[str]] | None:
+    """(url, dialect, what `work` gave) with the configured store, closed after; None when the
+    configuration, the connection or the work failed (the error is printed)."""
     try:
-        url = _db_url(args)
+        url = RawConfig.load(getattr(args, "config", None)).get(DB_URL)
         store = await open_store(url)
     except (ConfigError, StoreError) as exc:
         print(f"error: {exc}")
-        return 1
+        return None
     try:
-        await store.ping()
-        pending = await store.pending_migrations()
+        return url, store.dialect, await work(store)
     except StoreError as exc:
         print(f"error: {exc}")
-        return 1
+        return None
     finally:
         await store.close()
-    print(f"database {mask_url(url)} ({store.dialect})")
-    if not pending:
-        print("schema is current")
-        return 0
-    for name in pending:
-        print(f"pending {name}")
-    return 1

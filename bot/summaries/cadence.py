@@ -15,8 +15,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from bot.incidents import timeline
-from bot.incidents.presentation import display_time
 from bot.incidents.records import Incident
+from bot.kernel import timefmt
 from bot.kernel.errors import DomainError, Refused
 from bot.rbac import Actor, Role
 from bot.services import Services
@@ -217,7 +217,7 @@ async def _recorded(services: Services, cadence_id: str, actor: Actor, verb: str
         actor.name,
         TIMELINE_KIND,
         f"Exec summary cadence {verb} every {format_every(cadence.every_seconds)}; "
-        f"next due {display_time(cadence.next_due)}",
+        f"next due {timefmt.date_time(cadence.next_due)}",
     )
     return cadence
 

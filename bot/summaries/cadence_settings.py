@@ -7,9 +7,9 @@ which is meant for tests and demos only: real commanders do not want a reminder 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from bot.config import ConfigError, RawConfig, Setting, parse_float_range, parse_int_range
+from bot.services import Services, Slot
 
 DEFAULT_MIN = 15 * 60
 DEFAULT_MAX = 24 * 3600
@@ -62,9 +62,9 @@ class CadenceSettings:
         )
 
 
-def cadence_settings(services: Any) -> CadenceSettings:
-    """Loaded once per process and kept on `services.extras`."""
-    found = services.extras.get("cadence_settings")
-    if found is None:
-        found = services.extras["cadence_settings"] = CadenceSettings.load(services.raw_config)
-    return found
+SETTINGS: Slot[CadenceSettings] = Slot("summaries.cadence_settings")
+
+
+def cadence_settings(services: Services) -> CadenceSettings:
+    """Loaded once per process."""
+    return services.provide(SETTINGS, lambda: CadenceSettings.load(services.raw_config))

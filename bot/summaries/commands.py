@@ -8,8 +8,8 @@ from typing import Any
 
 from bot.commands import CommandSet, Invocation, Option, Param, Reply, UsageError
 from bot.incidents import records
-from bot.incidents.presentation import display_time
 from bot.incidents.records import Incident, IncidentNotFound
+from bot.kernel import timefmt
 from bot.rbac import Actor, Role
 from bot.services import Services
 from bot.summaries import cadence
@@ -25,7 +25,7 @@ DIALOG_ID = "exec_summary"
     "exec-summary",
     summary="Draft an executive summary of an incident, edit it, and post it to the exec channel "
     "(commanders, or the incident's scribe)",
-    # The router checks the analyst role; the handler adds commander-or-scribe of this incident.
+    # The pipeline checks the analyst role; the handler adds commander-or-scribe of this incident.
     role=Role.ANALYST,
     mutating=True,
     params=(Param("incident", "INC-YYYYMMDD-NNN (optional in the incident's channel)", False),),
@@ -67,7 +67,7 @@ async def exec_summary(call: Invocation) -> Reply:
     draft = await draft_for(call.services, incident, call.actor)
     return Reply(
         dialog=DIALOG_ID,
-        dialog_options=dialog_options(call.actor, draft),
+        dialog_options=dialog_options(draft),
         audit_target=incident.id,
         audit_detail="exec summary dialog started",
     )
@@ -85,7 +85,7 @@ async def _set_cadence(call: Invocation, incident: Incident, every_text: str) ->
     verb = "changed to" if replaced else "set:"
     return Reply(
         text=f"{incident.id}: exec summary cadence {verb} every {cadence.format_every(every)}. "
-        f"Next reminder {display_time(started.next_due)}, {where}, with a draft to "
+        f"Next reminder {timefmt.date_time(started.next_due)}, {where}, with a draft to "
         f"Post, Edit or Skip. Stop it with `exec-summary {incident.id} --stop`.",
         audit_target=incident.id,
         audit_detail=f"cadence {'changed' if replaced else 'set'} every {every}s",
@@ -121,15 +121,9 @@ async def draft_for(services: Services, incident: Incident, actor: Actor) -> Dra
     )
 
 
-def dialog_options(actor: Actor, draft: Draft) -> dict[str, Any]:
+def dialog_options(draft: Draft) -> dict[str, Any]:
     """What the dialog starts from (also for a reminder's Edit): JSON only, it is stored."""
     return {
-        "actor": {
-            "id": actor.aad_object_id,
-            "name": actor.name,
-            "roles": sorted(role.value for role in actor.roles),
-            "tenant": actor.tenant_id,
-        },
         "draft": draft.to_dict(),
         "key": new_post_key(),
     }

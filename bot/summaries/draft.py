@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.incidents import records
+from bot.kernel import timefmt
 from bot.store import Store
 
 UNKNOWN_IMPACT = "unknown — please provide"
@@ -186,7 +186,7 @@ def _action_line(row: dict, now: float) -> str:
         text = _PREFIX.sub("", text)
     elif kind == "status":
         text = text.replace("Status ", "Status changed: ", 1)
-    return f"{_clip(text, MAX_ITEM_TEXT)} ({when(float(row['at']), now)})"
+    return f"{_clip(text, MAX_ITEM_TEXT)} ({timefmt.recent(float(row['at']), now)})"
 
 
 def _containment_line(text: str) -> str:
@@ -201,14 +201,6 @@ def _containment_line(text: str) -> str:
     if decision:
         return f"{decision['verb'].capitalize()}: {decision['title']} (by {decision['who']})"
     return text
-
-
-def when(at: float, now: float) -> str:
-    """`09:36 UTC` today, `2 May 09:36 UTC` on another day."""
-    moment = datetime.fromtimestamp(at, UTC)
-    if moment.date() == datetime.fromtimestamp(now, UTC).date():
-        return moment.strftime("%H:%M UTC")
-    return f"{moment.day} {moment.strftime('%b %H:%M UTC')}"
 
 
 def _clip(text: str, limit: int) -> str:

@@ -1,10 +1,13 @@
-"""The exec channel guard: in VIGIL_EXEC_CHANNEL Vigil takes no commands and no card actions
-(the summary card has no buttons); it only posts summaries there through post_summary."""
+"""The exec channel filter: in VIGIL_EXEC_CHANNEL Vigil takes no commands, no dialog answers and
+no card actions (the summary card has no buttons); it only posts summaries there through
+post_summary. Summaries registers it with the one way in (bot/kernel/filters.py)."""
 
 from __future__ import annotations
 
 from bot.commands import Conversation, Reply
 from bot.conversation_refs import base_conversation_id
+from bot.kernel.filters import Refusal, clipped
+from bot.kernel.inbound import Turn
 from bot.services import Services
 from bot.summaries.settings import summary_settings
 
@@ -23,12 +26,19 @@ def in_exec_channel(services: Services, conversation: Conversation) -> bool:
     return exec_channel in (conversation.channel_id, base_conversation_id(conversation.id))
 
 
-def exec_channel_refusal(
-    services: Services, conversation: Conversation, verb: str | None = None
-) -> Reply | None:
-    """The refusal for a command (or a card action other than the summary's own), else None."""
-    if not in_exec_channel(services, conversation):
+async def exec_channel_filter(services: Services, turn: Turn) -> Refusal | None:
+    """Refuses everything in the exec channel but the summary card's own verbs (none yet)."""
+    if not in_exec_channel(services, turn.conversation):
         return None
-    if verb is not None and verb in EXEC_CHANNEL_VERBS:
-        return None
+    if turn.kind == "action":
+        if turn.name in EXEC_CHANNEL_VERBS:
+            return None
+        return Refusal(_refused(), "exec-channel:action", clipped(turn.name))
+    if not turn.text:
+        # A bare @mention: read-only means silent too, and there is nothing to record.
+        return Refusal(Reply(), "exec-channel:command", audited=False)
+    return Refusal(_refused(), "exec-channel:command", clipped(turn.text))
+
+
+def _refused() -> Reply:
     return Reply(text=REFUSAL, audit_result="refused", audit_detail="exec channel: summaries only")

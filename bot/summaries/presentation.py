@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.summaries.draft import UNKNOWN_IMPACT, Draft, when
+from bot.kernel import timefmt
+from bot.summaries.draft import UNKNOWN_IMPACT, Draft
 from bot.summaries.redaction import redact
 from bot.summaries.settings import RolePolicy
 
@@ -25,14 +26,16 @@ def card_data(draft: Draft, policy: RolePolicy, *, preview: bool = False) -> dic
         "title": clean(draft.title),
         "status": clean(draft.status),
         "severity": draft.severity,
-        "nextUpdateAt": when(draft.next_update_at, now) if draft.next_update_at else "not planned",
+        "nextUpdateAt": timefmt.recent(draft.next_update_at, now)
+        if draft.next_update_at
+        else "not planned",
         "impact": clean(impact),
         "actionsTaken": [clean(line) for line in draft.actions_taken] or [NO_ACTIONS],
         "actionsTakenMore": _more(draft.actions_more),
         "nextSteps": [clean(line) for line in draft.next_steps],
         "nextStepsMore": _more(draft.next_steps_more),
         "preparedBy": draft.prepared_by,
-        "preparedAt": when(now, now),
+        "preparedAt": timefmt.recent(now, now),
     }
 
 

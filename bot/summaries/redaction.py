@@ -29,6 +29,7 @@ from bot.intel.indicators import (
     canonical_ip,
     canonical_url,
     refang,
+    trim_url,
 )
 from bot.intel.presentation import defang
 from bot.summaries.settings import RolePolicy
@@ -107,7 +108,7 @@ def _classify(
     text = match.group(0)
     try:
         if kind == "url":
-            url = _trim_url(text)
+            url = trim_url(text)
             try:
                 return _url(url, text, policy, known)
             except InvalidIndicator:
@@ -256,12 +257,3 @@ def _host_role(name: str, policy: RolePolicy, known: set[str]) -> str | None:
     if lowered in known or lowered.split(".", 1)[0] in known:
         return policy.default_host_role
     return None
-
-
-def _trim_url(url: str) -> str:
-    url = url.rstrip(".,;:!?'\"")
-    while url.endswith(")") and url.count(")") > url.count("("):
-        url = url[:-1].rstrip(".,;:!?")
-    while url.endswith("]") and url.count("]") > url.count("["):
-        url = url[:-1]
-    return url

@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.commands import ActionCall, CommandSet, Reply, UsageError
 from bot.incidents import records, timeline
-from bot.incidents.presentation import display_time
 from bot.incidents.records import Incident, IncidentNotFound
+from bot.kernel.timefmt import date_time
 from bot.rbac import Role
 from bot.services import Services
 from bot.summaries import cadence as cadences
@@ -56,7 +56,7 @@ async def _clicked(call: ActionCall) -> tuple[Reminder, Incident]:
 async def _closed_reason(services: Services, reminder: Reminder, incident: Incident) -> str:
     """Why this reminder can no longer be acted on, or "" while it is open."""
     who = reminder.decided_by_name or "someone"
-    at = display_time(reminder.decided_at) if reminder.decided_at else ""
+    at = date_time(reminder.decided_at) if reminder.decided_at else ""
     by_state = {
         POSTED: f"Already posted to the exec channel by {who} at {at}.",
         POSTING: f"{who} is posting this summary right now.",
@@ -82,7 +82,7 @@ async def _closed_reason(services: Services, reminder: Reminder, incident: Incid
     if row is not None:
         return (
             f"{row['posted_by_name']} posted a summary of {incident.id} at "
-            f"{display_time(float(row['posted_at']))}, after this reminder; nothing posted again."
+            f"{date_time(float(row['posted_at']))}, after this reminder; nothing posted again."
         )
     return ""
 
@@ -205,7 +205,7 @@ async def post(call: ActionCall) -> Reply:
     )
     fresh = await get(call.services.store, reminder.id)
     assert fresh is not None
-    outcome = f"Posted to the exec channel by {call.actor.name} at {display_time(time.time())}."
+    outcome = f"Posted to the exec channel by {call.actor.name} at {date_time(time.time())}."
     card = await _card_now(call.services, fresh, can_act=False, outcome=outcome, state=POSTED)
     return Reply(
         card=card,
@@ -227,7 +227,7 @@ async def skip(call: ActionCall) -> Reply:
         return await _closed_answer(
             call, fresh, await _closed_reason(call.services, fresh, incident)
         )
-    what = "final" if reminder.kind == FINAL else f"scheduled (due {display_time(reminder.due_at)})"
+    what = "final" if reminder.kind == FINAL else f"scheduled (due {date_time(reminder.due_at)})"
     await timeline.add_timeline(
         call.services.store,
         incident.id,
@@ -237,7 +237,7 @@ async def skip(call: ActionCall) -> Reply:
     )
     fresh = await get(call.services.store, reminder.id)
     assert fresh is not None
-    outcome = f"Skipped by {call.actor.name} at {display_time(time.time())}; nothing was posted."
+    outcome = f"Skipped by {call.actor.name} at {date_time(time.time())}; nothing was posted."
     card = await _card_now(call.services, fresh, can_act=False, outcome=outcome, state=SKIPPED)
     return Reply(
         card=card,

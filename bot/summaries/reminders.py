@@ -18,8 +18,8 @@ from typing import Any
 import cards
 from bot.incidents import records
 from bot.incidents.events import IncidentClosed
-from bot.incidents.presentation import display_time
 from bot.incidents.records import Incident, IncidentNotFound
+from bot.kernel import timefmt
 from bot.kernel.messenger import DeliveryFailed, Message
 from bot.services import Services
 from bot.store import Store
@@ -195,7 +195,7 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
     message = Message(text=f"{_heading(reminder)} for {incident.id}", card=card)
     try:
         if not conversation_id:
-            raise DeliveryFailed(0, "no chat with the commander and no incident channel")
+            raise DeliveryFailed("no chat with the commander and no incident channel")
         activity_id = await services.messenger.post(conversation_id, message)
     except DeliveryFailed as exc:
         await _retry_later(services, reminder, str(exc), now)
@@ -348,7 +348,8 @@ def reminder_card(
         note = "The incident is closed. Post a final summary for the executives, edit it, or skip."
     else:
         every = f" (every {format_every(cadence.every_seconds)})" if cadence else ""
-        note = f"Due {display_time(reminder.due_at)}{every}. Post it as is, edit it, or skip it."
+        due = timefmt.date_time(reminder.due_at)
+        note = f"Due {due}{every}. Post it as is, edit it, or skip it."
         if reminder.missed:
             note += f" {reminder.missed} earlier run(s) fell while Vigil was down; this is one."
     data = {

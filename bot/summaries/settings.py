@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 from bot.config import RawConfig, Setting, parse_float_range, parse_int_range, parse_str
 from bot.intel.guard import InternalGuard
 from bot.intel.settings import INTERNAL_DOMAINS, INTERNAL_NETWORKS
+from bot.services import Slot
 
 if TYPE_CHECKING:
     from bot.services import Services
 
-EXTRAS_KEY = "summaries"
+SETTINGS: Slot[SummarySettings] = Slot("summaries.settings")
 # A Teams channel's Bot Framework id; a thread suffix (`;messageid=`) is not a channel.
 _CHANNEL_ID = re.compile(r"19:[A-Za-z0-9_.\-]{1,200}@thread\.(?:tacv2|skype)")
 _GLOB = re.compile(r"[A-Za-z0-9.*?_\-\[\]!:]{1,200}")
@@ -148,7 +149,4 @@ class SummarySettings:
 
 def summary_settings(services: Services) -> SummarySettings:
     """Loaded once per process (the dialog loads it at start-up, so bad values stop the start)."""
-    found = services.extras.get(EXTRAS_KEY)
-    if not isinstance(found, SummarySettings):
-        found = services.extras[EXTRAS_KEY] = SummarySettings.load(services.raw_config)
-    return found
+    return services.provide(SETTINGS, lambda: SummarySettings.load(services.raw_config))

@@ -47,3 +47,32 @@ async def test_unknown_host_is_refused_and_a_known_one_shows_machine_facts(tmp_p
     finally:
         await harness.close()
         await fake.close()
+
+
+async def test_the_contain_dialog_in_a_channel_with_the_mention_in_every_answer(tmp_path):
+    """Teams puts `<at>Vigil</at>` in front of every channel message, the answers included."""
+    fake = await MdeFake(app_id=APP_ID, app_password=APP_PASSWORD).start(tmp_path)
+    machine = fake.add_machine(HOST)
+    harness = await start(tmp_path, **mde_env(fake))
+    try:
+        bundle = tmp_path / "bundle.pem"
+        pem = [Path(harness.channel.ca_file).read_text(), Path(fake.ca_path).read_text()]  # noqa: ASYNC240
+        bundle.write_text("".join(pem))
+        harness.extra_env = {**harness.extra_env, "VIGIL_CA_BUNDLE": str(bundle)}
+        await harness.restart_bot()
+
+        async def say(text: str) -> str:
+            return await answer_to(harness, RESPONDER, text, mention=True)
+
+        assert "What should be contained" in await say("contain")
+        assert "`isolate-endpoint` (say yes)" in await say("ws-fin-042")
+        assert "Why?" in await say("yes")
+        assert "Incident id" in await say("beaconing to evil.example.com")
+        assert "`full` or `selective`" in await say("none")
+        assert "Isolate endpoint" in await say("full")
+        [made] = await records.listing(harness.vigil.services.store)
+        assert made.target == "ws-fin-042" and made.reason == "beaconing to evil.example.com"
+        assert made.options["machine_id"] == machine["id"] and not made.options.get("selective")
+    finally:
+        await harness.close()
+        await fake.close()

@@ -15,8 +15,9 @@ from bot.approvals.card import USER_IDS_OPTION, approval_card, current_audience,
 from bot.approvals.records import Approval
 from bot.commands import CommandRegistry, Conversation
 from bot.config import RawConfig
+from bot.kernel.inbound import Click
+from bot.kernel.pipeline import Pipeline
 from bot.rbac import Actor, Role, RoleMap
-from bot.router import Router
 from bot.user_directory import SeenUser, upsert
 from tests.approvals.approved import AUDIT_KEY
 
@@ -71,16 +72,13 @@ async def test_a_manual_refresh_renders_buttons_for_an_unlisted_approver(store, 
     approval = await pending(store)
     late = Actor(LATE, "Lou Late", frozenset({Role.APPROVER}))
     nobody = Actor("aaaaaaaa-0000-4000-8000-000000000103", "No Body", frozenset())
-    router = Router(services)
+    pipeline = Pipeline(services)
     where = Conversation(id="19:room@thread.tacv2", kind="channel")
 
-    reply = await router.handle_action(
-        "approval.refresh", {"approvalId": approval.id}, late, where, "c1", refresh=False
-    )
+    click = Click("approval.refresh", {"approvalId": approval.id})
+    reply = await pipeline.action(click, late, where, "c1")
     text = str(reply.card)
     assert "approval.approve" in text and "approval.reject" in text
 
-    refused = await router.handle_action(
-        "approval.refresh", {"approvalId": approval.id}, nobody, where, "c2", refresh=False
-    )
+    refused = await pipeline.action(click, nobody, where, "c2")
     assert refused.card is None and refused.audit_result == "refused"

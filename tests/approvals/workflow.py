@@ -44,9 +44,11 @@ async def ask(harness: Harness, text: str, user: ChannelUser = RESPONDER) -> tup
     return card["refresh"]["action"]["data"]["approvalId"], call.activity_id or "", card
 
 
-async def answer_to(harness: Harness, user: ChannelUser, text: str) -> str:
-    """The text of the bot's first message after `text`."""
-    call = await harness.say(user, text, SOC)
+async def answer_to(
+    harness: Harness, user: ChannelUser, text: str, *, mention: bool = False
+) -> str:
+    """The text of the bot's first message after `text` (with `mention`: after `@Vigil text`)."""
+    call = await harness.say(user, text, SOC, mention=mention)
     activity = call.activity or {}
     if activity.get("attachments"):
         return card_text(card_of(call))

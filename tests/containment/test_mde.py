@@ -13,7 +13,6 @@ from bot.commands import CommandRegistry
 from bot.config import RawConfig
 from bot.containment.connector import Action, ConnectorError, Outcome, Request
 from bot.containment.mde import MdeConnector
-from bot.containment.mde_client import retry_after_seconds
 from bot.containment.registry import connectors_from_config
 from bot.rbac import RoleMap
 from tests.containment.conftest import AUDIT_KEY
@@ -443,29 +442,6 @@ async def test_retry_after_as_an_http_date_is_honoured(mde, fake):
     result = await mde.execute(isolate())
     assert result.outcome is Outcome.PENDING
     assert [call.status for call in fake.requests("/isolate")] == [429, 201]
-
-
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [
-        ("", 1.0),
-        ("7", 7.0),
-        ("0.5", 0.5),
-        ("-3", 1.0),
-        ("nan", 1.0),
-        ("soon", 1.0),
-        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
-        ("Wed, 99 Foo 2015 07:28:00 GMT", 1.0),
-        ("1e999", float("inf")),
-    ],
-)
-def test_retry_after_values(header, seconds):
-    assert retry_after_seconds(header) == seconds
-
-
-def test_a_retry_after_date_in_the_future_is_a_wait():
-    future = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 3600))
-    assert retry_after_seconds(future) > 60
 
 
 @pytest.mark.parametrize(

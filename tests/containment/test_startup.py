@@ -12,6 +12,7 @@ import pytest
 
 from bot.app import start_vigil, stop_vigil
 from bot.config import ConfigError, RawConfig
+from bot.containment.registry import CONNECTORS
 
 AUDIT = {"VIGIL_SECRET_AUDIT_HMAC_KEY": "startup-test-audit-key-0123456789"}
 
@@ -40,7 +41,7 @@ async def test_start_vigil_accepts_the_defaults_and_builds_the_connectors(tmp_pa
     environ = {**AUDIT, "VIGIL_DB_URL": f"sqlite:///{tmp_path}/vigil.db"}
     vigil = await start_vigil(RawConfig({}, environ))
     try:
-        built = vigil.services.extras["containment"]
+        built = vigil.services.built(CONNECTORS)
         assert sorted(connector.name for connector in built.all()) == ["mde", "rpz"]
     finally:
         await stop_vigil(vigil, 1)

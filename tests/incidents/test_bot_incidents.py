@@ -193,3 +193,26 @@ async def test_create_incident_dialog(bot, graph):
     assert "INC-" in done.activity["text"]
     [sent] = graph.created()
     assert sent.body["displayName"].endswith("-ransomware-on-fs01")
+
+
+async def test_create_incident_dialog_in_a_channel_with_the_mention_in_every_answer(bot, graph):
+    """Teams puts `<at>Vigil</at>` in front of every channel message, the answers included."""
+    await _use_team(bot)
+
+    async def say(text: str) -> str:
+        return (await bot.say(ANALYST, text, SOC, mention=True)).activity.get("text") or ""
+
+    assert "Title" in await say("create-incident")
+    assert "Severity" in await say("Ransomware on FS01")
+    assert "one of" in await say("very bad")
+    assert "description" in await say("high")
+    assert "Related indicators" in await say("Encrypted shares on FS01")
+    done = await say("evil.example.com")
+    incident_id = re.search(r"INC-\d{8}-\d{3}", done)
+    assert incident_id, done
+    opened = await records.get(bot.vigil.services.store, incident_id[0])
+    assert opened.title == "Ransomware on FS01" and opened.severity == records.Severity.HIGH
+    assert opened.description == "Encrypted shares on FS01"
+    assert "Vigil" not in opened.title + opened.description
+    [sent] = graph.created()
+    assert sent.body["displayName"].endswith("-ransomware-on-fs01")

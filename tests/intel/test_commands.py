@@ -1,4 +1,4 @@
-"""The chat commands through the real router: cards, usage help, pastes, roles, the guard."""
+"""The chat commands through the real pipeline: cards, usage help, pastes, roles, the guard."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from bot.app import build_services
 from bot.commands import CommandRegistry, Conversation
 from bot.config import RawConfig
 from bot.intel.commands import COMMANDS
+from bot.kernel.pipeline import Pipeline
 from bot.rbac import Actor, Role, RoleMap
-from bot.router import Router
 
 ANALYST = Actor("11111111-1111-4111-8111-111111111111", "Ana Lyst", frozenset({Role.ANALYST}))
 NOBODY = Actor("22222222-2222-4222-8222-222222222222", "No Role")
@@ -20,7 +20,7 @@ CHAT = Conversation("conv-1")
 
 
 @pytest.fixture
-def router(fakes, sqlite_store, http, secrets_dir):
+def pipeline(fakes, sqlite_store, http, secrets_dir):
     environ = {
         "VIGIL_SECRETS_DIR": str(secrets_dir),
         "VIGIL_SECRET_AUDIT_HMAC_KEY": "intel-test-audit-key-0123456789",
@@ -29,7 +29,7 @@ def router(fakes, sqlite_store, http, secrets_dir):
     }
     raw = RawConfig({}, environ)
     services = build_services(raw, sqlite_store, http, CommandRegistry([COMMANDS]), RoleMap())
-    return Router(services)
+    return Pipeline(services)
 
 
 def card_texts(card) -> str:
@@ -37,9 +37,9 @@ def card_texts(card) -> str:
     return json.dumps(card, ensure_ascii=False).replace("\\\\", "")
 
 
-async def test_check_ip_answers_a_verdict_card(router, fakes):
+async def test_check_ip_answers_a_verdict_card(pipeline, fakes):
     fakes["abuseipdb"].add("203.0.113.66", 100, 1843)
-    reply = await router.handle_text("check-ip 203[.]0[.]113[.]66", ANALYST, CHAT, "c1")
+    reply = await pipeline.message("check-ip 203[.]0[.]113[.]66", ANALYST, CHAT, "c1")
     assert reply.card is not None
     text = card_texts(reply.card)
     assert "203.0.113.66" in text
@@ -49,8 +49,8 @@ async def test_check_ip_answers_a_verdict_card(router, fakes):
     assert "test-key" not in text
 
 
-async def test_domains_are_defanged_on_the_card(router):
-    reply = await router.handle_text("check-domain evil.example.com", ANALYST, CHAT, "c2")
+async def test_domains_are_defanged_on_the_card(pipeline):
+    reply = await pipeline.message("check-domain evil.example.com", ANALYST, CHAT, "c2")
     text = card_texts(reply.card)
     assert "evil[.]example[.]com" in text
     # Only the source links (to the sources' own pages) name it plainly.
@@ -62,16 +62,16 @@ async def test_domains_are_defanged_on_the_card(router):
     "text",
     ["check-ip evil.example.com", "check-hash 1234", "check-url", "check-domain 10.0.0.1"],
 )
-async def test_wrong_input_gets_usage_with_examples(router, fakes, text):
-    reply = await router.handle_text(text, ANALYST, CHAT, "c3")
+async def test_wrong_input_gets_usage_with_examples(pipeline, fakes, text):
+    reply = await pipeline.message(text, ANALYST, CHAT, "c3")
     assert reply.card is not None or reply.text
     shown = str(reply.card or "") + (reply.text or "")
     assert "check-" in shown
     assert all(fake.requests == [] for fake in fakes.values())
 
 
-async def test_check_many_gives_the_bulk_table(router):
-    reply = await router.handle_text(
+async def test_check_many_gives_the_bulk_table(pipeline):
+    reply = await pipeline.message(
         "check 198.51.100.23 evil[.]example[.]com 10.0.0.1 192.0.2.77", ANALYST, CHAT, "c4"
     )
     text = card_texts(reply.card)
@@ -79,23 +79,23 @@ async def test_check_many_gives_the_bulk_table(router):
     assert "internal, not sent out" in text
 
 
-async def test_pasted_mail_is_checked(router, fakes):
+async def test_pasted_mail_is_checked(pipeline, fakes):
     paste = (
         "Hi team, got this: From helpdesk at phish[.]example[.]net, link "
         "hxxps://login-portal[.]example[.]net/reset and a relay at 10.1.2.3"
     )
-    reply = await router.handle_text(paste, ANALYST, CHAT, "c5")
+    reply = await pipeline.message(paste, ANALYST, CHAT, "c5")
     assert "Bulk check: 3 indicators" in card_texts(reply.card)
     assert not any(fake.asked_about("10.1.2.3") for fake in fakes.values())
 
 
-async def test_text_without_indicators_is_not_taken(router):
-    reply = await router.handle_text("hello there", ANALYST, CHAT, "c6")
+async def test_text_without_indicators_is_not_taken(pipeline):
+    reply = await pipeline.message("hello there", ANALYST, CHAT, "c6")
     assert reply.card is None
     assert "help" in reply.text
 
 
-async def test_needs_the_analyst_role(router, fakes):
-    reply = await router.handle_text("check-ip 198.51.100.23", NOBODY, CHAT, "c7")
+async def test_needs_the_analyst_role(pipeline, fakes):
+    reply = await pipeline.message("check-ip 198.51.100.23", NOBODY, CHAT, "c7")
     assert "analyst" in reply.text
     assert all(fake.requests == [] for fake in fakes.values())

@@ -7,7 +7,7 @@ import pytest
 from bot.intel.indicators import classify
 from bot.intel.sources import abuseipdb, greynoise, urlhaus, virustotal
 from bot.intel.sources.base import SourceFailure, Status, UnexpectedResponse
-from bot.intel.sources.http import ApiAnswer, retry_after_seconds
+from bot.intel.sources.http import ApiAnswer, blocked_for
 from bot.secrets import CredentialRejected
 
 IP = classify("198.51.100.23")
@@ -152,7 +152,7 @@ def test_urlhaus_payload_about_another_hash_is_refused():
     ],
 )
 def test_retry_after_is_bounded(header, expected):
-    assert retry_after_seconds(header) == expected
+    assert blocked_for(header) == expected
 
 
 async def test_oversized_answer_is_unavailable(fakes, make_enricher):

@@ -268,3 +268,40 @@ def test_one_megabyte_adversarial_input_finishes(unit):
     out = redactor.redact(text)
     assert isinstance(out, str)
     assert SECRET not in out
+
+
+def test_a_card_is_redacted_as_its_reader_sees_it():
+    """Cards escape markdown (`_` becomes `\\_`): secrets and tokens are found through that."""
+    from cards.plaintext import display
+
+    redactor = Redactor([SECRET + "_x"], patterns=["vigil_canary_[0-9]{4}"])
+    card = {
+        "type": "AdaptiveCard",
+        "body": [
+            {"type": "TextBlock", "text": display(f"key {SECRET}_x in *logs*", 200)},
+            {"type": "TextBlock", "text": display("canary vigil_canary_7731 seen", 200)},
+            {
+                "type": "TextBlock",
+                "text": display("gh ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", 200),
+            },
+            {"type": "TextBlock", "text": display("nothing_to_hide **here**", 200)},
+        ],
+    }
+    texts = [block["text"] for block in redactor.redact_card(card)["body"]]
+    assert texts[0] == "key \\[REDACTED\\] in \\*logs\\*"
+    assert texts[1] == "canary \\[REDACTED\\] seen"
+    assert texts[2] == "gh \\[REDACTED\\]"
+    assert texts[3] == card["body"][3]["text"]  # nothing redacted: the escapes stay as they were
+    # Plain redaction misses the escaped secret and pattern: the way out reads through escapes.
+    assert [redactor.redact(block["text"]) for block in card["body"][:2]] == [
+        block["text"] for block in card["body"][:2]
+    ]
+
+
+def test_a_secret_cut_short_by_a_display_limit_is_redacted():
+    redactor = Redactor([SECRET])
+    assert redactor.redact(f"leaked {SECRET[:12]}…") == f"leaked {MARK}…"
+    assert redactor.redact(f"{SECRET[:-1]}… and {SECRET}") == f"{MARK}… and {MARK}"
+    # Too short a start to be the secret, and text that only looks like a cut: left alone.
+    assert redactor.redact(f"{SECRET[:5]}…") == f"{SECRET[:5]}…"
+    assert redactor.redact("see the list…") == "see the list…"

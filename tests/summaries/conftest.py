@@ -64,11 +64,14 @@ async def turn(
     text: str,
     expect: str,
     conversation: ChannelConversation | None = None,
+    *,
+    mention: bool = False,
 ) -> RecordedCall:
-    """Say `text`, then wait for the bot's message in that conversation containing `expect`."""
+    """Say `text` (with `mention`: `@Vigil text`), then wait for the bot's message in that
+    conversation containing `expect`."""
     conversation = conversation or ChannelConversation.personal(user)
     since = harness.channel.last_seq
-    status = await harness.channel.send_message(user, conversation, text)
+    status = await harness.channel.send_message(user, conversation, text, mention=mention)
     assert status in (200, 201), status
     return await harness.channel.wait_for(
         lambda call: (

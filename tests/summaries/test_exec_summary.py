@@ -202,7 +202,9 @@ async def test_hostile_timeline_text_stays_data(sqlite_bot):
     assert "\\\\*\\\\*CEO fired\\\\*\\\\*" in raw  # markdown escaped, shown literally
     text = card_text(card)
     assert "**CEO fired** [click](javascript:alert(1)) <at>All</at> ${title}" in text
-    assert "${impact} <b>bold</b>" in text and "**urgent** <at>Board</at>" in text
+    assert "${impact} <b>bold</b>" in text and "**urgent**" in text
+    # The answer's mention markup went at the one way in, as every message's does.
+    assert "<at>Board</at>" not in text
     assert "evil[.]example[.]com" in text
 
 
@@ -252,6 +254,41 @@ async def test_the_incident_channel_works_without_naming_the_incident(sqlite_bot
     await records.update(bot.vigil.services.store, found.id, channel_id=room.channel_id)
     await turn(bot, COMMANDER, "exec-summary", "Status line?", room)
     await turn(bot, COMMANDER, "cancel", "Cancelled", room)
+
+
+async def test_the_dialog_in_the_incident_channel_with_the_mention_in_every_answer(sqlite_bot):
+    """Teams puts `<at>Vigil</at>` in front of every channel message, the answers included;
+    an answer's lines stay apart (one action a line)."""
+    bot = sqlite_bot
+    found = await _with_timeline(bot)
+    room = ChannelConversation.channel("SOC", "incident-20240502-phish")
+    await records.update(bot.vigil.services.store, found.id, channel_id=room.channel_id)
+
+    async def say(text: str, expect: str):
+        return await turn(bot, COMMANDER, text, expect, room, mention=True)
+
+    await say("exec-summary", "Status line?")
+    await say("Contained, monitoring", "The impact is unknown")
+    await say("One finance workstation ran attacker code", "Actions taken?")
+    await say("Blocked the phishing domain\nReset finance passwords", "Next steps?")
+    await say("ok", "next update")
+    await say("in 2h", "Internal names are shown by their role")
+    await say("no", "This is what the exec channel will see")
+    await say("post", "Posted the executive summary")
+    [card] = summary_cards(bot)
+    text = card_text(card)
+    assert "Contained, monitoring" in text and "One finance workstation ran attacker code" in text
+    assert "<at>" not in text and "Vigil" not in text
+    lines = _strings_of(card)
+    assert "- Blocked the phishing domain" in lines and "- Reset finance passwords" in lines
+
+
+def _strings_of(card) -> list[str]:
+    if isinstance(card, dict):
+        return [text for value in card.values() for text in _strings_of(value)]
+    if isinstance(card, list):
+        return [text for value in card for text in _strings_of(value)]
+    return [card] if isinstance(card, str) else []
 
 
 async def _claim_left(bot, incident_id: str, key: str, claimed_at: float) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -12,6 +10,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from bot.intel.sources.base import SourceFailure, SourceRateLimited
+from bot.kernel.retry import parse_retry_after
 from bot.secrets import CredentialRejected, SecretSource, SecretUnavailable, call_with_rotation
 
 MAX_RESPONSE_BYTES = 1 << 20
@@ -28,22 +27,13 @@ class ApiAnswer:
     body: Any
 
 
-def retry_after_seconds(value: str | None, now: float | None = None) -> float:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date), bounded and positive."""
-    if not value:
+def blocked_for(retry_after: str | None) -> float:
+    """How long a 429 blocks the source: its Retry-After kept between 1 s and a day, or 60 s
+    when it is absent or unreadable (the sources ask once per fan-out; they never wait)."""
+    asked = parse_retry_after(retry_after)
+    if asked is None:
         return DEFAULT_RETRY_AFTER
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return DEFAULT_RETRY_AFTER
-        seconds = when - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
-        return DEFAULT_RETRY_AFTER
-    return min(max(seconds, 1.0), MAX_RETRY_AFTER)
+    return min(max(asked, 1.0), MAX_RETRY_AFTER)
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
@@ -125,7 +115,7 @@ class ApiClient:
                 if status in (401, 403):
                     raise CredentialRejected(self.name, status)
                 if status == 429:
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                    wait = blocked_for(response.headers.get("Retry-After"))
                     raise SourceRateLimited(wait)
                 if status >= 500:
                     raise SourceFailure(f"HTTP {status}")

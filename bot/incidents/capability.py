@@ -1,0 +1,13 @@
+"""The incidents capability: records, channels, timelines and exports, as Vigil sees it."""
+
+from bot import graph
+from bot.incidents import cli, commands, settings
+from bot.kernel.capability import Capability, DialogDeclaration
+
+CAPABILITY = Capability(
+    name="incidents",
+    commands=(commands.COMMANDS,),
+    dialogs=(DialogDeclaration("incident", "dialogs.incident:IncidentDialog"),),
+    cli=(cli.register,),
+    settings=(settings, graph),
+)
