@@ -26,6 +26,7 @@ from bot.bot_token import bot_connector_tokens
 from bot.capabilities import CAPABILITIES
 from bot.commands import CommandRegistry, CommandSet
 from bot.config import RawConfig, Setting, parse_bool
+from bot.kernel.hooks import Hooks
 from bot.rbac import RoleMap
 from bot.redaction import Redactor
 from bot.request_body import BodyRejected, parse_json, read_raw
@@ -126,6 +127,12 @@ def background_jobs(services: Services) -> list[Coroutine[Any, Any, None]]:
     return jobs
 
 
+def declared_hooks() -> Hooks:
+    """How capabilities follow each other's events, as they declare it; the publisher imports
+    none of its subscribers."""
+    return Hooks(hook for capability in CAPABILITIES for hook in capability.hooks)
+
+
 def ssl_context(ca_bundle: str) -> ssl.SSLContext:
     context = ssl.create_default_context()
     if ca_bundle:
@@ -139,8 +146,10 @@ def build_services(
     http: aiohttp.ClientSession,
     registry: CommandRegistry,
     roles: RoleMap | None = None,
+    hooks: Hooks | None = None,
 ) -> Services:
-    """The ports handlers get: config, store, HTTP, secrets, redaction and the audit trail."""
+    """The ports handlers get: config, store, HTTP, secrets, redaction, the audit trail and the
+    capabilities' event subscriptions (those they declare, unless `hooks` is given)."""
     settings = ServiceSettings.load(raw)
     known = [settings.app_password] if settings.app_password else []
     redactor = Redactor.from_config(raw, secrets=known)
@@ -157,6 +166,7 @@ def build_services(
         secrets=secrets,
         redactor=redactor,
         audit=AuditTrail(store, secrets, redactor),
+        hooks=declared_hooks() if hooks is None else hooks,
     )
 
 

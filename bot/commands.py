@@ -23,13 +23,14 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.kernel.errors import DomainError, Refused
 from bot.rbac import Actor, Role
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 
-class UsageError(ValueError):
+class UsageError(DomainError):
     """The user's input does not fit the command; the message says what is wrong."""
 
 
@@ -82,6 +83,16 @@ class Reply:
     audit_target: str | None = None
     audit_result: str = "ok"
     audit_detail: str = ""
+
+
+def refused_reply(refusal: Refused) -> Reply:
+    """A domain refusal as the answer: its text, audited as refused with its detail."""
+    return Reply(
+        text=str(refusal),
+        audit_target=refusal.target,
+        audit_result="refused",
+        audit_detail=refusal.detail[:300],
+    )
 
 
 @dataclass

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from bot.kernel.hooks import Hooks
+
 if TYPE_CHECKING:
     import aiohttp
 
@@ -46,6 +48,8 @@ class Services:
     audit: AuditTrail
     # The one way out to Teams (posts, replies, card updates); set by start_vigil.
     messenger: Messenger | None = None
+    # The capabilities' subscriptions to each other's events (incident closed -> summaries).
+    hooks: Hooks = field(default_factory=Hooks)
     _built: dict[Slot[Any], Any] = field(default_factory=dict, repr=False)
 
     def provide(self, slot: Slot[T], build: Callable[[], T]) -> T:

@@ -15,11 +15,13 @@ from botbuilder.dialogs import (
 )
 from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
 
+from bot.approvals.commands import requested_reply
 from bot.approvals.records import MAX_REASON
 from bot.approvals.requests import INTERNAL_REFUSAL, Ask, request_containment
-from bot.commands import Conversation, Reply, UsageError
+from bot.commands import Conversation, Reply, refused_reply
 from bot.containment.connector import Action
 from bot.intel.indicators import IndicatorType, InvalidIndicator, classify
+from bot.kernel.errors import DomainError, Refused
 from bot.rbac import Actor
 from bot.services import Services
 from dialogs.turn import actor_of
@@ -203,14 +205,18 @@ class ContainDialog(ComponentDialog):
             internal=internal,
         )
         try:
-            reply = await request_containment(self.services, actor, _conversation(step), ask)
-        except UsageError as exc:
+            approval = await request_containment(self.services, actor, ask)
+        except Refused as exc:
+            reply = refused_reply(exc)
+        except DomainError as exc:
             # Refused before any record, like the one-line command: audited with the reason.
             reply = Reply(
                 text=f"{exc}. Nothing was requested.",
                 audit_result="refused",
                 audit_detail=f"usage: {exc}"[:300],
             )
+        else:
+            reply = await requested_reply(self.services, approval, _conversation(step))
         if reply.card is not None:
             message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
             message.text = reply.text or ""

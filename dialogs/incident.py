@@ -13,9 +13,11 @@ from botbuilder.dialogs import (
 )
 from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
 
-from bot.commands import Conversation, UsageError
+from bot.commands import Conversation
 from bot.incidents.opening import open_incident, parse_indicators, parse_severity
+from bot.incidents.presentation import current_card, where_text
 from bot.incidents.records import INCIDENT_ID, MAX_TITLE, Severity, clean_text
+from bot.kernel.errors import DomainError
 from bot.services import Services
 from dialogs.turn import actor_of
 
@@ -96,7 +98,7 @@ class IncidentDialog(ComponentDialog):
         if len(words) == 1 and not INCIDENT_ID.fullmatch(words[0]) and words[0].startswith("al"):
             alert, related = words[0], ""
         try:
-            reply = await open_incident(
+            incident = await open_incident(
                 self.services,
                 actor_of(step.context),
                 _conversation(step),
@@ -106,11 +108,12 @@ class IncidentDialog(ComponentDialog):
                 indicators=parse_indicators(related),
                 alert_id=alert,
             )
-        except UsageError as exc:
+        except DomainError as exc:
             await step.context.send_activity(f"{exc}. Nothing was opened.")
             return await step.end_dialog()
-        message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
-        message.text = reply.text or ""
+        card = await current_card(self.services.store, incident)
+        message = MessageFactory.attachment(CardFactory.adaptive_card(card))
+        message.text = where_text(incident, created=True)
         await step.context.send_activity(message)
         return await step.end_dialog()
 

@@ -249,8 +249,9 @@ async def snooze_button(call: ActionCall) -> Reply:
 
 @COMMANDS.action("alert.enrich", role=Role.ANALYST)
 async def enrich(call: ActionCall) -> Reply:
-    from bot.intel.commands import check_reply
     from bot.intel.indicators import InvalidIndicator, classify
+    from bot.intel.presentation import lookup_name, lookup_verdicts, verdict_card
+    from bot.intel.service import look_up
 
     alert, group = await _alert_and_group(call)
     indicators = []
@@ -264,13 +265,17 @@ async def enrich(call: ActionCall) -> Reply:
         return Reply(
             text="This alert has no IP, domain, URL or hash to enrich.", audit_target=alert.id
         )
-    verdict = await check_reply(
+    reports = await look_up(
         call.services,
         call.actor,
         indicators[:20],
-        left_out=max(0, len(indicators) - 20),
         correlation_id=call.correlation_id,
         conversation=call.conversation.id,
+    )
+    verdict = Reply(
+        card=verdict_card(reports, left_out=max(0, len(indicators) - 20)),
+        audit_target=lookup_name(reports),
+        audit_detail=lookup_verdicts(reports),
     )
     if not await _in_thread(call, verdict):
         return verdict  # no thread to answer in: the verdict replaces the card for this user
@@ -284,6 +289,7 @@ async def enrich(call: ActionCall) -> Reply:
 @COMMANDS.action("alert.incident", role=Role.RESPONDER)
 async def incident(call: ActionCall) -> Reply:
     from bot.incidents.opening import open_incident
+    from bot.incidents.presentation import current_card, where_text
     from bot.incidents.records import Severity
 
     alert, group = await _alert_and_group(call)
@@ -309,7 +315,7 @@ async def incident(call: ActionCall) -> Reply:
     description = alert.description[:1500]
     if hosts:
         description += f"\n\nHosts and users: {hosts}"
-    opened = await open_incident(
+    incident = await open_incident(
         call.services,
         call.actor,
         call.conversation,
@@ -319,6 +325,11 @@ async def incident(call: ActionCall) -> Reply:
         indicators=entities,
         alert_id=alert.id,
         correlation_id=call.correlation_id,
+    )
+    opened = Reply(
+        text=where_text(incident, created=True),
+        card=await current_card(call.services.store, incident),
+        audit_target=incident.id,
     )
     if not await _in_thread(call, opened):
         return opened

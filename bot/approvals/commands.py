@@ -11,14 +11,24 @@ import logging
 from typing import Any
 
 from bot.approvals import decisions, policy, records
-from bot.approvals.card import approval_card, current_audience
+from bot.approvals.card import approval_card, current_audience, post_card
 from bot.approvals.decisions import Decision
 from bot.approvals.policy import Refusal
-from bot.approvals.presentation import summary_line
+from bot.approvals.presentation import action_title, summary_line
 from bot.approvals.records import Approval, ApprovalNotFound, State
 from bot.approvals.requests import Ask, request_containment
-from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
+from bot.commands import (
+    ActionCall,
+    CommandSet,
+    Conversation,
+    Invocation,
+    Option,
+    Param,
+    Reply,
+    UsageError,
+)
 from bot.containment.connector import Action
+from bot.kernel import timefmt
 from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Actor, Role
 from bot.services import Services
@@ -55,6 +65,45 @@ def _ask(call: Invocation, action: Action, target_param: str) -> Ask:
     )
 
 
+async def _request(call: Invocation, ask: Ask) -> Reply:
+    # A refusal (Refused) or bad input (DomainError) is answered by the pipeline, like a UsageError.
+    approval = await request_containment(call.services, call.actor, ask)
+    return await requested_reply(call.services, approval, call.conversation)
+
+
+async def requested_reply(
+    services: Services, approval: Approval, conversation: Conversation
+) -> Reply:
+    """Post the approval card where it was asked and tell the requester; in the CLI, or where
+    Vigil cannot post, the answer carries the card itself."""
+    expires = timefmt.date_time(approval.expires_at)
+    needs = " Needs 2 different approvers (crown jewel)." if approval.crown_jewel else ""
+    reply = Reply(
+        text=f"Requested {approval.id}: {action_title(approval)}. Waiting for approval until "
+        f"{expires}.{needs}",
+        audit_target=approval.target,
+        audit_detail=f"{approval.id} requested",
+    )
+    messenger = services.messenger
+    if (
+        messenger is None
+        or conversation.kind == "cli"
+        or not conversation.id
+        or not await messenger.reaches(conversation.id)
+    ):
+        reply.card = approval_card(approval, services=services)
+        return reply
+    try:
+        await post_card(services, approval, conversation.id)
+    except DeliveryFailed as exc:
+        log.warning("approval %s: card not posted: %s", approval.id, exc)
+        reply.text = (
+            f"Requested {approval.id}, but the approval card could not be posted ({exc}). "
+            f"Approvers can use `approvals show {approval.id}`."
+        )
+    return reply
+
+
 @COMMANDS.command(
     "isolate-endpoint",
     summary="Ask to isolate a machine (an approver must approve)",
@@ -65,14 +114,12 @@ def _ask(call: Invocation, action: Action, target_param: str) -> Ask:
     examples=('isolate-endpoint ws-fin-042 --reason "beaconing to evil.example.com"',),
 )
 async def isolate_endpoint(call: Invocation) -> Reply:
-    ask = _ask(call, Action.ISOLATE_ENDPOINT, "host")
-    return await request_containment(call.services, call.actor, call.conversation, ask)
+    return await _request(call, _ask(call, Action.ISOLATE_ENDPOINT, "host"))
 
 
 def _block_command(action: Action, noun: str, example: str) -> None:
     async def handler(call: Invocation) -> Reply:
-        ask = _ask(call, action, noun)
-        return await request_containment(call.services, call.actor, call.conversation, ask)
+        return await _request(call, _ask(call, action, noun))
 
     COMMANDS.command(
         action.command,

@@ -21,6 +21,7 @@ from bot.approvals.settings import approval_settings
 from bot.audit_trail import AuditUnavailable
 from bot.containment.connector import Action
 from bot.incidents.timeline import add_timeline
+from bot.kernel import timefmt
 from bot.rbac import Actor
 from bot.services import Services
 
@@ -153,7 +154,7 @@ async def expire(services: Services, approval: Approval, now: float | None = Non
         )
     except StaleApproval:
         return False
-    text = f"expired unapproved at {policy.clock_text(approval.expires_at)}"
+    text = f"expired unapproved at {timefmt.clock(approval.expires_at)}"
     await _timeline(services, approval, SCHEDULER, text)
     try:
         await services.audit.record(

@@ -29,9 +29,6 @@ class Refusal:
     text: str
 
 
-clock_text = timefmt.clock
-
-
 def is_expired(approval: Approval, now: float) -> bool:
     return approval.state == State.PENDING and now >= approval.expires_at
 
@@ -44,10 +41,10 @@ def _state_refusal(approval: Approval, now: float) -> Refusal | None:
         if approval.state == State.REJECTED:
             return Refusal("not-pending", f"already rejected by {who or 'someone else'}")
         if approval.state == State.EXPIRED:
-            return Refusal("expired", f"expired at {clock_text(approval.expires_at)}")
+            return Refusal("expired", f"expired at {timefmt.clock(approval.expires_at)}")
         return Refusal("not-pending", f"this request is {approval.state}")
     if is_expired(approval, now):
-        return Refusal("expired", f"expired at {clock_text(approval.expires_at)}")
+        return Refusal("expired", f"expired at {timefmt.clock(approval.expires_at)}")
     return None
 
 

@@ -18,9 +18,6 @@ ACTION_TITLES = {
 }
 
 
-display_time = timefmt.date_time
-
-
 def action_title(approval: Approval) -> str:
     title = ACTION_TITLES.get(Action(approval.action), approval.action)
     if approval.action == Action.ISOLATE_ENDPOINT and approval.options.get("selective"):
@@ -38,7 +35,7 @@ def rollback_text(approval: Approval) -> str:
     if not approval.rollback_state:
         return ""
     by = f" by {approval.rollback_by_name}" if approval.rollback_by_name else ""
-    at = f" at {display_time(approval.rollback_at)}" if approval.rollback_at else ""
+    at = f" at {timefmt.date_time(approval.rollback_at)}" if approval.rollback_at else ""
     detail = f": {approval.rollback_result}" if approval.rollback_result else ""
     if (approval.result_detail.get("rollback") or {}).get("lapse"):
         # Vigil removed a block whose --expires time passed; the record says so itself.
@@ -95,12 +92,12 @@ def card_data(
         "action": action_title(approval),
         "target": approval.target,
         "requestedBy": approval.requester_name,
-        "requestedAt": display_time(approval.requested_at),
-        "expiresAt": display_time(approval.expires_at),
+        "requestedAt": timefmt.date_time(approval.requested_at),
+        "expiresAt": timefmt.date_time(approval.expires_at),
         "reason": approval.reason,
         "evidence": list(approval.evidence),
         "decidedBy": decided_by,
-        "decidedAt": display_time(approval.decided_at),
+        "decidedAt": timefmt.date_time(approval.decided_at),
         "decisionNote": approval.decision_note,
         "result": result_text(approval),
         "approverText": approver_text(role),
@@ -126,5 +123,5 @@ def summary_line(approval: Approval) -> str:
         count = f" ({len(approval.approvals)} of {approval.required_approvals} approvals)"
     return (
         f"- **{approval.id}** {action_title(approval)}: {approval.state}{count}{who}"
-        f" at {display_time(approval.requested_at)}{decided}"
+        f" at {timefmt.date_time(approval.requested_at)}{decided}"
     )

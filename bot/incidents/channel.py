@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.graph import GraphClient, GraphError, token_provider
 from bot.incidents import records, timeline
-from bot.incidents.presentation import CARD_TIMELINE, incident_card
+from bot.incidents.presentation import current_card
 from bot.incidents.records import Incident
 from bot.incidents.settings import CHANNEL_MEMBERSHIP, GRAPH_URL, INCIDENT_TEAM_ID
 from bot.incidents.slug import channel_name
@@ -111,8 +111,7 @@ async def _post_card(services: Services, incident: Incident) -> None:
     if services.messenger is None:
         await _card_not_posted(services, incident, "Vigil cannot post to Teams from here")
         return
-    latest, total = await timeline.latest(services.store, incident.id, CARD_TIMELINE)
-    card = incident_card(incident, latest, total)
+    card = await current_card(services.store, incident)
     try:
         thread = await services.messenger.create_channel_conversation(
             incident.team_id, incident.channel_id, Message(card=card)

@@ -10,14 +10,16 @@ import cards
 from bot import user_directory
 from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
 from bot.incidents import channel, records, timeline
+from bot.incidents.events import IncidentClosed
 from bot.incidents.export import to_json, to_markdown
-from bot.incidents.opening import answer, open_incident, parse_indicators, parse_severity
-from bot.incidents.presentation import CARD_TIMELINE, RETRY_VERB, display_time, incident_card
+from bot.incidents.opening import open_incident, parse_indicators, parse_severity
+from bot.incidents.presentation import RETRY_VERB, current_card, where_text
 from bot.incidents.records import Incident, IncidentNotFound, Status
+from bot.kernel import timefmt
+from bot.kernel.hooks import publish
 from bot.kernel.messenger import DeliveryFailed, Message
 from bot.rbac import Actor, Role
 from bot.services import Services
-from bot.summaries import reminders
 
 log = logging.getLogger(__name__)
 COMMANDS = CommandSet(group="incidents")
@@ -64,7 +66,7 @@ async def create_incident(call: Invocation) -> Reply:
     title = " ".join(args["title"] or [])
     if not title.strip():
         raise UsageError("missing title")
-    return await open_incident(
+    incident = await open_incident(
         call.services,
         call.actor,
         call.conversation,
@@ -75,6 +77,13 @@ async def create_incident(call: Invocation) -> Reply:
         alert_id=args["alert"] or "",
         correlation_id=call.correlation_id,
     )
+    return await answer(call.services, incident, created=True)
+
+
+async def answer(services: Services, incident: Incident, *, created: bool = False) -> Reply:
+    """The requester's answer: the card, and a line saying where the incident lives."""
+    card = await current_card(services.store, incident)
+    return Reply(text=where_text(incident, created=created), card=card, audit_target=incident.id)
 
 
 @COMMANDS.command(
@@ -216,8 +225,8 @@ async def _close(call: Invocation, target: Incident, words: list[str]) -> Reply:
         closed_at=time.time(),
         summary=records.clean_text(summary, records.MAX_DESCRIPTION),
     )
-    # Ends any exec-summary cadence and offers the commander a final summary.
-    await reminders.on_incident_closed(call.services, target, call.actor)
+    # Subscribers: summaries ends the exec-summary cadence and offers a final summary.
+    await publish(call.services, IncidentClosed(target, call.actor))
     return await _changed(call, target, "closed", f"Closed: {summary}")
 
 
@@ -231,7 +240,7 @@ async def _timeline(call: Invocation, target: Incident, words: list[str]) -> Rep
             "chainStatus": f"{target.title} ({target.status})",
             "entries": [
                 {
-                    "at": display_time(entry.at),
+                    "at": timefmt.date_time(entry.at),
                     "actor": entry.actor,
                     "action": entry.kind,
                     "target": entry.text,
@@ -291,8 +300,7 @@ async def _refresh_channel_card(services: Services, incident_id: str) -> None:
     current = await records.get(services.store, incident_id)
     if not (current.card_conversation_id and current.card_activity_id and services.messenger):
         return
-    latest, total = await timeline.latest(services.store, incident_id, CARD_TIMELINE)
-    card = incident_card(current, latest, total)
+    card = await current_card(services.store, current)
     try:
         await services.messenger.update(
             current.card_conversation_id, current.card_activity_id, Message(card=card)

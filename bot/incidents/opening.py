@@ -1,11 +1,13 @@
-"""Opening an incident: the record, its first timeline entries, the audit event, the channel."""
+"""Opening an incident: the record, its first timeline entries, the audit event, the channel.
+
+Bad input raises DomainError; the command or dialog that asked tells the requester."""
 
 from __future__ import annotations
 
-from bot.commands import Conversation, Reply, UsageError
+from bot.commands import Conversation
 from bot.incidents import channel, records, timeline
-from bot.incidents.presentation import CARD_TIMELINE, incident_card
 from bot.incidents.records import MAX_INDICATORS, Incident, Severity
+from bot.kernel.errors import DomainError
 from bot.rbac import Actor
 from bot.services import Services
 
@@ -13,7 +15,7 @@ from bot.services import Services
 def parse_severity(text: str | None) -> Severity:
     value = (text or "").strip().lower()
     if value not in Severity._value2member_map_:
-        raise UsageError(f"severity must be one of {', '.join(s.value for s in Severity)}")
+        raise DomainError(f"severity must be one of {', '.join(s.value for s in Severity)}")
     return Severity(value)
 
 
@@ -22,7 +24,7 @@ def parse_indicators(text: str | None) -> list[str]:
     items = [item.strip() for item in (text or "").replace(",", " ").split()]
     items = [records.clean_text(item, 300) for item in items if item]
     if len(items) > MAX_INDICATORS:
-        raise UsageError(f"at most {MAX_INDICATORS} indicators")
+        raise DomainError(f"at most {MAX_INDICATORS} indicators")
     return items
 
 
@@ -37,12 +39,12 @@ async def open_incident(
     indicators: list[str] | None = None,
     alert_id: str = "",
     correlation_id: str = "",
-) -> Reply:
+) -> Incident:
+    """The new incident, with its channel when Graph made one (else `channel_error` says why)."""
     if not records.clean_text(title, records.MAX_TITLE):
-        raise UsageError("the incident needs a title")
-    store = services.store
+        raise DomainError("the incident needs a title")
     incident = await records.create(
-        store,
+        services.store,
         title=title,
         severity=severity,
         description=description,
@@ -51,15 +53,7 @@ async def open_incident(
         opened_by_id=actor.aad_object_id,
         opened_by_name=actor.name,
     )
-    opened = f"Incident opened ({incident.severity}): {incident.title}"
-    await timeline.add_timeline(store, incident.id, actor.name, "opened", opened)
-    if incident.indicators:
-        listed = ", ".join(incident.indicators)
-        await timeline.add_timeline(store, incident.id, actor.name, "indicators", listed)
-    if incident.alert_id:
-        await timeline.add_timeline(
-            store, incident.id, actor.name, "alert", f"From alert {incident.alert_id}"
-        )
+    await _first_entries(services, incident, actor)
     await services.audit.record(
         actor=actor,
         action="incident.create",
@@ -76,19 +70,17 @@ async def open_incident(
         conversation=conversation.id,
         origin="cli" if conversation.kind == "cli" else "teams",
     )
-    incident = await channel.provision(services, incident, actor.aad_object_id)
-    return await answer(services, incident, created=True)
+    return await channel.provision(services, incident, actor.aad_object_id)
 
 
-async def answer(services: Services, incident: Incident, *, created: bool = False) -> Reply:
-    """The requester's answer: the card, and a line saying where the incident lives."""
-    latest, total = await timeline.latest(services.store, incident.id, CARD_TIMELINE)
-    card = incident_card(incident, latest, total)
-    opened = f"Opened {incident.id}. " if created else ""
-    if incident.channel_url:
-        where = f"Channel: [{incident.channel_name}]({incident.channel_url})"
-    elif incident.channel_id:
-        where = f"Channel: {incident.channel_name}"
-    else:
-        where = f"No channel yet: {incident.channel_error}"
-    return Reply(text=opened + where, card=card, audit_target=incident.id)
+async def _first_entries(services: Services, incident: Incident, actor: Actor) -> None:
+    store = services.store
+    opened = f"Incident opened ({incident.severity}): {incident.title}"
+    await timeline.add_timeline(store, incident.id, actor.name, "opened", opened)
+    if incident.indicators:
+        listed = ", ".join(incident.indicators)
+        await timeline.add_timeline(store, incident.id, actor.name, "indicators", listed)
+    if incident.alert_id:
+        await timeline.add_timeline(
+            store, incident.id, actor.name, "alert", f"From alert {incident.alert_id}"
+        )

@@ -1,4 +1,5 @@
-"""The incident card's data (docs/cards.md `incident`), plus the channel-failure notice."""
+"""The incident card's data (docs/cards.md `incident`), plus the channel-failure notice, and the
+line that tells the requester where the incident lives."""
 
 from __future__ import annotations
 
@@ -7,14 +8,12 @@ from typing import Any
 
 import cards
 from bot.incidents.records import Incident
-from bot.incidents.timeline import Entry
+from bot.incidents.timeline import Entry, latest
 from bot.kernel import timefmt
+from bot.store import Store
 
 CARD_TIMELINE = 5
 RETRY_VERB = "incident.retry_channel"
-
-
-display_time = timefmt.date_time
 
 
 def card_data(incident: Incident, latest: Sequence[Entry], total: int) -> dict[str, Any]:
@@ -25,7 +24,7 @@ def card_data(incident: Incident, latest: Sequence[Entry], total: int) -> dict[s
         "severity": incident.severity,
         "status": incident.status.capitalize(),
         "commander": incident.commander_name or "unassigned",
-        "openedAt": display_time(incident.opened_at),
+        "openedAt": timefmt.date_time(incident.opened_at),
         "channelUrl": incident.channel_url,
         "timeline": [
             {
@@ -67,6 +66,24 @@ def incident_card(incident: Incident, latest: Sequence[Entry], total: int) -> di
         }
     )
     return card
+
+
+async def current_card(store: Store, incident: Incident) -> dict[str, Any]:
+    """The incident card with the latest timeline entries."""
+    entries, total = await latest(store, incident.id, CARD_TIMELINE)
+    return incident_card(incident, entries, total)
+
+
+def where_text(incident: Incident, *, created: bool = False) -> str:
+    """The requester's line: where the incident lives (its channel, or why it has none yet)."""
+    opened = f"Opened {incident.id}. " if created else ""
+    if incident.channel_url:
+        where = f"Channel: [{incident.channel_name}]({incident.channel_url})"
+    elif incident.channel_id:
+        where = f"Channel: {incident.channel_name}"
+    else:
+        where = f"No channel yet: {incident.channel_error}"
+    return opened + where
 
 
 def _blocks(node: Any) -> list[dict[str, Any]]:

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from typing import Any
 
-import cards
 from bot.commands import CommandSet, Invocation, Param, Reply, UsageError
-from bot.incidents import add_timeline
-from bot.incidents import records as incident_records
-from bot.intel.enrichment import Enricher, Report
 from bot.intel.indicators import (
     MAX_PASTE_INDICATORS,
     Indicator,
@@ -20,31 +14,12 @@ from bot.intel.indicators import (
     classify_as,
     extract,
 )
-from bot.intel.presentation import bulk_card_data, defang, verdict_card_data
-from bot.intel.settings import IntelSettings
-from bot.intel.sources.base import Status
-from bot.intel.startup import build_enricher
+from bot.intel.presentation import lookup_name, lookup_verdicts, verdict_card
+from bot.intel.service import look_up
 from bot.rbac import Actor, Role
-from bot.services import Services, Slot
+from bot.services import Services
 
 COMMANDS = CommandSet(group="intel")
-ENRICHER: Slot[asyncio.Future[Enricher]] = Slot("intel.enricher")
-
-
-async def attach(services: Services) -> Enricher:
-    """The process's enricher, built on first use (concurrent first callers share the build)."""
-    pending = services.provide(ENRICHER, lambda: asyncio.ensure_future(_build(services)))
-    return await asyncio.shield(pending)
-
-
-async def _build(services: Services) -> Enricher:
-    secrets = services.secrets
-    if secrets is None:
-        from bot.secrets import secret_source_from_config
-
-        secrets = secret_source_from_config(services.raw_config)
-    settings = IntelSettings.load(services.raw_config)
-    return await build_enricher(settings, store=services.store, secrets=secrets, http=services.http)
 
 
 async def check_reply(
@@ -57,76 +32,13 @@ async def check_reply(
     conversation: str = "",
 ) -> Reply:
     """Enrich, audit the lookup, and answer with the verdict card or the bulk table card."""
-    enricher = await attach(services)
-    reports = await enricher.enrich(indicators)
-    await audit_lookup(services, actor, enricher, reports, correlation_id, conversation)
-    await record_in_incident(services, actor, reports, conversation)
-    if len(reports) == 1 and not left_out:
-        card = cards.render("verdict", verdict_card_data(reports[0]))
-    else:
-        card = cards.render("bulk_verdict", bulk_card_data(reports, left_out))
-    verdicts = ", ".join(f"{r.indicator.value}={r.verdict.value}" for r in reports[:20])
+    reports = await look_up(
+        services, actor, indicators, correlation_id=correlation_id, conversation=conversation
+    )
     return Reply(
-        card=card,
-        audit_target=reports[0].indicator.value if len(reports) == 1 else f"{len(reports)} IOCs",
-        audit_detail=verdicts[:500],
-    )
-
-
-async def record_in_incident(
-    services: Services, actor: Actor, reports: Sequence[Report], conversation: str
-) -> None:
-    """An enrichment run in an incident's channel goes on that incident's timeline."""
-    channel_id = conversation.split(";messageid=", 1)[0]
-    incident = (
-        await incident_records.for_channel(services.store, channel_id) if channel_id else None
-    )
-    if incident is None:
-        return
-    verdicts = ", ".join(f"{defang(r.indicator)} {r.verdict.value}" for r in reports[:10])
-    more = f" (+{len(reports) - 10} more)" if len(reports) > 10 else ""
-    await add_timeline(services.store, incident.id, actor.name, "enrichment", verdicts + more)
-
-
-async def audit_lookup(
-    services: Services,
-    actor: Actor,
-    enricher: Enricher,
-    reports: Sequence[Report],
-    correlation_id: str,
-    conversation: str,
-) -> None:
-    """The enrichment event: who looked up what, which sources were asked, what came back."""
-    if services.audit is None:
-        return
-    parameters: dict[str, Any] = {
-        "indicators": [
-            {
-                "indicator": r.indicator.value,
-                "type": r.indicator.type.value,
-                "verdict": r.verdict.value,
-                "internal": r.internal,
-                "asked": sorted(
-                    name
-                    for name, a in r.sources.items()
-                    if a.result.status is not Status.SKIPPED_INTERNAL
-                ),
-            }
-            for r in reports
-        ],
-        "sources": enricher.source_names,
-    }
-    internal = sum(1 for r in reports if r.internal)
-    await services.audit.record(
-        actor=actor,
-        action="intel.lookup",
-        target=reports[0].indicator.value if len(reports) == 1 else f"{len(reports)} indicators",
-        parameters=parameters,
-        result="ok",
-        detail=f"{len(reports)} looked up, {internal} internal (not sent out)",
-        correlation_id=correlation_id,
-        conversation=conversation,
-        origin="cli" if conversation == "cli" else "teams",
+        card=verdict_card(reports, left_out),
+        audit_target=lookup_name(reports),
+        audit_detail=lookup_verdicts(reports),
     )
 
 

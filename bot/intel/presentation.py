@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+import cards
 from bot.intel.enrichment import Report, SourceAnswer
 from bot.intel.indicators import Indicator, IndicatorType, InvalidIndicator, classify
 from bot.intel.sources.base import Status
@@ -167,3 +168,20 @@ def bulk_card_data(reports: Sequence[Report], left_out: int = 0) -> dict[str, An
         "rows": rows,
         "rowsMore": f"{left_out} more left out: at most 100 a check" if left_out else "",
     }
+
+
+def verdict_card(reports: Sequence[Report], left_out: int = 0) -> dict[str, Any]:
+    """The verdict card for one indicator; the bulk table for several or when some were left out."""
+    if len(reports) == 1 and not left_out:
+        return cards.render("verdict", verdict_card_data(reports[0]))
+    return cards.render("bulk_verdict", bulk_card_data(reports, left_out))
+
+
+def lookup_name(reports: Sequence[Report]) -> str:
+    """What the audit record of a lookup names: the indicator, or how many there were."""
+    return reports[0].indicator.value if len(reports) == 1 else f"{len(reports)} IOCs"
+
+
+def lookup_verdicts(reports: Sequence[Report]) -> str:
+    """`indicator=verdict, ...` of the first 20, for the audit record's detail."""
+    return ", ".join(f"{r.indicator.value}={r.verdict.value}" for r in reports[:20])[:500]

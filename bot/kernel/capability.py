@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from bot.commands import CommandSet
     from bot.config import RawConfig
     from bot.kernel.filters import Filter
+    from bot.kernel.hooks import Subscription
     from bot.services import Services
 
 # A long-running job of each instance (delivery, expiry, schedules); made at start-up, where it
@@ -51,6 +52,8 @@ class Capability:
     dialogs: tuple[DialogDeclaration, ...] = ()
     jobs: tuple[Job, ...] = ()
     filters: tuple[Filter, ...] = ()  # run by the one way in before the rate limit
+    # Events of other capabilities this one follows (incident closed -> summaries).
+    hooks: tuple[Subscription[Any], ...] = ()
     routes: tuple[Route, ...] = ()
     cli: tuple[CliVerbs, ...] = ()
     # Modules declaring `Setting` constants, for `vigil config check`.

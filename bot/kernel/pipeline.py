@@ -24,8 +24,10 @@ from bot.commands import (
     Invocation,
     Reply,
     UsageError,
+    refused_reply,
     split_words,
 )
+from bot.kernel.errors import DomainError, Refused
 from bot.kernel.filters import Filter, RateLimit, clipped, role_filter
 from bot.kernel.inbound import ActiveDialog, Click, DialogPort, Inbound, Sender, Turn
 from bot.kernel.normalise import Mention, normalise_text
@@ -197,7 +199,9 @@ class Pipeline:
         )
         try:
             reply = await command.handler(call) or Reply(text="Done.")
-        except UsageError as exc:
+        except Refused as exc:
+            reply = refused_reply(exc)
+        except DomainError as exc:
             reply = _usage_reply(command, str(exc))
         except Exception:
             log.exception("command %s failed", command.name)
@@ -293,7 +297,9 @@ class Pipeline:
         )
         try:
             reply = await action.handler(call)
-        except UsageError as exc:
+        except Refused as exc:
+            reply = refused_reply(exc)
+        except DomainError as exc:
             reply = Reply(text=str(exc), audit_result="refused", audit_detail=str(exc))
         except Exception:
             log.exception("card action %s failed", click.verb)

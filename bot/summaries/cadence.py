@@ -14,10 +14,10 @@ import uuid
 from dataclasses import dataclass, fields
 from typing import Any
 
-from bot.commands import Invocation, Reply, UsageError
 from bot.incidents import timeline
 from bot.incidents.records import Incident
 from bot.kernel import timefmt
+from bot.kernel.errors import DomainError, Refused
 from bot.rbac import Actor, Role
 from bot.services import Services
 from bot.store import Store
@@ -70,14 +70,14 @@ def parse_every(text: str, low: int, high: int) -> int:
     value = text.strip().lower()
     match = _DURATION.fullmatch(value)
     if not value or not match or not any(match.groups()):
-        raise UsageError(
+        raise DomainError(
             f"--every takes a duration like 30m, 2h or 1h30m, not {_clip(text)!r} "
             f"(from {format_every(low)} to {format_every(high)})"
         )
     hours, minutes, seconds = (int(group or 0) for group in match.groups())
     total = hours * 3600 + minutes * 60 + seconds
     if not low <= total <= high:
-        raise UsageError(f"--every must be from {format_every(low)} to {format_every(high)}")
+        raise DomainError(f"--every must be from {format_every(low)} to {format_every(high)}")
     return total
 
 
@@ -142,7 +142,7 @@ async def set_cadence(
     now = time.time() if now is None else now
     target = await reminder_target(services, incident)
     if target is None:
-        raise UsageError(
+        raise DomainError(
             f"I have no chat with {incident.commander_name or 'the commander'} and {incident.id} "
             "has no channel, so a reminder could not reach anyone. The commander can say `hi` "
             "to me in a 1:1 chat first."
@@ -160,39 +160,52 @@ async def set_cadence(
     for _ in range(3):
         existing = await active_for(store, incident.id)
         if existing is not None:
-            assignments = ", ".join(f"{name} = ?" for name in values)
-            changed = await store.execute(
-                f"UPDATE summary_cadences SET {assignments}, version = version + 1"  # noqa: S608
-                " WHERE id = ? AND version = ?",
-                *values.values(),
-                existing.id,
-                existing.version,
-            )
-            if changed == 1:
+            if await _change(store, existing, values):
                 return await _recorded(services, existing.id, actor, "changed to"), True
             continue
-        row = {
-            "id": uuid.uuid4().hex,
-            "incident_id": incident.id,
-            "state": ACTIVE,
-            **values,
-            "created_by_id": actor.aad_object_id,
-            "created_by_name": actor.name,
-            "created_at": now,
-            "stopped_by_name": "",
-            "stopped_at": None,
-            "stop_reason": "",
-            "version": 1,
-        }
-        added = await store.execute(
-            f"INSERT INTO summary_cadences ({', '.join(row)})"  # noqa: S608 - constant names
-            f" VALUES ({', '.join('?' * len(row))})"
-            " ON CONFLICT (incident_id) WHERE state = 'active' DO NOTHING",
-            *row.values(),
-        )
-        if added == 1:
-            return await _recorded(services, row["id"], actor, "set to"), False
-    raise UsageError("the cadence was changed by someone else at the same moment; try again")
+        added = await _add(store, incident.id, actor, values, now)
+        if added is not None:
+            return await _recorded(services, added, actor, "set to"), False
+    raise DomainError("the cadence was changed by someone else at the same moment; try again")
+
+
+async def _change(store: Store, existing: Cadence, values: dict[str, Any]) -> bool:
+    """Compare-and-set on the version; False when another caller changed it first."""
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    changed = await store.execute(
+        f"UPDATE summary_cadences SET {assignments}, version = version + 1"  # noqa: S608
+        " WHERE id = ? AND version = ?",
+        *values.values(),
+        existing.id,
+        existing.version,
+    )
+    return changed == 1
+
+
+async def _add(
+    store: Store, incident_id: str, actor: Actor, values: dict[str, Any], now: float
+) -> str | None:
+    """The new active cadence's id; None when another caller started one first."""
+    row = {
+        "id": uuid.uuid4().hex,
+        "incident_id": incident_id,
+        "state": ACTIVE,
+        **values,
+        "created_by_id": actor.aad_object_id,
+        "created_by_name": actor.name,
+        "created_at": now,
+        "stopped_by_name": "",
+        "stopped_at": None,
+        "stop_reason": "",
+        "version": 1,
+    }
+    added = await store.execute(
+        f"INSERT INTO summary_cadences ({', '.join(row)})"  # noqa: S608 - constant names
+        f" VALUES ({', '.join('?' * len(row))})"
+        " ON CONFLICT (incident_id) WHERE state = 'active' DO NOTHING",
+        *row.values(),
+    )
+    return row["id"] if added == 1 else None
 
 
 async def _recorded(services: Services, cadence_id: str, actor: Actor, verb: str) -> Cadence:
@@ -240,63 +253,38 @@ async def stop_cadence(
     return await get(services.store, existing.id)
 
 
-async def handle_every(call: Invocation, incident: Incident, every_text: str) -> Reply:
-    """The `--every` branch of `exec-summary`: set or change the cadence; answers the next due."""
-    settings = cadence_settings(call.services)
-    if not may_manage(call.actor, incident):
-        return _refused(incident, "set its summary cadence")
+async def start_cadence(
+    services: Services, incident: Incident, actor: Actor, every_text: str
+) -> tuple[Cadence, bool]:
+    """`exec-summary --every`: set or change the cadence of an open incident, if the actor may;
+    (the cadence, True when it replaced another)."""
+    settings = cadence_settings(services)
+    if not may_manage(actor, incident):
+        raise not_manager(incident, "set its summary cadence")
     if not incident.is_open:
-        return Reply(
-            text=f"{incident.id} is closed; a closed incident gets no scheduled summaries.",
-            audit_target=incident.id,
-            audit_result="refused",
-            audit_detail="incident closed",
+        raise Refused(
+            f"{incident.id} is closed; a closed incident gets no scheduled summaries.",
+            "incident closed",
+            target=incident.id,
         )
     every = parse_every(every_text, settings.min_every, settings.max_every)
-    cadence, replaced = await set_cadence(call.services, incident, call.actor, every)
-    where = (
-        "in your 1:1 chat" if cadence.conversation_kind == "personal" else "in the incident channel"
-    )
-    if cadence.commander_id != call.actor.aad_object_id:
-        where = f"to {cadence.commander_name or 'the commander'} " + where.replace("your", "their")
-    verb = "changed to" if replaced else "set:"
-    return Reply(
-        text=f"{incident.id}: exec summary cadence {verb} every {format_every(every)}. "
-        f"Next reminder {timefmt.date_time(cadence.next_due)}, {where}, with a draft to "
-        f"Post, Edit or Skip. Stop it with `exec-summary {incident.id} --stop`.",
-        audit_target=incident.id,
-        audit_detail=f"cadence {'changed' if replaced else 'set'} every {every}s",
-    )
+    return await set_cadence(services, incident, actor, every)
 
 
-async def handle_stop(call: Invocation, incident: Incident) -> Reply:
-    """The `--stop` branch of `exec-summary`."""
-    if not may_manage(call.actor, incident):
-        return _refused(incident, "stop its summary cadence")
-    stopped = await stop_cadence(
-        call.services, incident.id, call.actor, f"stopped by {call.actor.name}"
-    )
-    if stopped is None:
-        return Reply(
-            text=f"{incident.id} has no summary cadence running.",
-            audit_target=incident.id,
-            audit_detail="no cadence",
-        )
-    return Reply(
-        text=f"{incident.id}: exec summary cadence stopped; no more reminders.",
-        audit_target=incident.id,
-        audit_detail="cadence stopped",
-    )
+async def end_cadence(services: Services, incident: Incident, actor: Actor) -> Cadence | None:
+    """`exec-summary --stop`, if the actor may; None when no cadence was running."""
+    if not may_manage(actor, incident):
+        raise not_manager(incident, "stop its summary cadence")
+    return await stop_cadence(services, incident.id, actor, f"stopped by {actor.name}")
 
 
-def _refused(incident: Incident, what: str) -> Reply:
-    return Reply(
-        text=f"Only the incident commander of {incident.id} "
+def not_manager(incident: Incident, what: str) -> Refused:
+    return Refused(
+        f"Only the incident commander of {incident.id} "
         f"({incident.commander_name or 'nobody yet'}), its scribe or someone with the commander "
         f"role can {what}.",
-        audit_target=incident.id,
-        audit_result="refused",
-        audit_detail="not the commander or scribe",
+        "not the commander or scribe",
+        target=incident.id,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from bot.commands import CommandSet, Invocation, Option, Param, Reply, UsageError
 from bot.incidents import records
 from bot.incidents.records import Incident, IncidentNotFound
+from bot.kernel import timefmt
 from bot.rbac import Actor, Role
 from bot.services import Services
 from bot.summaries import cadence
@@ -46,8 +47,8 @@ async def exec_summary(call: Invocation) -> Reply:
         raise UsageError("use --every or --stop, not both")
     if call.args["every"] is not None or call.args["stop"]:
         if call.args["stop"]:
-            return await cadence.handle_stop(call, incident)
-        return await cadence.handle_every(call, incident, call.args["every"])
+            return await _stop_cadence(call, incident)
+        return await _set_cadence(call, incident, call.args["every"])
     if not summary_settings(call.services).exec_channel:
         return Reply(
             text=NOT_CONFIGURED,
@@ -69,6 +70,40 @@ async def exec_summary(call: Invocation) -> Reply:
         dialog_options=dialog_options(draft),
         audit_target=incident.id,
         audit_detail="exec summary dialog started",
+    )
+
+
+async def _set_cadence(call: Invocation, incident: Incident, every_text: str) -> Reply:
+    """The `--every` answer: when and where the next reminder goes."""
+    started, replaced = await cadence.start_cadence(call.services, incident, call.actor, every_text)
+    every = started.every_seconds
+    where = (
+        "in your 1:1 chat" if started.conversation_kind == "personal" else "in the incident channel"
+    )
+    if started.commander_id != call.actor.aad_object_id:
+        where = f"to {started.commander_name or 'the commander'} " + where.replace("your", "their")
+    verb = "changed to" if replaced else "set:"
+    return Reply(
+        text=f"{incident.id}: exec summary cadence {verb} every {cadence.format_every(every)}. "
+        f"Next reminder {timefmt.date_time(started.next_due)}, {where}, with a draft to "
+        f"Post, Edit or Skip. Stop it with `exec-summary {incident.id} --stop`.",
+        audit_target=incident.id,
+        audit_detail=f"cadence {'changed' if replaced else 'set'} every {every}s",
+    )
+
+
+async def _stop_cadence(call: Invocation, incident: Incident) -> Reply:
+    """The `--stop` answer."""
+    if await cadence.end_cadence(call.services, incident, call.actor) is None:
+        return Reply(
+            text=f"{incident.id} has no summary cadence running.",
+            audit_target=incident.id,
+            audit_detail="no cadence",
+        )
+    return Reply(
+        text=f"{incident.id}: exec summary cadence stopped; no more reminders.",
+        audit_target=incident.id,
+        audit_detail="cadence stopped",
     )
 
 

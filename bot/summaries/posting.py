@@ -3,10 +3,12 @@ an audit record. Only commanders (or the incident's commander or scribe) post th
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import cards
 from bot import conversation_refs
@@ -20,6 +22,8 @@ from bot.summaries.presentation import card_data, plain_text
 from bot.summaries.settings import summary_settings
 
 log = logging.getLogger(__name__)
+# Records one step of a post in the audit log: (result, detail, **parameters).
+Audit = Callable[..., Awaitable[None]]
 AUDIT_ACTION = "summary.post"
 # A post key claimed but never given a message id belongs to an instance that died mid-post once
 # this has passed: longer than the connector's longest send (5 tries of 15 s, waits up to 60 s).
@@ -67,19 +71,66 @@ async def post_summary(
     """Post the redacted card to the exec channel; returns its activity id. Raises SummaryError."""
     settings = summary_settings(services)
     key = key or new_post_key()
-
-    async def audit(result: str, detail: str, **parameters: object) -> None:
-        await services.audit.record(
-            actor=actor,
-            action=AUDIT_ACTION,
-            target=draft.incident_id,
-            parameters={"post_key": key, **parameters},
-            result=result,
-            detail=detail,
-            correlation_id=correlation_id,
-            conversation=conversation,
+    audit = functools.partial(
+        _audit, services, actor, draft.incident_id, key, correlation_id, conversation
+    )
+    incident, conversation_id = await _where_to_post(services, draft, actor, audit)
+    done = await _already_posted(services, key)
+    if done:
+        return done
+    data = card_data(draft, settings.policy)
+    card = cards.render("exec_summary", data)
+    if not await _claim(services, key, incident, actor, draft, data):
+        done = await _already_posted(services, key)
+        if done:
+            return done
+        await audit("refused", "this summary is being posted by another click")
+        raise SummaryError(
+            "This summary is being posted right now (another click, or an instance that "
+            "stopped mid-post). Check the exec channel; if it is not there in a few minutes, "
+            "confirm again. Nothing new was posted."
         )
+    activity_id = await _send(services, key, conversation_id, card, audit)
+    copy = services.redactor.redact(f"Executive summary posted by {actor.name}: {plain_text(data)}")
+    await timeline.add_timeline(services.store, incident.id, actor.name, "summary", copy)
+    await audit(
+        "ok",
+        "posted to the exec channel",
+        channel=settings.exec_channel,
+        activity_id=activity_id,
+        kept_internal_names=sorted(draft.kept_names),
+    )
+    return activity_id
 
+
+async def _audit(
+    services: Services,
+    actor: Actor,
+    incident_id: str,
+    key: str,
+    correlation_id: str,
+    conversation: str,
+    result: str,
+    detail: str,
+    **parameters: object,
+) -> None:
+    await services.audit.record(
+        actor=actor,
+        action=AUDIT_ACTION,
+        target=incident_id,
+        parameters={"post_key": key, **parameters},
+        result=result,
+        detail=detail,
+        correlation_id=correlation_id,
+        conversation=conversation,
+    )
+
+
+async def _where_to_post(
+    services: Services, draft: Draft, actor: Actor, audit: Audit
+) -> tuple[Incident, str]:
+    """The incident and the exec channel's conversation, once the actor may post there."""
+    settings = summary_settings(services)
     if not settings.exec_channel:
         await audit("refused", "exec channel not configured")
         raise SummaryNotConfigured(NOT_CONFIGURED)
@@ -101,23 +152,16 @@ async def post_summary(
             "Vigil is not installed in the exec channel (or has not heard from it yet): add the "
             "Vigil app to that channel's team, then try again. Nothing was posted."
         )
-    done = await _already_posted(services, key)
-    if done:
-        return done
-    data = card_data(draft, settings.policy)
-    card = cards.render("exec_summary", data)
-    if not await _claim(services, key, incident, actor, draft, data):
-        done = await _already_posted(services, key)
-        if done:
-            return done
-        await audit("refused", "this summary is being posted by another click")
-        raise SummaryError(
-            "This summary is being posted right now (another click, or an instance that "
-            "stopped mid-post). Check the exec channel; if it is not there in a few minutes, "
-            "confirm again. Nothing new was posted."
-        )
+    return incident, saved.conversation_id
+
+
+async def _send(
+    services: Services, key: str, conversation_id: str, card: dict, audit: Audit
+) -> str:
+    """Post the card under the claimed key and record its message id."""
+    assert services.messenger is not None  # checked by _where_to_post
     try:
-        activity_id = await services.messenger.post(saved.conversation_id, Message(card=card))
+        activity_id = await services.messenger.post(conversation_id, Message(card=card))
     except DeliveryFailed as exc:
         # Give the key back so the commander can confirm again.
         await services.store.execute("DELETE FROM exec_summaries WHERE id = ?", key)
@@ -125,15 +169,6 @@ async def post_summary(
         raise SummaryError(f"Teams did not take the summary ({exc}). Nothing was posted.") from None
     await services.store.execute(
         "UPDATE exec_summaries SET activity_id = ? WHERE id = ?", activity_id, key
-    )
-    copy = services.redactor.redact(f"Executive summary posted by {actor.name}: {plain_text(data)}")
-    await timeline.add_timeline(services.store, incident.id, actor.name, "summary", copy)
-    await audit(
-        "ok",
-        "posted to the exec channel",
-        channel=settings.exec_channel,
-        activity_id=activity_id,
-        kept_internal_names=sorted(draft.kept_names),
     )
     return activity_id
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import cards
 from bot.incidents import records
-from bot.incidents.presentation import display_time
+from bot.incidents.events import IncidentClosed
 from bot.incidents.records import Incident, IncidentNotFound
+from bot.kernel import timefmt
 from bot.kernel.messenger import DeliveryFailed, Message
-from bot.rbac import Actor
 from bot.services import Services
 from bot.store import Store
 from bot.summaries import cadence as cadences
@@ -177,17 +177,7 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
     reminder = await get(store, reminder_id)
     if reminder is None or reminder.state != PENDING or services.messenger is None:
         return False
-    leased = await store.execute(
-        "UPDATE summary_reminders SET lease_until = ?, attempts = attempts + 1,"
-        " version = version + 1 WHERE id = ? AND version = ? AND state = ?"
-        " AND (lease_until IS NULL OR lease_until <= ?)",
-        now + LEASE_SECONDS,
-        reminder.id,
-        reminder.version,
-        PENDING,
-        now,
-    )
-    if leased != 1:
+    if not await _lease(store, reminder, now):
         return False
     try:
         incident = await records.get(store, reminder.incident_id)
@@ -210,6 +200,42 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
     except DeliveryFailed as exc:
         await _retry_later(services, reminder, str(exc), now)
         return False
+    await _mark_sent(store, reminder, incident, draft, conversation_id, activity_id, now)
+    log.info("exec-summary reminder %s (%s) sent for %s", reminder.id, reminder.kind, incident.id)
+    await _audit(
+        services,
+        "summary.reminder.sent",
+        reminder,
+        "ok",
+        f"{reminder.kind} to {incident.commander_name}",
+    )
+    return True
+
+
+async def _lease(store: Store, reminder: Reminder, now: float) -> bool:
+    """Take the reminder for this send; False when another instance holds it or changed it."""
+    leased = await store.execute(
+        "UPDATE summary_reminders SET lease_until = ?, attempts = attempts + 1,"
+        " version = version + 1 WHERE id = ? AND version = ? AND state = ?"
+        " AND (lease_until IS NULL OR lease_until <= ?)",
+        now + LEASE_SECONDS,
+        reminder.id,
+        reminder.version,
+        PENDING,
+        now,
+    )
+    return leased == 1
+
+
+async def _mark_sent(
+    store: Store,
+    reminder: Reminder,
+    incident: Incident,
+    draft: Draft,
+    conversation_id: str,
+    activity_id: str,
+    now: float,
+) -> None:
     await store.execute(
         "UPDATE summary_reminders SET state = ?, activity_id = ?, sent_at = ?, draft = ?,"
         " commander_id = ?, commander_name = ?, conversation_id = ?,"
@@ -233,15 +259,6 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
         reminder.id,
         reminder.created_at,
     )
-    log.info("exec-summary reminder %s (%s) sent for %s", reminder.id, reminder.kind, incident.id)
-    await _audit(
-        services,
-        "summary.reminder.sent",
-        reminder,
-        "ok",
-        f"{reminder.kind} to {incident.commander_name}",
-    )
-    return True
 
 
 def _running(cadence: Cadence | None, incident: Incident) -> bool:
@@ -331,7 +348,8 @@ def reminder_card(
         note = "The incident is closed. Post a final summary for the executives, edit it, or skip."
     else:
         every = f" (every {format_every(cadence.every_seconds)})" if cadence else ""
-        note = f"Due {display_time(reminder.due_at)}{every}. Post it as is, edit it, or skip it."
+        due = timefmt.date_time(reminder.due_at)
+        note = f"Due {due}{every}. Post it as is, edit it, or skip it."
         if reminder.missed:
             note += f" {reminder.missed} earlier run(s) fell while Vigil was down; this is one."
     data = {
@@ -346,45 +364,42 @@ def reminder_card(
     return cards.render(TEMPLATE, data)
 
 
-async def on_incident_closed(services: Services, incident: Incident, actor: Actor) -> None:
-    """End the incident's cadence and offer its commander a final summary (never raises).
+async def on_incident_closed(services: Services, event: IncidentClosed) -> None:
+    """End the incident's cadence and offer its commander a final summary (subscribed to
+    IncidentClosed at start-up).
 
     The offer goes out when executives were following the incident: a cadence was running or
     a summary was posted. It is stored before it is sent, so the scheduler retries a failure.
     """
-    try:
-        now = time.time()
-        stopped = await cadences.stop_cadence(services, incident.id, actor, "incident closed", now)
-        if stopped is not None:
-            await services.audit.record(
-                actor=actor,
-                action="summary.cadence.stop",
-                target=incident.id,
-                parameters={"cadence": stopped.id, "every_seconds": stopped.every_seconds},
-                result="ok",
-                detail="incident closed",
-            )
-        posted = await services.store.fetchval(
-            "SELECT COUNT(*) FROM exec_summaries WHERE incident_id = ?", incident.id
+    incident, actor = event.incident, event.actor
+    now = time.time()
+    stopped = await cadences.stop_cadence(services, incident.id, actor, "incident closed", now)
+    if stopped is not None:
+        await services.audit.record(
+            actor=actor,
+            action="summary.cadence.stop",
+            target=incident.id,
+            parameters={"cadence": stopped.id, "every_seconds": stopped.every_seconds},
+            result="ok",
+            detail="incident closed",
         )
-        if stopped is None and not int(posted or 0):
-            return
-        row = _new_row(
-            stopped.id if stopped else "",
-            incident.id,
-            FINAL,
-            now,
-            0,
-            now,
-            commander_id=incident.commander_id,
-            commander_name=incident.commander_name,
-        )
-        await services.store.execute(_INSERT, *row.values())
-        await deliver(services, row["id"], now)
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("%s: closing left the summary cadence or final offer unfinished", incident.id)
+    posted = await services.store.fetchval(
+        "SELECT COUNT(*) FROM exec_summaries WHERE incident_id = ?", incident.id
+    )
+    if stopped is None and not int(posted or 0):
+        return
+    row = _new_row(
+        stopped.id if stopped else "",
+        incident.id,
+        FINAL,
+        now,
+        0,
+        now,
+        commander_id=incident.commander_id,
+        commander_name=incident.commander_name,
+    )
+    await services.store.execute(_INSERT, *row.values())
+    await deliver(services, row["id"], now)
 
 
 async def cadence_job(services: Services) -> None:

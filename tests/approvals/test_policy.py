@@ -10,6 +10,7 @@ from bot.approvals import policy
 from bot.approvals.records import Approval, State
 from bot.approvals.settings import ApprovalSettings, parse_crown_jewels, parse_duration_seconds
 from bot.containment.connector import Action
+from bot.kernel import timefmt
 from bot.rbac import Actor, Role
 
 NOW = 1_714_640_000.0
@@ -89,7 +90,7 @@ def test_only_pending_requests_can_be_decided(state, decided_by, expected):
 def test_expiry_uses_the_record_time_and_the_clock():
     approval = pending(expires_at=NOW)
     refusal = policy.check_approve(approval, APPROVER, Role.APPROVER, NOW)
-    assert refusal.code == "expired" and refusal.text == f"expired at {policy.clock_text(NOW)}"
+    assert refusal.code == "expired" and refusal.text == f"expired at {timefmt.clock(NOW)}"
     assert policy.check_approve(approval, APPROVER, Role.APPROVER, NOW - 0.001) is None
     assert policy.is_expired(approval, NOW) and not policy.is_expired(approval, NOW - 1)
     assert not policy.is_expired(pending(state="approved", expires_at=NOW), NOW + 5)

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from bot.commands import UsageError
 from bot.config import ConfigError, RawConfig
+from bot.kernel.errors import DomainError
 from bot.store import Store, open_store
 from bot.summaries.cadence import format_every, parse_every
 from bot.summaries.cadence_settings import CadenceSettings
@@ -50,7 +50,7 @@ def test_durations_within_the_range(text, seconds):
     ],
 )
 def test_other_durations_are_refused_with_the_range(text):
-    with pytest.raises(UsageError) as raised:
+    with pytest.raises(DomainError) as raised:
         parse_every(text, 900, DAY)
     assert "--every" in str(raised.value)
     assert "15m" in str(raised.value) and "24h" in str(raised.value)
@@ -59,7 +59,7 @@ def test_other_durations_are_refused_with_the_range(text):
 
 def test_seconds_only_when_the_minimum_allows():
     assert parse_every("45s", 1, DAY) == 45
-    with pytest.raises(UsageError):
+    with pytest.raises(DomainError):
         parse_every("45s", 900, DAY)
 
 
