@@ -37,8 +37,8 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.messages import free_port, wait_listening  # noqa: E402
-from bot.alerts.auth import sign  # noqa: E402
-from bot.devchannel import ChannelConversation, ChannelUser, LocalChannel  # noqa: E402
+from bot.devchannel.channel import ChannelConversation, ChannelUser, LocalChannel  # noqa: E402
+from bot.kernel.signature import sign  # noqa: E402
 from bot.store import open_store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.approvals import records  # noqa: E402
-from bot.audit import tail  # noqa: E402
-from bot.devchannel import ChannelConversation, ChannelUser  # noqa: E402
+from bot.audit.log import tail  # noqa: E402
+from bot.containment.approvals import records  # noqa: E402
+from bot.devchannel.channel import ChannelConversation, ChannelUser  # noqa: E402
 from bot.store import open_store  # noqa: E402
-from tests.approvals.serve_pair import APP_ID, APP_PASSWORD, ServePair  # noqa: E402
 from tests.bot.harness import card_of  # noqa: E402
+from tests.containment.approvals.serve_pair import APP_ID, APP_PASSWORD, ServePair  # noqa: E402
 
 SOC = ChannelConversation.channel("SOC", "Containment")
 REQUESTER = ChannelUser.named("Bench Requester")

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg  # noqa: E402
 
-from bot.audit import AuditEntry, AuditLog  # noqa: E402
+from bot.audit.log import AuditEntry, AuditLog  # noqa: E402
 from bot.store import open_store  # noqa: E402
 
 KEY = os.urandom(32)

@@ -7,8 +7,8 @@ this machine cannot reach, so 127.0.0.1 is added to MSAL's list of known hosts.
 
 `--tuned` applies the two fixes shared/FACTS.md measured, and nothing else: one MSAL client per
 (app id, authority), so its token cache survives turns, and msrest's retry list built from a
-frozenset (as bot/adapter.py does), so the two msrest clients of each turn cost ~1k set lookups
-instead of ~500k list comparisons. It is the bar Vigil's own turns are measured against.
+frozenset (as bot/teams/adapter.py does), so the two msrest clients of each turn cost ~1k set
+lookups instead of ~500k list comparisons. It is the bar Vigil's own turns are measured against.
 """
 
 from __future__ import annotations

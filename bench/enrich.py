@@ -33,8 +33,8 @@ from bot.intel.sources.greynoise import GreyNoise  # noqa: E402
 from bot.intel.sources.http import ApiClient  # noqa: E402
 from bot.intel.sources.urlhaus import URLhaus  # noqa: E402
 from bot.intel.sources.virustotal import VirusTotal  # noqa: E402
-from bot.secrets import CachedSecretSource  # noqa: E402
-from bot.secrets_local import EnvSecretSource  # noqa: E402
+from bot.secrets.local import EnvSecretSource  # noqa: E402
+from bot.secrets.source import CachedSecretSource  # noqa: E402
 from bot.store import open_store  # noqa: E402
 from tests.bot.harness import ANALYST, Harness  # noqa: E402
 from tests.fakes.abuseipdb import AbuseIPDBFake  # noqa: E402

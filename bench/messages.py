@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.devchannel import ChannelConversation, ChannelUser, LocalChannel  # noqa: E402
+from bot.devchannel.channel import ChannelConversation, ChannelUser, LocalChannel  # noqa: E402
 
 APP_ID = "22222222-3333-4444-8555-666666666666"
 APP_PASSWORD = "bench-password-not-a-secret"

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiohttp import web  # noqa: E402
 
 from bot.app import build_app, start_vigil  # noqa: E402
-from bot.config import RawConfig  # noqa: E402
-from bot.devchannel import ChannelConversation, ChannelUser, LocalChannel  # noqa: E402
+from bot.devchannel.channel import ChannelConversation, ChannelUser, LocalChannel  # noqa: E402
+from bot.kernel.config import RawConfig  # noqa: E402
 from bot.store import Store, Transaction, open_store  # noqa: E402
 
 APP_ID = "44444444-5555-4666-8777-888888888888"

@@ -21,20 +21,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 
 from bot.alerts.outbox import depth as alert_outbox_depth
-from bot.audit_trail import AUDIT_KEY_SECRET, AuditTrail
-from bot.bot_token import bot_connector_tokens
+from bot.audit.trail import AUDIT_KEY_SECRET, AuditTrail
 from bot.capabilities import CAPABILITIES
-from bot.commands import CommandRegistry, CommandSet
-from bot.config import RawConfig, Setting, parse_bool
+from bot.entra.tokens import bot_connector_tokens
+from bot.kernel.commands import CommandRegistry, CommandSet
+from bot.kernel.config import RawConfig, Setting, parse_bool
 from bot.kernel.hooks import Hooks
-from bot.rbac import RoleMap
-from bot.redaction import Redactor
-from bot.request_body import BodyRejected, parse_json, read_raw
-from bot.secrets import check, secret_source_from_config
-from bot.services import Services
-from bot.settings import ServiceSettings
+from bot.kernel.rbac import RoleMap
+from bot.kernel.redaction import Redactor
+from bot.kernel.request_body import BodyRejected, parse_json, read_raw
+from bot.kernel.services import Services
+from bot.kernel.settings import ServiceSettings
+from bot.secrets.source import check, secret_source_from_config
 from bot.store import DB_URL, Store, open_store
-from bot.teams_endpoint import (
+from bot.teams.endpoint import (
     AuthenticationFailed,
     BadActivity,
     TeamsEndpoint,

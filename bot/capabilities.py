@@ -1,11 +1,12 @@
 """Every capability of this Vigil, in the order help lists them: the one list app.py, the CLI and
 `vigil config check` read. A new capability is added here and nowhere else."""
 
-from bot import audit_capability, core_commands
 from bot.alerts import capability as alerts
+from bot.audit import capability as audit_capability
 from bot.containment import capability as containment
 from bot.incidents import capability as incidents
 from bot.intel import capability as intel
+from bot.kernel import core_commands
 from bot.kernel.capability import Capability
 from bot.summaries import capability as summaries
 

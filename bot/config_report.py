@@ -6,18 +6,18 @@ import importlib
 from collections.abc import Iterable
 from types import ModuleType
 
-from bot.config import ConfigError, RawConfig, Setting
+from bot.kernel.config import ConfigError, RawConfig, Setting
 
 # The service's own modules that declare `Setting` constants; capabilities declare theirs.
 KERNEL_SETTINGS_MODULES: tuple[str, ...] = (
-    "bot.settings",
-    "bot.rbac",
+    "bot.kernel.settings",
+    "bot.kernel.rbac",
     "bot.store.url",
     "bot.service_cli",
-    "bot.secrets",
-    "bot.secrets_local",
-    "bot.secrets_keyvault",
-    "bot.redaction",
+    "bot.secrets.source",
+    "bot.secrets.local",
+    "bot.secrets.keyvault",
+    "bot.kernel.redaction",
     "bot.app",
 )
 
@@ -59,8 +59,8 @@ def effective_config(raw: RawConfig, settings: Iterable[Setting] | None = None) 
 def _cross_checks(raw: RawConfig) -> list[str]:
     """Rules that span several keys (no app id on a public address, say)."""
     from bot.capabilities import CAPABILITIES
-    from bot.rbac import RoleMap
-    from bot.settings import ServiceSettings
+    from bot.kernel.rbac import RoleMap
+    from bot.kernel.settings import ServiceSettings
 
     checks = [ServiceSettings.load, RoleMap.load]
     checks += [check for capability in CAPABILITIES for check in capability.config_checks]

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.app import REQUIRED_SECRETS, ssl_context
-from bot.audit import AuditLog
-from bot.audit_trail import AUDIT_KEY_SECRET
-from bot.bot_token import APP_PASSWORD_SECRET, TokenUnavailable, bot_connector_tokens
-from bot.config import ConfigError, RawConfig
+from bot.audit.log import AuditLog
+from bot.audit.trail import AUDIT_KEY_SECRET
 from bot.config_report import effective_config
-from bot.secrets import SecretSource, SecretUnavailable, check, secret_source_from_config
-from bot.settings import ServiceSettings
+from bot.entra.tokens import APP_PASSWORD_SECRET, TokenUnavailable, bot_connector_tokens
+from bot.kernel.config import ConfigError, RawConfig
+from bot.kernel.settings import ServiceSettings
+from bot.secrets.source import SecretSource, SecretUnavailable, check, secret_source_from_config
 from bot.store import DB_URL, Store, open_store
 
 MAX_SKEW_SECONDS = 300.0
@@ -275,7 +275,7 @@ async def check_connectors(context: Context) -> list[Finding]:
     """One line per configured containment connector (MDE, SOAR webhook, RPZ file)."""
     from bot.containment.connector import ConnectorError
     from bot.containment.registry import build_connectors
-    from bot.redaction import Redactor
+    from bot.kernel.redaction import Redactor
 
     if context.settings is None or context.secrets is None or context.http is None:
         return []

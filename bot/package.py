@@ -25,8 +25,8 @@ from typing import Any
 
 import jsonschema
 
-from bot.commands import Command, CommandRegistry
-from bot.rbac import Role
+from bot.kernel.commands import Command, CommandRegistry
+from bot.kernel.rbac import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_PACKAGE = ROOT / "appPackage"

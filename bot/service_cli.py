@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.config import ConfigError, RawConfig, Setting, parse_int_range
-from bot.rbac import Role, RoleMap
+from bot.kernel.config import ConfigError, RawConfig, Setting, parse_int_range
+from bot.kernel.rbac import Role, RoleMap
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class LocalUser:
 
 def local_users(raw: RawConfig) -> dict[str, LocalUser]:
     """Users `vigil chat --as` can be: `[local.users.KEY]` tables plus the demo admin."""
-    from bot.devchannel import ChannelUser
+    from bot.devchannel.channel import ChannelUser
 
     users = {
         DEMO_USER: LocalUser(
@@ -95,7 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
     from bot.app import build_app, start_vigil
-    from bot.logs import configure_logging
+    from bot.kernel.logs import configure_logging
 
     local = chat or args.local
     raw = RawConfig.load(args.config)
@@ -124,8 +124,8 @@ async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         if chat:
-            from bot.devchannel import ChannelConversation, ChannelUser
-            from bot.terminal_chat import run_chat
+            from bot.devchannel.channel import ChannelConversation, ChannelUser
+            from bot.devchannel.terminal_chat import run_chat
 
             demo = users[DEMO_USER]
             user = ChannelUser(demo.aad_object_id, demo.name)
@@ -155,8 +155,8 @@ async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
 
 
 async def _start_local_channel(raw: RawConfig):
-    from bot.devchannel import LocalChannel
-    from bot.settings import HOST, PORT
+    from bot.devchannel.channel import LocalChannel
+    from bot.kernel.settings import HOST, PORT
 
     host, port = raw.get(HOST), raw.get(PORT)
     channel = LocalChannel(
@@ -172,8 +172,8 @@ async def _start_local_channel(raw: RawConfig):
 
 def _local_secrets(raw: RawConfig) -> dict[str, str]:
     """Embedded defaults need an audit key: make one once, in ./.vigil/secrets, if none is set."""
-    from bot.audit_trail import AUDIT_KEY_SECRET
-    from bot.secrets_local import LOCAL_SECRETS_DIR, SECRETS_DIR
+    from bot.audit.trail import AUDIT_KEY_SECRET
+    from bot.secrets.local import LOCAL_SECRETS_DIR, SECRETS_DIR
 
     if raw.environ.get("VIGIL_SECRET_AUDIT_HMAC_KEY") or raw.get(SECRETS_DIR):
         return {}
@@ -187,8 +187,8 @@ def _local_secrets(raw: RawConfig) -> dict[str, str]:
 
 
 async def run_chat_command(args: argparse.Namespace) -> int:
-    from bot.devchannel import ChannelConversation, ChannelUser
-    from bot.terminal_chat import run_chat
+    from bot.devchannel.channel import ChannelConversation, ChannelUser
+    from bot.devchannel.terminal_chat import run_chat
 
     raw = RawConfig.load(args.config)
     users = local_users(raw)

@@ -15,15 +15,15 @@ from botbuilder.dialogs import (
 )
 from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
 
-from bot.approvals.commands import requested_reply
-from bot.approvals.records import MAX_REASON
-from bot.approvals.requests import INTERNAL_REFUSAL, Ask, request_containment
-from bot.commands import Conversation, Reply, refused_reply
+from bot.containment.approvals.commands import requested_reply
+from bot.containment.approvals.records import MAX_REASON
+from bot.containment.approvals.requests import INTERNAL_REFUSAL, Ask, request_containment
 from bot.containment.connector import Action
 from bot.intel.indicators import IndicatorType, InvalidIndicator, classify
+from bot.kernel.commands import Conversation, Reply, refused_reply
 from bot.kernel.errors import DomainError, Refused
-from bot.rbac import Actor
-from bot.services import Services
+from bot.kernel.rbac import Actor
+from bot.kernel.services import Services
 from dialogs.turn import actor_of
 
 DIALOG_ID = "contain"

@@ -15,7 +15,7 @@ from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
 
 from bot.intel.commands import check_reply
 from bot.intel.indicators import extract
-from bot.services import Services
+from bot.kernel.services import Services
 from dialogs.turn import actor_of
 
 DIALOG_ID = "enrich"

@@ -20,7 +20,7 @@ from botbuilder.dialogs import (
 from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
 
 import cards
-from bot.services import Services
+from bot.kernel.services import Services
 from bot.summaries import editing
 from bot.summaries.commands import DIALOG_ID
 from bot.summaries.draft import Draft

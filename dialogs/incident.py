@@ -13,12 +13,12 @@ from botbuilder.dialogs import (
 )
 from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
 
-from bot.commands import Conversation
 from bot.incidents.opening import open_incident, parse_indicators, parse_severity
 from bot.incidents.presentation import current_card, where_text
 from bot.incidents.records import INCIDENT_ID, MAX_TITLE, Severity, clean_text
+from bot.kernel.commands import Conversation
 from bot.kernel.errors import DomainError
-from bot.services import Services
+from bot.kernel.services import Services
 from dialogs.turn import actor_of
 
 DIALOG_ID = "incident"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from botbuilder.core import TurnContext
 
 from bot.kernel.inbound import Turn
-from bot.rbac import Actor
+from bot.kernel.rbac import Actor
 
 TURN_KEY = "vigil.turn"
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import time
 from dataclasses import dataclass
 
-from bot.secrets import Secret, SecretNotFound, SecretSource, SecretUnavailable
+from bot.kernel.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bot.secrets.source import Secret, SecretNotFound, SecretSource, SecretUnavailable
 from bot.store import Store
 
-SIGNATURE_HEADER = "X-Vigil-Signature"
-TIMESTAMP_HEADER = "X-Vigil-Timestamp"
 # A key rotated in the vault reaches us on the next read; don't let bad posts force many reads.
 REREAD_AFTER_FAILURE = 30.0
 REPLAY_SCOPE = "alerts.sig"
@@ -45,12 +43,6 @@ def hmac_key_name(source: str) -> str:
 
 def token_name(source: str) -> str:
     return f"alerts-{source}-token"
-
-
-def sign(key: str, timestamp: str, body: bytes) -> str:
-    """The X-Vigil-Signature value for a body sent at `timestamp` (epoch seconds)."""
-    digest = hmac.new(key.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
 
 
 class AlertAuth:

@@ -10,10 +10,11 @@ from pathlib import Path
 import aiohttp
 
 from bot.alerts import outbox, repository
-from bot.alerts.auth import hmac_key_name, sign, token_name
+from bot.alerts.auth import hmac_key_name, token_name
 from bot.alerts.normalise import SOURCES
-from bot.config import ConfigError, RawConfig
-from bot.secrets import SecretNotFound, SecretUnavailable, secret_source_from_config
+from bot.kernel.config import ConfigError, RawConfig
+from bot.kernel.signature import sign
+from bot.secrets.source import SecretNotFound, SecretUnavailable, secret_source_from_config
 from bot.store import DB_URL, StoreError, open_store
 
 DEFAULT_URL = "http://127.0.0.1:3978"
@@ -132,7 +133,7 @@ async def run_replay(args: argparse.Namespace) -> int:
 
 async def run_route_test(args: argparse.Namespace) -> int:
     from bot.alerts.commands import route_test
-    from bot.commands import UsageError
+    from bot.kernel.commands import UsageError
 
     try:
         raw, store = await _store(args)

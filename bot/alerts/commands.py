@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import cards
-from bot import conversation_refs
 from bot.alerts import mentions, outbox, repository
 from bot.alerts.ingest import wake_event
 from bot.alerts.model import Alert, InvalidAlert
@@ -17,12 +16,13 @@ from bot.alerts.pipeline import describe, resolve_channel
 from bot.alerts.presentation import alert_card_data, when, with_mentions
 from bot.alerts.routing import Routes
 from bot.alerts.settings import AlertSettings
-from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
-from bot.config import RawConfig
+from bot.kernel import conversation_refs
+from bot.kernel.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
+from bot.kernel.config import RawConfig
 from bot.kernel.messenger import DeliveryFailed, Message
-from bot.rbac import Role
-from bot.request_body import BodyRejected, parse_json
-from bot.services import Services
+from bot.kernel.rbac import Role
+from bot.kernel.request_body import BodyRejected, parse_json
+from bot.kernel.services import Services
 from bot.store import Store
 
 log = logging.getLogger(__name__)

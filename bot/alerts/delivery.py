@@ -33,7 +33,7 @@ from bot.kernel.messenger import (
     MessageTooLarge,
     Messenger,
 )
-from bot.services import Services
+from bot.kernel.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from bot.alerts.group_commit import GroupCommit, Replayed
 from bot.alerts.model import Alert, InvalidAlert
 from bot.alerts.normalise import SOURCES, normalise
 from bot.alerts.settings import AlertSettings
-from bot.request_body import BodyRejected, parse_json, read_raw
-from bot.services import Services, Slot
+from bot.kernel.request_body import BodyRejected, parse_json, read_raw
+from bot.kernel.services import Services, Slot
 
 log = logging.getLogger(__name__)
 

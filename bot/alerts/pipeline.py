@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import time
 
-from bot import conversation_refs
 from bot.alerts import repository
 from bot.alerts.dedupe import Window, fold, restate
 from bot.alerts.model import Alert
 from bot.alerts.routing import Decision, Routes
+from bot.kernel import conversation_refs
 from bot.store import Store, Transaction
 
 log = logging.getLogger(__name__)

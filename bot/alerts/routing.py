@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.alerts.model import ENTITY_TYPES, Alert, Severity, timestamp
 from bot.alerts.settings import AlertSettings, parse_channel
-from bot.config import ConfigError, RawConfig
+from bot.kernel.config import ConfigError, RawConfig
 
 ACTIONS = ("route", "drop", "snooze")
 MAX_REGEX = 300

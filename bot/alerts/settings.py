@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.alerts.normalise.elastic import DEFAULT_FIELDS, FIELD_NAMES
-from bot.config import ConfigError, RawConfig, Setting, parse_int_range
+from bot.kernel.config import ConfigError, RawConfig, Setting, parse_int_range
 
 MAX_BODY = Setting(
     "alerts.max_body_bytes",

@@ -1,10 +1,10 @@
 """The containment capability: requests behind approvals, connectors and exactly-once
 execution, as Vigil sees it."""
 
-from bot.approvals import commands as approval_commands
-from bot.approvals import expiry
-from bot.approvals import settings as approval_settings
 from bot.containment import execution_settings, recovery, settings
+from bot.containment.approvals import commands as approval_commands
+from bot.containment.approvals import expiry
+from bot.containment.approvals import settings as approval_settings
 from bot.containment.settings import ConnectorSettings
 from bot.kernel.capability import Capability, DialogDeclaration
 

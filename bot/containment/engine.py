@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.approvals.records import Approval, StaleApproval
+from bot.containment.approvals.records import Approval, StaleApproval
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.execution_settings import ExecutionSettings
 from bot.containment.lease import Lease
-from bot.services import Services, Slot
+from bot.kernel.services import Services, Slot
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ import logging
 import time
 from dataclasses import replace
 
-from bot.approvals import records
-from bot.approvals.records import Approval, State
+from bot.containment.approvals import records
+from bot.containment.approvals.records import Approval, State
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.engine import (
     FINAL,
@@ -39,7 +39,7 @@ from bot.containment.journal import record_step
 from bot.containment.lease import Lease
 from bot.containment.rollback import rollback, start_rollback
 from bot.containment.shared_indicators import shared_expiry, sharers
-from bot.services import Services
+from bot.kernel.services import Services
 
 __all__ = ["IDEMPOTENT_CONNECTORS", "carry_out", "execute", "rollback", "start", "start_rollback"]
 

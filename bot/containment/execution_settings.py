@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import ConfigError, RawConfig, Setting, parse_float_range
+from bot.kernel.config import ConfigError, RawConfig, Setting, parse_float_range
 
 LEASE_SECONDS = Setting(
     "containment.execution.lease_seconds",

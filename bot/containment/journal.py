@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.approvals.card import update_posted_card
-from bot.approvals.records import Approval
-from bot.audit_trail import AuditUnavailable
+from bot.audit.trail import AuditUnavailable
+from bot.containment.approvals.card import update_posted_card
+from bot.containment.approvals.records import Approval
 from bot.incidents.timeline import add_timeline
-from bot.rbac import Actor
-from bot.services import Services
+from bot.kernel.rbac import Actor
+from bot.kernel.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 
-from bot.approvals import records
-from bot.approvals.records import State
+from bot.containment.approvals import records
+from bot.containment.approvals.records import State
 from bot.containment.engine import engine
 from bot.containment.rollback import rollback
-from bot.rbac import Actor
-from bot.services import Services
+from bot.kernel.rbac import Actor
+from bot.kernel.services import Services
 
 LAPSE_ACTOR = Actor(aad_object_id="vigil:block-expiry", name="Vigil (block expired)")
 BATCH = 100

@@ -14,8 +14,8 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-from bot.approvals import records
-from bot.approvals.records import Approval, StaleApproval, State
+from bot.containment.approvals import records
+from bot.containment.approvals.records import Approval, StaleApproval, State
 from bot.store import Store
 
 log = logging.getLogger(__name__)

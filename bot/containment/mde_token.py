@@ -8,13 +8,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.bot_token import BotTokenProvider, TokenUnavailable, app_password
-from bot.config import RawConfig
 from bot.containment.connector import ConnectorError, Provenance
 from bot.containment.settings import MDE_SCOPE
-from bot.graph import authority
-from bot.secrets import SecretSource, SecretUnavailable
-from bot.settings import ServiceSettings
+from bot.entra.graph import authority
+from bot.entra.tokens import BotTokenProvider, TokenUnavailable, app_password
+from bot.kernel.config import RawConfig
+from bot.kernel.settings import ServiceSettings
+from bot.secrets.source import SecretSource, SecretUnavailable
 
 MANAGED_IDENTITY = "UserAssignedMSI"
 

@@ -18,14 +18,14 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from bot.approvals import records
-from bot.approvals.records import State
+from bot.containment.approvals import records
+from bot.containment.approvals.records import State
 from bot.containment.engine import engine
 from bot.containment.execution import carry_out, execute
 from bot.containment.lapse import lapse_due
 from bot.containment.registry import connectors_from_config
 from bot.containment.rollback import resume_rollback
-from bot.services import Services
+from bot.kernel.services import Services
 
 log = logging.getLogger(__name__)
 

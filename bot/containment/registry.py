@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING
 
 from bot.containment.connector import Action, Connector, ConnectorError
 from bot.containment.settings import BLOCK_CONNECTOR, ISOLATE_CONNECTOR, ConnectorSettings
-from bot.services import Slot
+from bot.kernel.services import Slot
 
 if TYPE_CHECKING:
     import aiohttp
 
-    from bot.config import RawConfig
-    from bot.redaction import Redactor
-    from bot.secrets import SecretSource
-    from bot.services import Services
-    from bot.settings import ServiceSettings
+    from bot.kernel.config import RawConfig
+    from bot.kernel.redaction import Redactor
+    from bot.kernel.services import Services
+    from bot.kernel.settings import ServiceSettings
+    from bot.secrets.source import SecretSource
 
 CONNECTORS: Slot[Connectors] = Slot("containment.connectors")
 

@@ -18,8 +18,8 @@ import asyncio
 import logging
 import time
 
-from bot.approvals import records
-from bot.approvals.records import Approval, State
+from bot.containment.approvals import records
+from bot.containment.approvals.records import Approval, State
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.engine import (
     FINAL,
@@ -37,8 +37,8 @@ from bot.containment.engine import (
 from bot.containment.journal import EXECUTOR, record_step
 from bot.containment.lease import Lease
 from bot.containment.shared_indicators import kept, sharers
-from bot.rbac import Actor
-from bot.services import Services
+from bot.kernel.rbac import Actor
+from bot.kernel.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.config import (
+from bot.entra.graph import AAD_AUTHORITY
+from bot.kernel.config import (
     ConfigError,
     RawConfig,
     Setting,
@@ -17,7 +18,6 @@ from bot.config import (
     parse_int_range,
     parse_str,
 )
-from bot.graph import AAD_AUTHORITY
 
 __all__ = ["AAD_AUTHORITY", "ConnectorSettings"]
 

@@ -14,8 +14,8 @@ never both keep.
 
 from __future__ import annotations
 
-from bot.approvals import records
-from bot.approvals.records import Approval
+from bot.containment.approvals import records
+from bot.containment.approvals.records import Approval
 from bot.containment.connector import Action, ConnectorError, Outcome, Provenance, Result
 from bot.containment.mde_shapes import indicator_of
 from bot.store import Store

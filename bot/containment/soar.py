@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bot.alerts.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bot.containment.connector import (
     Action,
     ConnectorError,
@@ -30,7 +29,8 @@ from bot.containment.connector import (
 )
 from bot.containment.settings import SOAR_KEY_SECRET
 from bot.kernel.retry import RetryPolicy
-from bot.secrets import (
+from bot.kernel.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bot.secrets.source import (
     CredentialRejected,
     Secret,
     SecretSource,

@@ -1,6 +1,6 @@
 """The incidents capability: records, channels, timelines and exports, as Vigil sees it."""
 
-from bot import graph
+from bot.entra import graph
 from bot.incidents import cli, commands, settings
 from bot.kernel.capability import Capability, DialogDeclaration
 

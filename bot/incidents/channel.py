@@ -9,14 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.graph import GraphClient, GraphError, token_provider
+from bot.entra.graph import GraphClient, GraphError, token_provider
 from bot.incidents import records, timeline
 from bot.incidents.presentation import current_card
 from bot.incidents.records import Incident
 from bot.incidents.settings import CHANNEL_MEMBERSHIP, GRAPH_URL, INCIDENT_TEAM_ID
 from bot.incidents.slug import channel_name
 from bot.kernel.messenger import ConversationUnknown, DeliveryFailed, Message
-from bot.services import Services, Slot
+from bot.kernel.services import Services, Slot
 
 log = logging.getLogger(__name__)
 

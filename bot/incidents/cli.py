@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.config import ConfigError, RawConfig
 from bot.incidents import records, timeline
 from bot.incidents.export import FORMATS, to_json, to_markdown
+from bot.kernel.config import ConfigError, RawConfig
 from bot.store import DB_URL, open_store
 
 

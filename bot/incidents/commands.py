@@ -7,19 +7,18 @@ import logging
 import time
 
 import cards
-from bot import user_directory
-from bot.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
 from bot.incidents import channel, records, timeline
 from bot.incidents.events import IncidentClosed
 from bot.incidents.export import to_json, to_markdown
 from bot.incidents.opening import open_incident, parse_indicators, parse_severity
 from bot.incidents.presentation import RETRY_VERB, current_card, where_text
 from bot.incidents.records import Incident, IncidentNotFound, Status
-from bot.kernel import timefmt
+from bot.kernel import timefmt, user_directory
+from bot.kernel.commands import ActionCall, CommandSet, Invocation, Option, Param, Reply, UsageError
 from bot.kernel.hooks import publish
 from bot.kernel.messenger import DeliveryFailed, Message
-from bot.rbac import Actor, Role
-from bot.services import Services
+from bot.kernel.rbac import Actor, Role
+from bot.kernel.services import Services
 
 log = logging.getLogger(__name__)
 COMMANDS = CommandSet(group="incidents")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.incidents.records import Incident
-from bot.rbac import Actor
+from bot.kernel.rbac import Actor
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ Bad input raises DomainError; the command or dialog that asked tells the request
 
 from __future__ import annotations
 
-from bot.commands import Conversation
 from bot.incidents import channel, records, timeline
 from bot.incidents.records import MAX_INDICATORS, Incident, Severity
+from bot.kernel.commands import Conversation
 from bot.kernel.errors import DomainError
-from bot.rbac import Actor
-from bot.services import Services
+from bot.kernel.rbac import Actor
+from bot.kernel.services import Services
 
 
 def parse_severity(text: str | None) -> Severity:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.config import Setting, parse_choice, parse_str
-from bot.graph import AAD_AUTHORITY, GRAPH_URL
+from bot.entra.graph import AAD_AUTHORITY, GRAPH_URL
+from bot.kernel.config import Setting, parse_choice, parse_str
 
 __all__ = ["AAD_AUTHORITY", "CHANNEL_MEMBERSHIP", "GRAPH_URL", "INCIDENT_TEAM_ID"]
 

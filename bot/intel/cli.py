@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 
-from bot.config import ConfigError, RawConfig
 from bot.intel.enrichment import Report
 from bot.intel.indicators import (
     MAX_PASTE_INDICATORS,
@@ -21,6 +20,7 @@ from bot.intel.indicators import (
 )
 from bot.intel.settings import IntelSettings
 from bot.intel.startup import build_enricher
+from bot.kernel.config import ConfigError, RawConfig
 
 USAGE_EXAMPLES = """examples:
   vigil check 198.51.100.23 evil[.]example[.]com
@@ -90,7 +90,7 @@ def text_lines(reports: Sequence[Report]) -> list[str]:
 
 
 async def run_check(args: argparse.Namespace) -> int:
-    from bot.secrets import secret_source_from_config
+    from bot.secrets.source import secret_source_from_config
     from bot.store import DB_URL, open_store
 
     stdin_text = sys.stdin.read() if "-" in args.indicators else ""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.commands import CommandSet, Invocation, Param, Reply, UsageError
 from bot.intel.indicators import (
     MAX_PASTE_INDICATORS,
     Indicator,
@@ -16,8 +15,9 @@ from bot.intel.indicators import (
 )
 from bot.intel.presentation import lookup_name, lookup_verdicts, verdict_card
 from bot.intel.service import look_up
-from bot.rbac import Actor, Role
-from bot.services import Services
+from bot.kernel.commands import CommandSet, Invocation, Param, Reply, UsageError
+from bot.kernel.rbac import Actor, Role
+from bot.kernel.services import Services
 
 COMMANDS = CommandSet(group="intel")
 

@@ -16,8 +16,8 @@ from bot.intel.presentation import defang
 from bot.intel.settings import IntelSettings
 from bot.intel.sources.base import Status
 from bot.intel.startup import build_enricher
-from bot.rbac import Actor
-from bot.services import Services, Slot
+from bot.kernel.rbac import Actor
+from bot.kernel.services import Services, Slot
 
 ENRICHER: Slot[asyncio.Future[Enricher]] = Slot("intel.enricher")
 
@@ -31,7 +31,7 @@ async def enricher_for(services: Services) -> Enricher:
 async def _build(services: Services) -> Enricher:
     secrets = services.secrets
     if secrets is None:
-        from bot.secrets import secret_source_from_config
+        from bot.secrets.source import secret_source_from_config
 
         secrets = secret_source_from_config(services.raw_config)
     settings = IntelSettings.load(services.raw_config)

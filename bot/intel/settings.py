@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.config import (
+from bot.intel.guard import InternalGuard
+from bot.kernel.config import (
     RawConfig,
     Setting,
     parse_cidrs,
@@ -14,7 +15,6 @@ from bot.config import (
     parse_str,
     parse_url,
 )
-from bot.intel.guard import InternalGuard
 
 # name -> (default API root, secret name, per-minute default, per-day default). 0 = no limit.
 # VirusTotal's public API allows 4/min and 500/day; AbuseIPDB's free plan 1,000 checks a day;

@@ -17,7 +17,7 @@ from bot.intel.sources.http import ApiClient
 from bot.intel.sources.localfeed import LocalFeed
 from bot.intel.sources.urlhaus import URLhaus
 from bot.intel.sources.virustotal import VirusTotal
-from bot.secrets import SecretNotFound, SecretSource, SecretUnavailable
+from bot.secrets.source import SecretNotFound, SecretSource, SecretUnavailable
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -10,11 +10,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.commands import CommandSet
-    from bot.config import RawConfig
+    from bot.kernel.commands import CommandSet
+    from bot.kernel.config import RawConfig
     from bot.kernel.filters import Filter
     from bot.kernel.hooks import Subscription
-    from bot.services import Services
+    from bot.kernel.services import Services
 
 # A long-running job of each instance (delivery, expiry, schedules); made at start-up, where it
 # checks its settings, and run while the server runs.

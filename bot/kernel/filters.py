@@ -11,10 +11,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.commands import Reply
+from bot.kernel.commands import Reply
 from bot.kernel.inbound import Turn
-from bot.rbac import Actor
-from bot.services import Services
+from bot.kernel.rbac import Actor
+from bot.kernel.services import Services
 
 
 @dataclass(frozen=True)

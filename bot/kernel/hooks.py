@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.kernel.services import Services
 
 log = logging.getLogger(__name__)
 

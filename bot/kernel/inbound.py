@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bot.commands import Conversation
+from bot.kernel.commands import Conversation
 from bot.kernel.normalise import Mention
-from bot.rbac import Actor, Role
+from bot.kernel.rbac import Actor, Role
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The Messenger port: the one way out to Teams, in domain terms.
 
 Capabilities hand it a conversation id and a `Message` (text, a card, or both). The
-implementation (bot/teams_messenger.py) resolves the conversation id to the stored conversation
+implementation (bot/teams/messenger.py) resolves the conversation id to the stored conversation
 reference, builds the activity, redacts it once, checks Teams' size limit and sends it. Nothing
 here knows Bot Framework, a `serviceUrl` or an activity envelope, so a capability never does.
 """

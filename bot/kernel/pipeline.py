@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import cards
-from bot import user_directory
-from bot.audit_trail import AuditUnavailable
-from bot.commands import (
+from bot.audit.trail import AuditUnavailable
+from bot.kernel import user_directory
+from bot.kernel.commands import (
     ActionCall,
     Command,
     Conversation,
@@ -31,8 +31,8 @@ from bot.kernel.errors import DomainError, Refused
 from bot.kernel.filters import Filter, RateLimit, clipped, role_filter
 from bot.kernel.inbound import ActiveDialog, Click, DialogPort, Inbound, Sender, Turn
 from bot.kernel.normalise import Mention, normalise_text
-from bot.rbac import Actor, Role
-from bot.services import Services
+from bot.kernel.rbac import Actor, Role
+from bot.kernel.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 
-from bot.config import ConfigError, RawConfig
+from bot.kernel.config import ConfigError, RawConfig
 from bot.store import DB_URL, Store, StoreError, mask_url, open_store
 
 

@@ -14,7 +14,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from azure.identity import CredentialUnavailableError
 
-from bot.secrets_keyvault import make_credential
+from bot.secrets.keyvault import make_credential
 from bot.store.base import StoreError
 
 SCOPE = "https://ossrdbms-aad.database.windows.net/.default"

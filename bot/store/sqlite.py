@@ -152,6 +152,11 @@ class SqliteStore(Store):
 
     async def close(self) -> None:
         await self._conn.close()
+        # aiosqlite answers close() from its worker thread just before that thread ends; wait for
+        # the end, so a closed store has no thread left (a stopping `vigil serve` exits at once).
+        worker = getattr(self._conn, "_thread", None)
+        if worker is not None and worker.is_alive():
+            await asyncio.to_thread(worker.join, 5)
 
     async def ping(self) -> None:
         try:

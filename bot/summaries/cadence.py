@@ -18,8 +18,8 @@ from bot.incidents import timeline
 from bot.incidents.records import Incident
 from bot.kernel import timefmt
 from bot.kernel.errors import DomainError, Refused
-from bot.rbac import Actor, Role
-from bot.services import Services
+from bot.kernel.rbac import Actor, Role
+from bot.kernel.services import Services
 from bot.store import Store
 from bot.summaries.cadence_settings import cadence_settings
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import ConfigError, RawConfig, Setting, parse_float_range, parse_int_range
-from bot.services import Services, Slot
+from bot.kernel.config import ConfigError, RawConfig, Setting, parse_float_range, parse_int_range
+from bot.kernel.services import Services, Slot
 
 DEFAULT_MIN = 15 * 60
 DEFAULT_MAX = 24 * 3600

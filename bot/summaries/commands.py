@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.commands import CommandSet, Invocation, Option, Param, Reply, UsageError
 from bot.incidents import records
 from bot.incidents.records import Incident, IncidentNotFound
 from bot.kernel import timefmt
-from bot.rbac import Actor, Role
-from bot.services import Services
+from bot.kernel.commands import CommandSet, Invocation, Option, Param, Reply, UsageError
+from bot.kernel.rbac import Actor, Role
+from bot.kernel.services import Services
 from bot.summaries import cadence
 from bot.summaries.draft import Draft, build_draft
 from bot.summaries.posting import NOT_CONFIGURED, may_post, new_post_key

@@ -4,11 +4,11 @@ post_summary. Summaries registers it with the one way in (bot/kernel/filters.py)
 
 from __future__ import annotations
 
-from bot.commands import Conversation, Reply
-from bot.conversation_refs import base_conversation_id
+from bot.kernel.commands import Conversation, Reply
+from bot.kernel.conversation_refs import base_conversation_id
 from bot.kernel.filters import Refusal, clipped
 from bot.kernel.inbound import Turn
-from bot.services import Services
+from bot.kernel.services import Services
 from bot.summaries.settings import summary_settings
 
 REFUSAL = (

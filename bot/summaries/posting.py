@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import cards
-from bot import conversation_refs
 from bot.incidents import records, timeline
 from bot.incidents.records import Incident
+from bot.kernel import conversation_refs
 from bot.kernel.messenger import DeliveryFailed, Message
-from bot.rbac import Actor, Role
-from bot.services import Services
+from bot.kernel.rbac import Actor, Role
+from bot.kernel.services import Services
 from bot.summaries.draft import Draft
 from bot.summaries.presentation import card_data, plain_text
 from bot.summaries.settings import summary_settings

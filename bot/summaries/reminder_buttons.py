@@ -11,12 +11,12 @@ import re
 import time
 from typing import Any
 
-from bot.commands import ActionCall, CommandSet, Reply, UsageError
 from bot.incidents import records, timeline
 from bot.incidents.records import Incident, IncidentNotFound
+from bot.kernel.commands import ActionCall, CommandSet, Reply, UsageError
+from bot.kernel.rbac import Role
+from bot.kernel.services import Services
 from bot.kernel.timefmt import date_time
-from bot.rbac import Role
-from bot.services import Services
 from bot.summaries import cadence as cadences
 from bot.summaries.cadence import TIMELINE_KIND
 from bot.summaries.draft import Draft

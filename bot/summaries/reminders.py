@@ -21,7 +21,7 @@ from bot.incidents.events import IncidentClosed
 from bot.incidents.records import Incident, IncidentNotFound
 from bot.kernel import timefmt
 from bot.kernel.messenger import DeliveryFailed, Message
-from bot.services import Services
+from bot.kernel.services import Services
 from bot.store import Store
 from bot.summaries import cadence as cadences
 from bot.summaries.cadence import SCHEDULER, Cadence, format_every

@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.config import RawConfig, Setting, parse_float_range, parse_int_range, parse_str
 from bot.intel.guard import InternalGuard
 from bot.intel.settings import INTERNAL_DOMAINS, INTERNAL_NETWORKS
-from bot.services import Slot
+from bot.kernel.config import RawConfig, Setting, parse_float_range, parse_int_range, parse_str
+from bot.kernel.services import Slot
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.kernel.services import Services
 
 SETTINGS: Slot[SummarySettings] = Slot("summaries.settings")
 # A Teams channel's Bot Framework id; a thread suffix (`;messageid=`) is not a channel.

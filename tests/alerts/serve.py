@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.devchannel import ChannelConversation, LocalChannel, RecordedCall
+from bot.devchannel.channel import ChannelConversation, LocalChannel, RecordedCall
 from tests.alerts.webhook import alert_env, signed_headers
 from tests.bot.harness import ADMIN, APP_ID, APP_PASSWORD, AUDIT_KEY, card_text, role_env
 

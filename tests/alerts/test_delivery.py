@@ -6,7 +6,7 @@ import asyncio
 import json
 import tomllib
 
-from bot.devchannel import ChannelConversation
+from bot.devchannel.channel import ChannelConversation
 from tests.alerts.webhook import alert_env, post, start_with
 from tests.bot.harness import ADMIN, Harness, card_text
 

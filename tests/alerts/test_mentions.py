@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from bot.alerts.mentions import MAX_MENTIONS
-from bot.devchannel import ChannelUser
+from bot.devchannel.channel import ChannelUser
 from tests.alerts.test_delivery import GENERAL, alert, routes_env, settle
 from tests.alerts.webhook import post, start_with
 from tests.bot.harness import ADMIN, ANALYST, RESPONDER, card_of

@@ -13,7 +13,7 @@ import pytest
 from bot.alerts.routing import Routes
 from bot.app import start_vigil, stop_vigil
 from bot.cli import main
-from bot.config import ConfigError, RawConfig
+from bot.kernel.config import ConfigError, RawConfig
 
 GOOD = """
 [[alerts.routes]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bot.alerts.model import Alert, InvalidAlert, Severity, timestamp
 from bot.alerts.normalise import normalise
 from bot.alerts.settings import AlertSettings
-from bot.config import ConfigError, RawConfig
+from bot.kernel.config import ConfigError, RawConfig
 from tests.alerts.samples import sample
 
 FIELDS = AlertSettings.load(RawConfig({}, {})).elastic_fields

@@ -8,9 +8,9 @@ from typing import Any
 
 import aiohttp
 
-from bot.alerts.auth import sign
 from bot.app import build_app, start_vigil
-from bot.config import RawConfig
+from bot.kernel.config import RawConfig
+from bot.kernel.signature import sign
 from tests.bot.harness import Harness
 
 HMAC_KEY = "alert-hmac-key-for-tests-0123456789"

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from bot import audit_cli
-from bot.audit import AuditEntry, AuditLog
+from bot.audit import cli as audit_cli
+from bot.audit.log import AuditEntry, AuditLog
 from bot.store import open_store
 from tests.audit.tamper import bypass_triggers
 

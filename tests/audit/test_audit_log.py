@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.audit import GENESIS, AuditEntry, AuditLog, record_hash, record_mac
+from bot.audit.log import GENESIS, AuditEntry, AuditLog, record_hash, record_mac
 from bot.store import Store, open_store
 from tests.audit.tamper import bypass_triggers
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot.audit import AuditEntry, AuditLog
+from bot.audit.log import AuditEntry, AuditLog
 from bot.store import open_store
 
 CONCURRENCY = 16

@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.app import Vigil, build_app, start_vigil
-from bot.config import RawConfig
-from bot.devchannel import ChannelConversation, ChannelUser, LocalChannel, RecordedCall
+from bot.devchannel.channel import ChannelConversation, ChannelUser, LocalChannel, RecordedCall
+from bot.kernel.config import RawConfig
 from bot.store import Store, open_store
 
 APP_ID = "11111111-2222-4333-8444-555555555555"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import conversation_refs
-from bot.devchannel import ChannelConversation
+from bot.devchannel.channel import ChannelConversation
+from bot.kernel import conversation_refs
 from tests.bot.harness import ADMIN, ANALYST, NOBODY, Harness, card_of, card_text
 
 

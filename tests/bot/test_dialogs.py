@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.audit import AuditLog
-from bot.devchannel import ChannelConversation
+from bot.audit.log import AuditLog
+from bot.devchannel.channel import ChannelConversation
 from dialogs.enrich import ASK, NEXT, RETRY
 from tests.bot.harness import ANALYST, AUDIT_KEY, card_of, card_text
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.devchannel import ChannelConversation
+from bot.devchannel.channel import ChannelConversation
 from tests.bot.harness import ANALYST
 
 NOW = int(time.time())

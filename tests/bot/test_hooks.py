@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.app import build_services
-from bot.commands import CommandRegistry
-from bot.config import RawConfig
+from bot.kernel.commands import CommandRegistry
+from bot.kernel.config import RawConfig
 from bot.kernel.hooks import Hooks, Subscription, publish
-from bot.rbac import RoleMap
+from bot.kernel.rbac import RoleMap
 from bot.store import open_store
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from botbuilder.schema import Activity
 
-from bot.commands import split_words
+from bot.kernel.commands import split_words
 from bot.kernel.normalise import Mention, normalise_text
-from bot.teams import mentions_of
+from bot.teams.handler import mentions_of
 
 BOT = {"id": "28:bot", "name": "Vigil"}
 CAM = {"id": "29:cam", "name": "Cam Commander"}

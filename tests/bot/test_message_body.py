@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.devchannel import ChannelConversation
-from bot.devchannel_activities import card_action
+from bot.devchannel.activities import card_action
+from bot.devchannel.channel import ChannelConversation
 from tests.bot.harness import ANALYST, Harness
 
 PIECE = 8 * 1024

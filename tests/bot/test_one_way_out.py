@@ -19,13 +19,11 @@ from typing import Any
 
 import pytest
 
-from bot.devchannel import RecordedCall
+from bot.devchannel.channel import RecordedCall
 from bot.kernel.messenger import ConversationUnknown, Message, MessageTooLarge
 from cards.limits import MAX_MESSAGE_BYTES
 from tests.alerts.test_delivery import GENERAL, routes_env
 from tests.alerts.webhook import HMAC_KEY, post
-from tests.approvals.workflow import SOC as CONTAINMENT
-from tests.approvals.workflow import ask, workflow_env
 from tests.bot.harness import (
     ADMIN,
     ANALYST,
@@ -38,6 +36,8 @@ from tests.bot.harness import (
     card_of,
     card_text,
 )
+from tests.containment.approvals.workflow import SOC as CONTAINMENT
+from tests.containment.approvals.workflow import ask, workflow_env
 from tests.fakes.graph import GraphFake
 from tests.incidents.conftest import SOC, _bundle, channel_registrar
 from tests.summaries.conftest import EXEC, exec_env, install_in_exec_channel, summary_cards, turn

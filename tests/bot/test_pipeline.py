@@ -7,8 +7,8 @@ import json
 import aiohttp
 import pytest
 
-from bot.audit import AuditLog
-from bot.devchannel import ChannelConversation
+from bot.audit.log import AuditLog
+from bot.devchannel.channel import ChannelConversation
 from tests.bot.harness import ADMIN, ANALYST, AUDIT_KEY, NOBODY, Harness, card_of, card_text
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.app import REASON_LIMIT, short_reason
-from bot.redaction import MARK, Redactor
+from bot.kernel.redaction import MARK, Redactor
 from bot.store import StoreError
 
 PASSWORD = "Db-Passw0rd-for-readyz-test"  # noqa: S105 (a test value the redactor is told about)

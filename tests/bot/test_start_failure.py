@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 from bot.app import start_vigil, stop_vigil
-from bot.config import ConfigError, RawConfig
+from bot.kernel.config import ConfigError, RawConfig
 
 AUDIT = {"VIGIL_SECRET_AUDIT_HMAC_KEY": "start-failure-audit-key-0123456789"}
 BAD_ROUTE = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from bench.store_trips import CountingStore
-from bot.devchannel import ChannelConversation
+from bot.devchannel.channel import ChannelConversation
 from tests.bot.harness import ANALYST, Harness
 
 # Background jobs (alert delivery, approval expiry, summary cadence) read their own tables.

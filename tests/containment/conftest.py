@@ -8,10 +8,10 @@ import aiohttp
 import pytest
 
 from bot.app import build_services
-from bot.commands import CommandRegistry
-from bot.config import RawConfig
-from bot.rbac import RoleMap
-from bot.services import Services
+from bot.kernel.commands import CommandRegistry
+from bot.kernel.config import RawConfig
+from bot.kernel.rbac import RoleMap
+from bot.kernel.services import Services
 from bot.store import Store, open_store
 
 AUDIT_KEY = "containment-test-audit-key-0123456789"

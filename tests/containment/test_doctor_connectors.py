@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import RawConfig
-from bot.devchannel import LocalChannel
+from bot.devchannel.channel import LocalChannel
 from bot.doctor import diagnose
+from bot.kernel.config import RawConfig
 from bot.store import open_store
 from tests.fakes.mde import MdeFake
 from tests.fakes.soar_receiver import SoarReceiver

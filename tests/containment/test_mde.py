@@ -9,12 +9,12 @@ import time
 import pytest
 
 from bot.app import build_services
-from bot.commands import CommandRegistry
-from bot.config import RawConfig
 from bot.containment.connector import Action, ConnectorError, Outcome, Request
 from bot.containment.mde import MdeConnector
 from bot.containment.registry import connectors_from_config
-from bot.rbac import RoleMap
+from bot.kernel.commands import CommandRegistry
+from bot.kernel.config import RawConfig
+from bot.kernel.rbac import RoleMap
 from tests.containment.conftest import AUDIT_KEY
 from tests.fakes.mde import MDE_SCOPE, MdeFake
 

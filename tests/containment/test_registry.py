@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, RawConfig
 from bot.config_report import effective_config
 from bot.containment.connector import Action, ConnectorError
 from bot.containment.registry import connectors_from_config
 from bot.containment.rpz import RpzConnector
 from bot.containment.settings import ConnectorSettings
+from bot.kernel.config import ConfigError, RawConfig
 
 
 def test_defaults_work_locally():

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import start_vigil, stop_vigil
-from bot.config import ConfigError, RawConfig
 from bot.containment.registry import CONNECTORS
+from bot.kernel.config import ConfigError, RawConfig
 
 AUDIT = {"VIGIL_SECRET_AUDIT_HMAC_KEY": "startup-test-audit-key-0123456789"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.audit import AuditEntry, AuditLog
-from bot.config import RawConfig
-from bot.devchannel import LocalChannel
+from bot.audit.log import AuditEntry, AuditLog
+from bot.devchannel.channel import LocalChannel
 from bot.doctor import diagnose
+from bot.kernel.config import RawConfig
 from bot.store import open_store
 
 APP_ID = "33333333-4444-4555-8666-777777777777"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.devchannel import ChannelConversation
+from bot.devchannel.channel import ChannelConversation
 from tests.bot.harness import APP_ID, APP_PASSWORD, Harness
 from tests.fakes.graph import GraphFake
 

@@ -105,7 +105,7 @@ async def test_incident_commands_in_the_channel_and_by_id(bot, graph):
     await _use_team(bot)
     incident_id, _ = await _create(bot)
     stored = await records.get(bot.vigil.services.store, incident_id)
-    from bot.devchannel import ChannelConversation
+    from bot.devchannel.channel import ChannelConversation
 
     room = ChannelConversation(
         "channel",

@@ -17,8 +17,8 @@ from bot.intel.sources.http import ApiClient
 from bot.intel.sources.localfeed import LocalFeed
 from bot.intel.sources.urlhaus import URLhaus
 from bot.intel.sources.virustotal import VirusTotal
-from bot.secrets import CachedSecretSource
-from bot.secrets_local import DirectorySecretSource
+from bot.secrets.local import DirectorySecretSource
+from bot.secrets.source import CachedSecretSource
 from bot.store import open_store
 from tests.fakes.abuseipdb import AbuseIPDBFake
 from tests.fakes.greynoise import GreyNoiseFake

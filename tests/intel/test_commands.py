@@ -8,11 +8,11 @@ import re
 import pytest
 
 from bot.app import build_services
-from bot.commands import CommandRegistry, Conversation
-from bot.config import RawConfig
 from bot.intel.commands import COMMANDS
+from bot.kernel.commands import CommandRegistry, Conversation
+from bot.kernel.config import RawConfig
 from bot.kernel.pipeline import Pipeline
-from bot.rbac import Actor, Role, RoleMap
+from bot.kernel.rbac import Actor, Role, RoleMap
 
 ANALYST = Actor("11111111-1111-4111-8111-111111111111", "Ana Lyst", frozenset({Role.ANALYST}))
 NOBODY = Actor("22222222-2222-4222-8222-222222222222", "No Role")

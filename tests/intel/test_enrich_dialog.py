@@ -12,11 +12,11 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.dialogs import DialogSet, DialogTurnStatus
 
 from bot.app import build_services
-from bot.commands import CommandRegistry, Conversation
-from bot.config import RawConfig
 from bot.intel.commands import COMMANDS
+from bot.kernel.commands import CommandRegistry, Conversation
+from bot.kernel.config import RawConfig
 from bot.kernel.inbound import Turn
-from bot.rbac import Actor, Role, RoleMap
+from bot.kernel.rbac import Actor, Role, RoleMap
 from dialogs.enrich import ASK, NEXT, RETRY, EnrichDialog
 from dialogs.turn import set_turn
 

@@ -6,10 +6,10 @@ import ipaddress
 
 import pytest
 
-from bot.config import ConfigError, RawConfig
 from bot.intel.guard import InternalGuard
 from bot.intel.indicators import classify
 from bot.intel.settings import IntelSettings
+from bot.kernel.config import ConfigError, RawConfig
 
 INTERNAL = [
     "10.0.0.1",

@@ -8,7 +8,7 @@ from bot.intel.indicators import classify
 from bot.intel.sources import abuseipdb, greynoise, urlhaus, virustotal
 from bot.intel.sources.base import SourceFailure, Status, UnexpectedResponse
 from bot.intel.sources.http import ApiAnswer, blocked_for
-from bot.secrets import CredentialRejected
+from bot.secrets.source import CredentialRejected
 
 IP = classify("198.51.100.23")
 URL = classify("http://evil.example.com/x")

@@ -16,8 +16,8 @@ import pytest
 
 from bot import app, package
 from bot.cli import main
-from bot.commands import CommandRegistry, CommandSet
-from bot.rbac import Role
+from bot.kernel.commands import CommandRegistry, CommandSet
+from bot.kernel.rbac import Role
 
 APP_ID = "3f2a9c4e-8b1d-4e6f-a7c2-1d5e9b0f4a38"
 DOMAIN = "vigil-prod.azurewebsites.net"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bot_token import BotTokenProvider, TokenUnavailable
+from bot.entra.tokens import BotTokenProvider, TokenUnavailable
 from tests.secrets.conftest import USER_ASSIGNED_CLIENT_ID
 
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.config import ConfigError, RawConfig
-from bot.secrets import (
+from bot.kernel.config import ConfigError, RawConfig
+from bot.secrets.source import (
     SecretNotFound,
     SecretUnavailable,
     check,

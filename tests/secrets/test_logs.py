@@ -9,8 +9,8 @@ import logging
 
 import pytest
 
-from bot.logs import configure_logging, correlation_id_var, new_correlation_id
-from bot.redaction import Redactor
+from bot.kernel.logs import configure_logging, correlation_id_var, new_correlation_id
+from bot.kernel.redaction import Redactor
 
 SECRET = "log-Secret-Value-31337"
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.config import ConfigError, RawConfig
-from bot.redaction import MARK, Redactor
+from bot.kernel.config import ConfigError, RawConfig
+from bot.kernel.redaction import MARK, Redactor
 
 SECRET = "Zq8-audit-hmac-key-Value"
 

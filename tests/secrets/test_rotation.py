@@ -12,10 +12,15 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.config import RawConfig
-from bot.logs import configure_logging, new_correlation_id
-from bot.redaction import Redactor
-from bot.secrets import CredentialRejected, Secret, call_with_rotation, secret_source_from_config
+from bot.kernel.config import RawConfig
+from bot.kernel.logs import configure_logging, new_correlation_id
+from bot.kernel.redaction import Redactor
+from bot.secrets.source import (
+    CredentialRejected,
+    Secret,
+    call_with_rotation,
+    secret_source_from_config,
+)
 
 NAME = "virustotal-api-key"
 OLD = "vt-0ld-Key-7Hq2x9Lm4Pz8Rw1Ty6Bn3Vc5"

@@ -7,8 +7,9 @@ import pickle
 
 import pytest
 
-from bot.config import RawConfig
-from bot.secrets import (
+from bot.kernel.config import RawConfig
+from bot.secrets.local import DirectorySecretSource, EnvSecretSource, env_name
+from bot.secrets.source import (
     CachedSecretSource,
     CredentialRejected,
     Secret,
@@ -18,7 +19,6 @@ from bot.secrets import (
     check,
     secret_source_from_config,
 )
-from bot.secrets_local import DirectorySecretSource, EnvSecretSource, env_name
 
 VALUE = "v4lue-that-must-not-leak"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bench.store_trips import CountingStore
-from bot import conversation_refs, user_directory
+from bot.kernel import conversation_refs, user_directory
+from bot.kernel.user_directory import SeenUser
 from bot.store import Store, open_store
-from bot.user_directory import SeenUser
 
 TEAM_ID = "19:abcdef0123456789@thread.tacv2"
 CHANNEL_ID = "19:fedcba9876543210@thread.tacv2"

@@ -19,8 +19,8 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from bot.config import RawConfig
 from bot.doctor import diagnose
+from bot.kernel.config import RawConfig
 from bot.store import Store, StoreError, open_store
 from bot.store.entra import EntraTokenUnavailable
 from bot.store.postgres import POOL_MAX_SIZE
@@ -130,7 +130,7 @@ class _LogText(logging.Handler):
 
 @pytest.fixture
 def log_text() -> Iterator[_LogText]:
-    # The service quiets azure and msal (bot.logs.QUIET_LOGGERS); here every level is checked.
+    # The service quiets azure and msal (bot.kernel.logs.QUIET_LOGGERS); every level is checked.
     loggers = [logging.getLogger(name) for name in ("", "azure", "msal", "asyncpg")]
     levels = [logger.level for logger in loggers]
     handler = _LogText()

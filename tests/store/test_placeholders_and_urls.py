@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config import ConfigError, RawConfig
+from bot.kernel.config import ConfigError, RawConfig
 from bot.store import DB_URL, StoreError, StoreUrlError, mask_url, open_store, parse_store_url
 from bot.store.placeholders import to_numbered
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from bot import conversation_refs
 from bot.incidents import records
+from bot.kernel import conversation_refs
 from bot.store import Store, open_store
 from bot.store.schema import available
 

@@ -15,8 +15,8 @@ from botbuilder.dialogs import (
 )
 from botbuilder.dialogs.prompts import NumberPrompt, PromptOptions, TextPrompt
 
-from bot.state import StateCodecError, StateConflictError, StoreStorage, decode, encode
 from bot.store import Store, open_store
+from bot.teams.dialog_state import StateCodecError, StateConflictError, StoreStorage, decode, encode
 
 
 def _bot(store: Store):

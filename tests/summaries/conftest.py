@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.audit import tail
-from bot.devchannel import ChannelConversation, ChannelUser
-from bot.devchannel_record import RecordedCall
+from bot.audit.log import tail
+from bot.devchannel.channel import ChannelConversation, ChannelUser
+from bot.devchannel.record import RecordedCall
 from bot.incidents import records
 from bot.incidents.records import Incident, Severity
 from tests.bot.harness import ADMIN, COMMANDER, Harness

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.audit import tail
-from bot.devchannel import ChannelConversation, ChannelUser
+from bot.audit.log import tail
+from bot.devchannel.channel import ChannelConversation, ChannelUser
 from bot.incidents import records, timeline
 from bot.incidents.records import Severity
 from bot.summaries import reminders

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from bot.config import ConfigError, RawConfig
+from bot.kernel.config import ConfigError, RawConfig
 from bot.kernel.errors import DomainError
 from bot.store import Store, open_store
 from bot.summaries.cadence import format_every, parse_every

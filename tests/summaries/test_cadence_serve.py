@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.devchannel import ChannelConversation, LocalChannel
+from bot.devchannel.channel import ChannelConversation, LocalChannel
 from bot.incidents import records
 from bot.store import open_store
 from tests.alerts.serve import Serve, open_channel

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from bot.devchannel import ChannelConversation
+from bot.devchannel.channel import ChannelConversation
 from bot.incidents import add_timeline, records, timeline
-from bot.rbac import Actor, Role
+from bot.kernel.rbac import Actor, Role
 from bot.summaries.draft import build_draft
 from bot.summaries.posting import CLAIM_LEASE, SummaryError, post_summary
 from tests.bot.harness import ANALYST, COMMANDER, NOBODY, RESPONDER, card_of, card_text

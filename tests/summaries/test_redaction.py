@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
-from bot.config import ConfigError, RawConfig
 from bot.intel.guard import InternalGuard
+from bot.kernel.config import ConfigError, RawConfig
 from bot.summaries.redaction import internal_names, redact
 from bot.summaries.settings import EXEC_CHANNEL, HOST_ROLES, RolePolicy, SummarySettings
 

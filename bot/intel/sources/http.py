@@ -11,7 +11,12 @@ import aiohttp
 
 from bot.intel.sources.base import SourceFailure, SourceRateLimited
 from bot.kernel.retry import parse_retry_after
-from bot.secrets import CredentialRejected, SecretSource, SecretUnavailable, call_with_rotation
+from bot.secrets.source import (
+    CredentialRejected,
+    SecretSource,
+    SecretUnavailable,
+    call_with_rotation,
+)
 
 MAX_RESPONSE_BYTES = 1 << 20
 DEFAULT_RETRY_AFTER = 60.0

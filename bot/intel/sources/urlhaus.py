@@ -21,7 +21,7 @@ from bot.intel.sources.base import (
     plain_text,
 )
 from bot.intel.sources.http import ApiAnswer, ApiClient
-from bot.secrets import CredentialRejected
+from bot.secrets.source import CredentialRejected
 
 NAME = "urlhaus"
 HOSTS = ("abuse.ch",)

@@ -1,0 +1,1 @@
+"""The audit capability: the hash-chained, tamper-evident log of every action."""

@@ -1,0 +1,142 @@
+"""The approval card: rendered per viewer, posted where the request was made, updated in place.
+
+The posted card is the read-only state (no buttons). Its `refresh.userIds` lists the people who
+may act on it (approvers for the action, responders for rollback, the requester for Cancel);
+Teams sends them an `approval.refresh` invoke and shows them the card rendered for them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import cards
+from bot.containment.approvals import policy
+from bot.containment.approvals import records as approval_records
+from bot.containment.approvals.presentation import card_data
+from bot.containment.approvals.records import Approval, StaleApproval
+from bot.containment.approvals.settings import approval_settings
+from bot.containment.connector import Action
+from bot.kernel.messenger import DeliveryFailed, Message
+from bot.kernel.rbac import Actor, Role
+from bot.kernel.services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_REFRESH_USERS = 60  # Teams' limit for refresh.userIds
+USER_IDS_OPTION = "refresh_user_ids"
+MRI_PREFIX = "8:orgid:"
+
+
+def mri(aad_object_id: str) -> str:
+    """The id Teams lists in `refresh.userIds` for an Entra user."""
+    return MRI_PREFIX + aad_object_id
+
+
+def approval_card(
+    approval: Approval,
+    *,
+    viewer: Actor | None = None,
+    services: Services,
+    user_ids: list[str] | None = None,
+) -> dict[str, Any]:
+    """The card as `viewer` sees it (None: the state everyone sees, no buttons).
+
+    `user_ids`: the refresh audience now (see `current_audience`); else the one stored at request.
+    """
+    role = approval_settings(services).role_for(Action(approval.action))
+    now = time.time()
+    if user_ids is None:
+        user_ids = approval.options.get(USER_IDS_OPTION)
+    data = card_data(
+        approval,
+        role=role,
+        user_ids=list(user_ids) if isinstance(user_ids, list) else [],
+        can_decide=viewer is not None and policy.can_decide(approval, viewer, role, now),
+        can_cancel=viewer is not None and policy.can_cancel(approval, viewer, now),
+        can_rollback=viewer is not None and policy.can_rollback(approval, viewer),
+    )
+    # Redacted before render as well as on the way out: render cuts long text (the reason, the
+    # evidence), and a secret or token cut short no longer matches.
+    return cards.render("approval", services.redactor.redact_data(data))
+
+
+async def update_posted_card(services: Services, approval: Approval) -> None:
+    """Replace the posted card with the current state; a failure is logged, never raised."""
+    if not (approval.activity_id and approval.conversation_id and services.messenger):
+        return
+    try:
+        # Recomputed at each state change: approvers Vigil first saw after the request get
+        # their buttons too.
+        user_ids = await current_audience(services, approval)
+        card = approval_card(approval, services=services, user_ids=user_ids)
+        await services.messenger.update(
+            approval.conversation_id, approval.activity_id, Message(card=card)
+        )
+    except DeliveryFailed as exc:
+        log.warning("approval %s: card not updated: %s", approval.id, exc)
+    except Exception:
+        log.exception("approval %s: card not updated", approval.id)
+
+
+async def post_card(services: Services, approval: Approval, conversation_id: str) -> Approval:
+    """Post the read-only card and remember where it is; raises DeliveryFailed if not posted."""
+    if services.messenger is None:
+        raise DeliveryFailed("Vigil cannot post to Teams from here")
+    card = approval_card(approval, services=services)
+    activity_id = await services.messenger.post(conversation_id, Message(card=card))
+    for _ in range(5):
+        try:
+            return await approval_records.transition(
+                services.store,
+                approval,
+                conversation_id=conversation_id,
+                activity_id=activity_id,
+            )
+        except StaleApproval:
+            # Someone clicked (or the expiry job ran) between the post and this write.
+            approval = await approval_records.get(services.store, approval.id)
+    return approval
+
+
+async def current_audience(services: Services, approval: Approval) -> list[str]:
+    """Who may act on the card now (the people Vigil has seen so far)."""
+    return await audience(
+        services, approval, approval_settings(services).role_for(Action(approval.action))
+    )
+
+
+async def audience(services: Services, approval: Approval, role: Role) -> list[str]:
+    """MRIs of people Vigil has seen who may act on the card: requester, approvers, responders.
+
+    People who were never seen by the bot are not listed; they can still use `approvals show`.
+    """
+    rows = await services.store.fetchall(
+        "SELECT aad_object_id, group_ids FROM users ORDER BY last_seen DESC LIMIT 2000"
+    )
+    approvers: list[str] = []
+    responders: list[str] = []
+    for row in rows:
+        object_id = row["aad_object_id"]
+        if object_id == approval.requester_id:
+            continue
+        groups = _groups(row["group_ids"])
+        holder = Actor(object_id, "", services.roles.roles_for(object_id, groups))
+        if holder.has(role):
+            approvers.append(mri(object_id))
+        elif holder.has(Role.RESPONDER):
+            responders.append(mri(object_id))
+    listed = [mri(approval.requester_id), *approvers, *responders]
+    return listed[:MAX_REFRESH_USERS]
+
+
+def _groups(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return ()
+    return tuple(str(g) for g in parsed) if isinstance(parsed, list) else ()

@@ -1,0 +1,1 @@
+"""Entra ID ports: app-only tokens (client credentials or managed identity), Graph."""

@@ -1,0 +1,1 @@
+"""Secret sources: env/file locally, Key Vault through managed identity in Azure."""

@@ -1,0 +1,1 @@
+"""The Teams adapter: the only Bot Framework code besides dialogs/."""

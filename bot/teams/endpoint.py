@@ -1,0 +1,86 @@
+"""The Teams side of a running Vigil: the adapter, the activity handler and the dialogs, built
+over the kernel's ports, and the one call `/api/messages` makes for each activity."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import PrivateConversationState
+from botbuilder.dialogs import Dialog, DialogSet
+from botbuilder.schema import Activity
+
+from bot.entra.tokens import BotTokenProvider
+from bot.kernel import core_commands
+from bot.kernel.capability import Capability
+from bot.kernel.pipeline import Pipeline
+from bot.kernel.services import Services
+from bot.kernel.settings import ServiceSettings
+from bot.teams.adapter import AuthenticationFailed, VigilAdapter
+from bot.teams.connector import BotConnector
+from bot.teams.dialog_state import StoreStorage
+from bot.teams.handler import VigilTeamsHandler, turn_error_handler
+from bot.teams.messenger import TeamsMessenger
+
+__all__ = ["AuthenticationFailed", "BadActivity", "TeamsEndpoint", "build_teams_endpoint"]
+
+
+class BadActivity(ValueError):
+    """The body is not a Bot Framework activity; answered with 400."""
+
+
+@dataclass
+class TeamsEndpoint:
+    adapter: VigilAdapter
+    handler: VigilTeamsHandler
+
+    async def authenticate(self, body: dict[str, Any], auth_header: str) -> tuple[Any, Activity]:
+        """The validated token and the activity; BadActivity or AuthenticationFailed if not."""
+        if not isinstance(body.get("type"), str):
+            raise BadActivity("body is not a Bot Framework activity")
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:
+            raise BadActivity("body is not a Bot Framework activity") from None
+        return await self.adapter.authenticate(activity, auth_header), activity
+
+    async def process(self, auth: Any, activity: Activity) -> tuple[int, Any] | None:
+        """Run one turn; the invoke response's status and body, or None for a plain 200."""
+        invoke = await self.adapter.process_activity(auth, activity, self.handler.on_turn)
+        return None if invoke is None else (invoke.status, invoke.body)
+
+
+def build_teams_endpoint(
+    settings: ServiceSettings,
+    services: Services,
+    tokens: BotTokenProvider,
+    capabilities: tuple[Capability, ...],
+) -> TeamsEndpoint:
+    """The adapter and handler over built ports, with every declared dialog; sets the
+    Messenger (the one way out) on the services."""
+    messenger = TeamsMessenger(
+        BotConnector(services.http, tokens), services.store, services.redactor
+    )
+    services.messenger = messenger
+    adapter = VigilAdapter(settings, tokens, messenger)
+    adapter.on_turn_error = turn_error_handler(services.redactor)
+    dialog_state = PrivateConversationState(StoreStorage(services.store))
+    dialogs = DialogSet(dialog_state.create_property("dialogs"))
+    for dialog in declared_dialogs(services, capabilities):
+        dialogs.add(dialog)
+    filters = [check for capability in capabilities for check in capability.filters]
+    handler = VigilTeamsHandler(
+        services, Pipeline(services, filters), dialog_state, dialogs, core_commands.welcome_card
+    )
+    return TeamsEndpoint(adapter, handler)
+
+
+def declared_dialogs(services: Services, capabilities: tuple[Capability, ...]) -> list[Dialog]:
+    """Each declared dialog, built from its import path (capabilities never import dialogs/)."""
+    built = []
+    for capability in capabilities:
+        for declared in capability.dialogs:
+            module, _, name = declared.factory.partition(":")
+            built.append(getattr(importlib.import_module(module), name)(services))
+    return built

@@ -1,0 +1,95 @@
+"""The terminal chat driven through a pipe against the echo bot, through the control API."""
+
+from __future__ import annotations
+
+import io
+import socket
+
+from bot.devchannel.channel import ChannelConversation, ChannelUser, LocalChannel
+from bot.devchannel.terminal_chat import run_chat
+
+ALICE = ChannelUser.named("Alice Analyst")
+
+
+async def chat(channel: LocalChannel, script: str, conversation=None) -> tuple[int, str]:
+    out = io.StringIO()
+    code = await run_chat(
+        channel.control_url,
+        ALICE,
+        conversation or ChannelConversation.personal(ALICE),
+        stdin=io.StringIO(script),
+        stdout=out,
+    )
+    return code, out.getvalue()
+
+
+async def test_messages_and_end_of_input(echo_bot: LocalChannel) -> None:
+    code, out = await chat(echo_bot, "hello\n\n/help\n")
+    assert code == 0
+    assert "you> hello\nVigil:\n  echo: hello\n" in out
+    assert out.count("button number") == 2  # banner and /help
+
+
+async def test_card_buttons_execute_submit_and_open_url(echo_bot: LocalChannel) -> None:
+    code, out = await chat(echo_bot, "card\n1\nfalse positive\n8\n\n9\n/quit\nnot sent\n")
+    assert code == 0
+    assert "  | Request 1\n  | State : open\n  | [Reason]\n  [1] Approve  [2] Note  [3] Docs" in out
+    # Execute: the input was asked for, the invoke response card and the update are shown.
+    assert "Vigil (updated):" in out and "bot (updated for you):" in out
+    assert "State : approved by Alice Analyst (false positive)" in out
+    assert 'submitted {"note": true, "reason": ""}' in out
+    assert "open: https://example.invalid/docs" in out
+    assert "not sent" not in out
+    invoke = [a for a in echo_bot.received if a["type"] == "invoke"][0]
+    assert invoke["value"]["action"]["data"] == {"n": 1, "reason": "false positive"}
+
+
+async def test_unknown_numbers_are_sent_as_text(echo_bot: LocalChannel) -> None:
+    _, out = await chat(echo_bot, "42\n")
+    assert "echo: 42" in out
+
+
+async def test_refresh_cards_are_fetched_for_the_viewer(echo_bot: LocalChannel) -> None:
+    _, out = await chat(echo_bot, "refresh\n")
+    assert "fresh for Alice Analyst" in out and "stale" not in out
+    invoke = [a for a in echo_bot.received if a["type"] == "invoke"][0]
+    assert invoke["value"]["trigger"] == "automatic"
+
+
+async def test_deleted_messages_are_reported(echo_bot: LocalChannel) -> None:
+    _, out = await chat(echo_bot, "delete\n")
+    assert "(a message was deleted)" in out
+
+
+async def test_channel_messages_mention_the_bot(echo_bot: LocalChannel) -> None:
+    soc = ChannelConversation.channel("SOC", "Alerts")
+    _, out = await chat(echo_bot, "status\n", soc)
+    assert "in Alerts" in out and "echo: status" in out
+    assert echo_bot.received[-1]["text"] == "<at>Vigil</at> status"
+
+
+async def test_hostile_bot_text_is_cleaned(echo_bot: LocalChannel) -> None:
+    _, out = await chat(echo_bot, "\x1b[2Jwipe\u202e\n")
+    assert "\x1b" not in out and "\u202e" not in out and "echo: [2Jwipe" in out
+
+
+async def test_history_is_not_replayed(echo_bot: LocalChannel) -> None:
+    await chat(echo_bot, "first\n")
+    _, out = await chat(echo_bot, "second\n")
+    assert "echo: first" not in out and "echo: second" in out
+
+
+async def test_unreachable_channel_exits_1() -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    out = io.StringIO()
+    code = await run_chat(
+        f"http://127.0.0.1:{port}/_local",
+        ALICE,
+        ChannelConversation.personal(ALICE),
+        stdin=io.StringIO("hi\n"),
+        stdout=out,
+    )
+    assert code == 1 and "cannot reach" in out.getvalue()
