@@ -4,12 +4,15 @@ A conversation id is resolved to its stored conversation reference
 (bot/kernel/conversation_refs.py), which gives the `serviceUrl`. Every outgoing activity,
 proactive or a turn's reply (bot/teams/adapter.py sends those here), has its text and cards
 redacted once, is refused when it is over Teams' size limit, and goes out through the process's
-BotConnector (retries, token refresh). Connector errors become the kernel's DeliveryFailed, so
-capabilities never see a connector type.
+BotConnector (retries, token refresh). A post or update the caller asks to pace first reserves
+the conversation's next send time in the shared pace (bot/kernel/pacing.py) and waits until it;
+a turn's replies are not paced, since they answer the user now. Connector errors become the
+kernel's DeliveryFailed, so capabilities never see a connector type.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -21,6 +24,7 @@ from bot.kernel.messenger import (
     Message,
     MessageTooLarge,
 )
+from bot.kernel.pacing import SharedPace
 from bot.kernel.redaction import Redactor
 from bot.store import Store
 from bot.teams.connector import RETRYABLE, BotConnector, ConnectorError, PayloadTooLarge
@@ -65,20 +69,37 @@ def redacted(activity: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
 class TeamsMessenger:
     """The Messenger port (bot/kernel/messenger.py) for Teams, plus the adapter's way out."""
 
-    def __init__(self, connector: BotConnector, store: Store, redactor: Redactor) -> None:
+    def __init__(
+        self,
+        connector: BotConnector,
+        store: Store,
+        redactor: Redactor,
+        pace: SharedPace | None = None,
+    ) -> None:
         self.connector = connector
         self.store = store
         self.redactor = redactor
+        self.pace = pace or SharedPace(store)
 
     # The Messenger port
 
-    async def post(self, conversation_id: str, message: Message, *, reply_to: str = "") -> str:
+    async def post(
+        self, conversation_id: str, message: Message, *, reply_to: str = "", paced: bool = False
+    ) -> str:
         service_url = await self._service_url(conversation_id)
-        return await self.send_activity(service_url, conversation_id, envelope(message), reply_to)
+        body = self._outgoing(envelope(message))
+        if paced:
+            await self._wait_turn(conversation_id)
+        return await self._send(service_url, conversation_id, body, reply_to)
 
-    async def update(self, conversation_id: str, activity_id: str, message: Message) -> None:
+    async def update(
+        self, conversation_id: str, activity_id: str, message: Message, *, paced: bool = False
+    ) -> None:
         service_url = await self._service_url(conversation_id)
-        await self.replace_activity(service_url, conversation_id, activity_id, envelope(message))
+        body = self._outgoing(envelope(message))
+        if paced:
+            await self._wait_turn(conversation_id)
+        await self._replace(service_url, conversation_id, activity_id, body)
 
     async def create_channel_conversation(
         self, team_id: str, channel_id: str, message: Message
@@ -135,7 +156,7 @@ class TeamsMessenger:
         brief = BotConnector(
             shared.http, shared.tokens, max_attempts=_BRIEF_ATTEMPTS, max_wait=_BRIEF_MAX_WAIT
         )
-        return TeamsMessenger(brief, self.store, self.redactor)
+        return TeamsMessenger(brief, self.store, self.redactor, self.pace)
 
     # The adapter's way out: a turn's replies carry their serviceUrl already.
 
@@ -143,22 +164,14 @@ class TeamsMessenger:
         self, service_url: str, conversation_id: str, activity: dict[str, Any], reply_to: str = ""
     ) -> str:
         """Post an activity (a reply in `reply_to`'s thread when given); its new id."""
-        body = self._outgoing(activity)
-        try:
-            return await self.connector.send(
-                service_url, conversation_id, body, reply_to_id=reply_to or None
-            )
-        except ConnectorError as exc:
-            raise _delivery_failed(exc) from None
+        return await self._send(service_url, conversation_id, self._outgoing(activity), reply_to)
 
     async def replace_activity(
         self, service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any]
     ) -> str:
-        body = self._outgoing(activity)
-        try:
-            return await self.connector.update(service_url, conversation_id, activity_id, body)
-        except ConnectorError as exc:
-            raise _delivery_failed(exc) from None
+        return await self._replace(
+            service_url, conversation_id, activity_id, self._outgoing(activity)
+        )
 
     async def delete_activity(
         self, service_url: str, conversation_id: str, activity_id: str
@@ -167,6 +180,30 @@ class TeamsMessenger:
             await self.connector.delete(service_url, conversation_id, activity_id)
         except ConnectorError as exc:
             raise _delivery_failed(exc) from None
+
+    async def _send(
+        self, service_url: str, conversation_id: str, body: dict[str, Any], reply_to: str
+    ) -> str:
+        try:
+            return await self.connector.send(
+                service_url, conversation_id, body, reply_to_id=reply_to or None
+            )
+        except ConnectorError as exc:
+            raise _delivery_failed(exc) from None
+
+    async def _replace(
+        self, service_url: str, conversation_id: str, activity_id: str, body: dict[str, Any]
+    ) -> str:
+        try:
+            return await self.connector.update(service_url, conversation_id, activity_id, body)
+        except ConnectorError as exc:
+            raise _delivery_failed(exc) from None
+
+    async def _wait_turn(self, conversation_id: str) -> None:
+        # A thread's messages count against its channel's budget, as the outbox's do.
+        wait = await self.pace.reserve(conversation_refs.base_conversation_id(conversation_id))
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def _outgoing(self, activity: dict[str, Any]) -> dict[str, Any]:
         body = redacted(activity, self.redactor)
