@@ -4,7 +4,9 @@ A conversation id is resolved to its stored conversation reference
 (bot/kernel/conversation_refs.py), which gives the `serviceUrl`. Every outgoing activity,
 proactive or a turn's reply (bot/teams/adapter.py sends those here), has its text and cards
 redacted once, is refused when it is over Teams' size limit, and goes out through the process's
-BotConnector (retries, token refresh). A post or update the caller asks to pace first reserves
+BotConnector (retries, token refresh). The answer to a card click, an HTTP response body rather
+than a sent activity, is made here too (`invoke_answer`), so this is the only place that
+redacts what Teams shows. A post or update the caller asks to pace first reserves
 the conversation's next send time in the shared pace (bot/kernel/pacing.py) and waits until it;
 a turn's replies are not paced, since they answer the user now. Connector errors become the
 kernel's DeliveryFailed, so capabilities never see a connector type.
@@ -31,6 +33,8 @@ from bot.teams.connector import RETRYABLE, BotConnector, ConnectorError, Payload
 from cards.limits import MAX_MESSAGE_BYTES
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+# An invoke answer of this type shows its text as a message instead of replacing the card.
+INVOKE_MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 # Activity fields a reader sees as text; the rest of the envelope is ids and routing.
 _TEXT_FIELDS = ("text", "summary", "speak")
 # Few quick retries for callers with a durable retry of their own; longer waits go back to them.
@@ -160,6 +164,25 @@ class TeamsMessenger:
 
     # The adapter's way out: a turn's replies carry their serviceUrl already.
 
+    def invoke_answer(self, message: Message) -> dict[str, Any]:
+        """The body of the HTTP answer to a Universal Action click, redacted and size-checked
+        like a sent message: a card replaces the clicked card for this user, text shows as a
+        message. MessageTooLarge when Teams would refuse it."""
+        if message.card is not None:
+            body = {
+                "statusCode": 200,
+                "type": CARD_CONTENT_TYPE,
+                "value": self.redactor.redact_card(message.card),
+            }
+        else:
+            body = {
+                "statusCode": 200,
+                "type": INVOKE_MESSAGE_TYPE,
+                "value": self.redactor.redact_shown(message.text or "Done."),
+            }
+        _check_size(body)
+        return body
+
     async def send_activity(
         self, service_url: str, conversation_id: str, activity: dict[str, Any], reply_to: str = ""
     ) -> str:
@@ -207,9 +230,7 @@ class TeamsMessenger:
 
     def _outgoing(self, activity: dict[str, Any]) -> dict[str, Any]:
         body = redacted(activity, self.redactor)
-        size = len(json.dumps(body, separators=(",", ":")).encode())
-        if size > MAX_MESSAGE_BYTES:
-            raise MessageTooLarge(f"not sent: {size} bytes, over Teams' {MAX_MESSAGE_BYTES}")
+        _check_size(body)
         return body
 
     async def _service_url(self, conversation_id: str) -> str:
@@ -247,6 +268,12 @@ class TeamsMessenger:
             "channel_name": None,
         }
         await conversation_refs.save(self.store, reference, where)
+
+
+def _check_size(body: dict[str, Any]) -> None:
+    size = len(json.dumps(body, separators=(",", ":")).encode())
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(f"not sent: {size} bytes, over Teams' {MAX_MESSAGE_BYTES}")
 
 
 def _delivery_failed(exc: ConnectorError) -> DeliveryFailed:
