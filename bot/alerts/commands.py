@@ -178,7 +178,8 @@ async def _in_thread(call: ActionCall, reply: Reply) -> bool:
         return False
     base = conversation_refs.base_conversation_id(call.conversation.id)
     try:
-        # Reply to Activity on the card's message: Teams shows it in the card's thread.
+        # Reply to Activity on the card's message: Teams shows it in the card's thread. Not
+        # paced: it answers the click now, as a turn's reply does.
         await messenger.post(
             base, Message(text=reply.text or "", card=reply.card), reply_to=call.activity_id
         )

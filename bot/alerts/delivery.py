@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections import deque
 from typing import Any
@@ -21,7 +20,6 @@ import cards
 from bot.alerts import mentions, outbox, repository
 from bot.alerts.dedupe import Window
 from bot.alerts.ingest import wake_event
-from bot.alerts.pacing import SharedPace
 from bot.alerts.pipeline import route_pending
 from bot.alerts.presentation import alert_card_data, digest_card_data, with_mentions
 from bot.alerts.routing import Routes
@@ -33,6 +31,7 @@ from bot.kernel.messenger import (
     MessageTooLarge,
     Messenger,
 )
+from bot.kernel.pacing import SharedPace
 from bot.kernel.services import Services
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,6 @@ BUSY_PAUSE = 0.05
 PREPARE_AHEAD = 0.3
 # How long a stopping worker waits for posts in flight to be recorded.
 POST_GRACE = 20.0
-PURGE_EVERY = 60.0
 
 
 class DeliveryWorker:
@@ -62,7 +60,6 @@ class DeliveryWorker:
         self.senders: dict[str, asyncio.Task[None]] = {}
         self.posting: set[asyncio.Task[None]] = set()
         self._messenger: Messenger | None = None
-        self._purged = 0.0
 
     @property
     def messenger(self) -> Messenger:
@@ -105,9 +102,6 @@ class DeliveryWorker:
         rows = await outbox.claim(self.store, self.owner, room) if room > 0 else []
         for row in rows:
             self._queue(row["conversation_id"], row["id"])
-        if time.monotonic() - self._purged > PURGE_EVERY:
-            self._purged = time.monotonic()
-            await self.pace.purge()
         return bool(routed or rows)
 
     def _queue(self, conversation_id: str, group_id: str) -> None:

@@ -302,7 +302,7 @@ async def _refresh_channel_card(services: Services, incident_id: str) -> None:
     card = await current_card(services.store, current)
     try:
         await services.messenger.update(
-            current.card_conversation_id, current.card_activity_id, Message(card=card)
+            current.card_conversation_id, current.card_activity_id, Message(card=card), paced=True
         )
     except DeliveryFailed as exc:
         log.warning("incident %s: channel card not updated: %s", incident_id, exc)

@@ -2,8 +2,10 @@
 
 Capabilities hand it a conversation id and a `Message` (text, a card, or both). The
 implementation (bot/teams/messenger.py) resolves the conversation id to the stored conversation
-reference, builds the activity, redacts it once, checks Teams' size limit and sends it. Nothing
-here knows Bot Framework, a `serviceUrl` or an activity envelope, so a capability never does.
+reference, builds the activity, redacts it once, checks Teams' size limit, waits for the
+conversation's turn under Teams' rate limits when the caller asks for pacing, and sends it.
+Nothing here knows Bot Framework, a `serviceUrl` or an activity envelope, so a capability never
+does.
 """
 
 from __future__ import annotations
@@ -56,12 +58,20 @@ class ConversationUnknown(DeliveryFailed):
 class Messenger(Protocol):
     """Posts, replies and card updates to Teams conversations, known by their conversation id."""
 
-    async def post(self, conversation_id: str, message: Message, *, reply_to: str = "") -> str:
-        """Post a message (into `reply_to`'s thread when given); the new message's id."""
+    async def post(
+        self, conversation_id: str, message: Message, *, reply_to: str = "", paced: bool = False
+    ) -> str:
+        """Post a message (into `reply_to`'s thread when given); the new message's id.
+
+        `paced`: wait for the conversation's turn under Teams' rate limits (bot/kernel/pacing.py)
+        first; for proactive posts, not for answering a user now."""
         ...
 
-    async def update(self, conversation_id: str, activity_id: str, message: Message) -> None:
-        """Replace a message Vigil posted earlier (a card showing a new state)."""
+    async def update(
+        self, conversation_id: str, activity_id: str, message: Message, *, paced: bool = False
+    ) -> None:
+        """Replace a message Vigil posted earlier (a card showing a new state); `paced` as for
+        `post` (an update counts against the same limits)."""
         ...
 
     async def create_channel_conversation(

@@ -161,7 +161,7 @@ async def _send(
     """Post the card under the claimed key and record its message id."""
     assert services.messenger is not None  # checked by _where_to_post
     try:
-        activity_id = await services.messenger.post(conversation_id, Message(card=card))
+        activity_id = await services.messenger.post(conversation_id, Message(card=card), paced=True)
     except DeliveryFailed as exc:
         # Give the key back so the commander can confirm again.
         await services.store.execute("DELETE FROM exec_summaries WHERE id = ?", key)

@@ -196,7 +196,7 @@ async def deliver(services: Services, reminder_id: str, now: float | None = None
     try:
         if not conversation_id:
             raise DeliveryFailed("no chat with the commander and no incident channel")
-        activity_id = await services.messenger.post(conversation_id, message)
+        activity_id = await services.messenger.post(conversation_id, message, paced=True)
     except DeliveryFailed as exc:
         await _retry_later(services, reminder, str(exc), now)
         return False

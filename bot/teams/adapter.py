@@ -4,8 +4,9 @@ Measured with botbuilder 4.17.1 (see shared/FACTS.md): stock auth answers 500 fo
 tokens, builds a new MSAL client per turn and two msrest clients per turn, each rebuilding a
 999-entry retry list. Here every validation failure is a 401, the token is cached per process,
 replies and updates go out through the TeamsMessenger (redacted and size-checked like every
-proactive post, over one aiohttp session), and msrest clients are built only when a rare SDK
-path (TeamsInfo) asks for one.
+proactive post, over one aiohttp session) as JSON made without msrest's serializer
+(bot/teams/activity_json.py), and msrest clients are built only when a rare SDK path (TeamsInfo)
+asks for one.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from msrest.universal_http import requests as msrest_requests
 
 from bot.entra.tokens import BotTokenProvider
 from bot.kernel.settings import ServiceSettings
+from bot.teams.activity_json import activity_json
 from bot.teams.messenger import TeamsMessenger
 
 log = logging.getLogger(__name__)
@@ -185,7 +187,7 @@ class VigilAdapter(CloudAdapter):
             new_id = await self.messenger.send_activity(
                 activity.service_url,
                 activity.conversation.id,
-                activity.serialize(),
+                activity_json(activity),
                 reply_to=activity.reply_to_id or "",
             )
             responses.append(ResourceResponse(id=new_id))
@@ -193,7 +195,7 @@ class VigilAdapter(CloudAdapter):
 
     async def update_activity(self, context: TurnContext, activity: Activity) -> ResourceResponse:
         new_id = await self.messenger.replace_activity(
-            activity.service_url, activity.conversation.id, activity.id, activity.serialize()
+            activity.service_url, activity.conversation.id, activity.id, activity_json(activity)
         )
         return ResourceResponse(id=new_id)
 

@@ -20,7 +20,7 @@ from bot.kernel.settings import ServiceSettings
 from bot.teams.adapter import AuthenticationFailed, VigilAdapter
 from bot.teams.connector import BotConnector
 from bot.teams.dialog_state import StoreStorage
-from bot.teams.handler import VigilTeamsHandler, turn_error_handler
+from bot.teams.handler import VigilTeamsHandler, on_turn_error
 from bot.teams.messenger import TeamsMessenger
 
 __all__ = ["AuthenticationFailed", "BadActivity", "TeamsEndpoint", "build_teams_endpoint"]
@@ -64,14 +64,19 @@ def build_teams_endpoint(
     )
     services.messenger = messenger
     adapter = VigilAdapter(settings, tokens, messenger)
-    adapter.on_turn_error = turn_error_handler(services.redactor)
+    adapter.on_turn_error = on_turn_error
     dialog_state = PrivateConversationState(StoreStorage(services.store))
     dialogs = DialogSet(dialog_state.create_property("dialogs"))
     for dialog in declared_dialogs(services, capabilities):
         dialogs.add(dialog)
     filters = [check for capability in capabilities for check in capability.filters]
     handler = VigilTeamsHandler(
-        services, Pipeline(services, filters), dialog_state, dialogs, core_commands.welcome_card
+        services,
+        Pipeline(services, filters),
+        dialog_state,
+        dialogs,
+        core_commands.welcome_card,
+        messenger,
     )
     return TeamsEndpoint(adapter, handler)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from botbuilder.core import (
@@ -28,17 +27,19 @@ from bot.kernel import conversation_refs, user_directory
 from bot.kernel.commands import Conversation, Reply
 from bot.kernel.inbound import ActiveDialog, Click, Inbound, Sender, Turn
 from bot.kernel.logs import new_correlation_id
+from bot.kernel.messenger import Message, MessageTooLarge
 from bot.kernel.normalise import Mention
 from bot.kernel.pipeline import Pipeline, error_reply
 from bot.kernel.rbac import Role
-from bot.kernel.redaction import Redactor
 from bot.kernel.services import Services
+from bot.teams.messenger import TeamsMessenger
 from dialogs.turn import set_turn
 
 log = logging.getLogger(__name__)
 
 # Teams retries a delivery it did not see acknowledged; a day covers its retry window with room.
 DEDUPE_TTL_SECONDS = 24 * 3600
+TOO_LARGE = "The answer is too large for Teams to show; nothing else went wrong."
 
 
 class TeamsDialogs:
@@ -101,8 +102,10 @@ class VigilTeamsHandler(TeamsActivityHandler):
         dialog_state: PrivateConversationState,
         dialogs: DialogSet,
         welcome_card: Callable[[str | None, str | None], dict[str, Any]],
+        messenger: TeamsMessenger,
     ) -> None:
         self.services = services
+        self.messenger = messenger
         self.pipeline = pipeline
         self.dialog_state = dialog_state
         self.dialogs = dialogs
@@ -116,13 +119,9 @@ class VigilTeamsHandler(TeamsActivityHandler):
             if not await self.services.store.claim_once("activity", key, DEDUPE_TTL_SECONDS):
                 log.info("redelivered activity %s answered once already", activity.id)
                 if activity.type == ActivityTypes.invoke:
-                    await _invoke_reply(
-                        turn_context,
-                        {
-                            "statusCode": 200,
-                            "type": "application/vnd.microsoft.activity.message",
-                            "value": "Already handled.",
-                        },
+                    answer = self._invoke_answer(Reply(text="Already handled."))
+                    await turn_context.send_activity(
+                        Activity(type=ActivityTypes.invoke_response, value=answer)
                     )
                 return
         await self._remember(turn_context)
@@ -158,18 +157,14 @@ class VigilTeamsHandler(TeamsActivityHandler):
         )
         dialogs = TeamsDialogs(turn_context, self.dialogs, self.dialog_roles)
         reply = await self.pipeline.handle(inbound, dialogs)
-        await send_reply(turn_context, reply, self.services.redactor)
+        await send_reply(turn_context, reply)
 
     async def _legacy_submit(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         value = activity.value
         verb = value.get("verb") if isinstance(value, dict) else None
         if not isinstance(verb, str):
-            await send_reply(
-                turn_context,
-                Reply(text="That button sent nothing I understand."),
-                self.services.redactor,
-            )
+            await send_reply(turn_context, Reply(text="That button sent nothing I understand."))
             return
         data = value.get("data", value)
         click = Click(
@@ -178,7 +173,7 @@ class VigilTeamsHandler(TeamsActivityHandler):
         inbound = Inbound(
             sender_of(activity), conversation_of(activity), new_correlation_id(), click=click
         )
-        reply = redacted(await self.pipeline.handle(inbound), self.services.redactor)
+        reply = await self.pipeline.handle(inbound)
         if reply.card is not None and activity.reply_to_id:
             # A Submit cannot answer with a card; update the card it came from instead.
             updated = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
@@ -187,7 +182,7 @@ class VigilTeamsHandler(TeamsActivityHandler):
             if reply.text:
                 await turn_context.send_activity(MessageFactory.text(reply.text))
             return
-        await send_reply(turn_context, reply, self.services.redactor)
+        await send_reply(turn_context, reply)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
@@ -198,7 +193,7 @@ class VigilTeamsHandler(TeamsActivityHandler):
         verb = action.get("verb")
         data = action.get("data") if isinstance(action.get("data"), dict) else {}
         if not isinstance(verb, str) or not verb:
-            return _adaptive_response(Reply(text="That button sent no action."), status=400)
+            return self._invoke_answer(Reply(text="That button sent no action."), status=400)
         click = Click(
             verb,
             data,
@@ -208,8 +203,15 @@ class VigilTeamsHandler(TeamsActivityHandler):
         inbound = Inbound(
             sender_of(activity), conversation_of(activity), new_correlation_id(), click=click
         )
-        reply = await self.pipeline.handle(inbound)
-        return _adaptive_response(redacted(reply, self.services.redactor))
+        return self._invoke_answer(await self.pipeline.handle(inbound))
+
+    def _invoke_answer(self, reply: Reply, status: int = 200) -> InvokeResponse:
+        # Universal Actions: the Messenger makes the body (redacted, within Teams' size limit).
+        try:
+            body = self.messenger.invoke_answer(Message(text=reply.text or "", card=reply.card))
+        except MessageTooLarge:
+            body = self.messenger.invoke_answer(Message(text=TOO_LARGE))
+        return InvokeResponse(status=status, body=body)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         # Handled here rather than by TeamsActivityHandler, whose member lookup re-raises any
@@ -310,9 +312,8 @@ def _tenant_id(activity: Activity) -> str:
     return str(tenant.get("id") or "") if isinstance(tenant, dict) else ""
 
 
-async def send_reply(turn_context: TurnContext, reply: Reply, redactor: Redactor) -> None:
-    """Post a reply; everything posted passes the redactor first."""
-    reply = redacted(reply, redactor)
+async def send_reply(turn_context: TurnContext, reply: Reply) -> None:
+    """Post a reply; the adapter sends it through the TeamsMessenger, which redacts it."""
     if reply.card is not None:
         message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
         if reply.text:
@@ -322,50 +323,16 @@ async def send_reply(turn_context: TurnContext, reply: Reply, redactor: Redactor
         await turn_context.send_activity(MessageFactory.text(reply.text))
 
 
-def redacted(reply: Reply, redactor: Redactor) -> Reply:
-    return replace(
-        reply,
-        text=redactor.redact(reply.text) if reply.text else reply.text,
-        card=redactor.redact_data(reply.card) if reply.card is not None else None,
+async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+    """The adapter's on_turn_error: log the traceback with a correlation id; the user sees only
+    the id (the reply goes out through the Messenger, redacted like any other)."""
+    correlation_id = new_correlation_id()
+    log.error(
+        "turn failed (correlation id %s)",
+        correlation_id,
+        exc_info=(type(error), error, error.__traceback__),
     )
-
-
-def _adaptive_response(reply: Reply, status: int = 200) -> InvokeResponse:
-    # Universal Actions: a card replaces the clicked card for this user; text shows as a message.
-    if reply.card is not None:
-        body = {
-            "statusCode": 200,
-            "type": "application/vnd.microsoft.card.adaptive",
-            "value": reply.card,
-        }
-    else:
-        body = {
-            "statusCode": 200,
-            "type": "application/vnd.microsoft.activity.message",
-            "value": reply.text or "Done.",
-        }
-    return InvokeResponse(status=status, body=body)
-
-
-async def _invoke_reply(turn_context: TurnContext, body: dict[str, Any]) -> None:
-    await turn_context.send_activity(
-        Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body))
-    )
-
-
-def turn_error_handler(redactor: Redactor):
-    """on_turn_error: log the traceback with a correlation id; the user sees only the id."""
-
-    async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
-        correlation_id = new_correlation_id()
-        log.error(
-            "turn failed (correlation id %s)",
-            correlation_id,
-            exc_info=(type(error), error, error.__traceback__),
-        )
-        try:
-            await send_reply(turn_context, error_reply(correlation_id), redactor)
-        except Exception:
-            log.exception("could not send the error reply (correlation id %s)", correlation_id)
-
-    return on_turn_error
+    try:
+        await send_reply(turn_context, error_reply(correlation_id))
+    except Exception:
+        log.exception("could not send the error reply (correlation id %s)", correlation_id)

@@ -4,12 +4,17 @@ A conversation id is resolved to its stored conversation reference
 (bot/kernel/conversation_refs.py), which gives the `serviceUrl`. Every outgoing activity,
 proactive or a turn's reply (bot/teams/adapter.py sends those here), has its text and cards
 redacted once, is refused when it is over Teams' size limit, and goes out through the process's
-BotConnector (retries, token refresh). Connector errors become the kernel's DeliveryFailed, so
-capabilities never see a connector type.
+BotConnector (retries, token refresh). The answer to a card click, an HTTP response body rather
+than a sent activity, is made here too (`invoke_answer`), so this is the only place that
+redacts what Teams shows. A post or update the caller asks to pace first reserves
+the conversation's next send time in the shared pace (bot/kernel/pacing.py) and waits until it;
+a turn's replies are not paced, since they answer the user now. Connector errors become the
+kernel's DeliveryFailed, so capabilities never see a connector type.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -21,12 +26,15 @@ from bot.kernel.messenger import (
     Message,
     MessageTooLarge,
 )
+from bot.kernel.pacing import SharedPace
 from bot.kernel.redaction import Redactor
 from bot.store import Store
 from bot.teams.connector import RETRYABLE, BotConnector, ConnectorError, PayloadTooLarge
 from cards.limits import MAX_MESSAGE_BYTES
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+# An invoke answer of this type shows its text as a message instead of replacing the card.
+INVOKE_MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 # Activity fields a reader sees as text; the rest of the envelope is ids and routing.
 _TEXT_FIELDS = ("text", "summary", "speak")
 # Few quick retries for callers with a durable retry of their own; longer waits go back to them.
@@ -65,20 +73,37 @@ def redacted(activity: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
 class TeamsMessenger:
     """The Messenger port (bot/kernel/messenger.py) for Teams, plus the adapter's way out."""
 
-    def __init__(self, connector: BotConnector, store: Store, redactor: Redactor) -> None:
+    def __init__(
+        self,
+        connector: BotConnector,
+        store: Store,
+        redactor: Redactor,
+        pace: SharedPace | None = None,
+    ) -> None:
         self.connector = connector
         self.store = store
         self.redactor = redactor
+        self.pace = pace or SharedPace(store)
 
     # The Messenger port
 
-    async def post(self, conversation_id: str, message: Message, *, reply_to: str = "") -> str:
+    async def post(
+        self, conversation_id: str, message: Message, *, reply_to: str = "", paced: bool = False
+    ) -> str:
         service_url = await self._service_url(conversation_id)
-        return await self.send_activity(service_url, conversation_id, envelope(message), reply_to)
+        body = self._outgoing(envelope(message))
+        if paced:
+            await self._wait_turn(conversation_id)
+        return await self._send(service_url, conversation_id, body, reply_to)
 
-    async def update(self, conversation_id: str, activity_id: str, message: Message) -> None:
+    async def update(
+        self, conversation_id: str, activity_id: str, message: Message, *, paced: bool = False
+    ) -> None:
         service_url = await self._service_url(conversation_id)
-        await self.replace_activity(service_url, conversation_id, activity_id, envelope(message))
+        body = self._outgoing(envelope(message))
+        if paced:
+            await self._wait_turn(conversation_id)
+        await self._replace(service_url, conversation_id, activity_id, body)
 
     async def create_channel_conversation(
         self, team_id: str, channel_id: str, message: Message
@@ -135,30 +160,41 @@ class TeamsMessenger:
         brief = BotConnector(
             shared.http, shared.tokens, max_attempts=_BRIEF_ATTEMPTS, max_wait=_BRIEF_MAX_WAIT
         )
-        return TeamsMessenger(brief, self.store, self.redactor)
+        return TeamsMessenger(brief, self.store, self.redactor, self.pace)
 
     # The adapter's way out: a turn's replies carry their serviceUrl already.
+
+    def invoke_answer(self, message: Message) -> dict[str, Any]:
+        """The body of the HTTP answer to a Universal Action click, redacted and size-checked
+        like a sent message: a card replaces the clicked card for this user, text shows as a
+        message. MessageTooLarge when Teams would refuse it."""
+        if message.card is not None:
+            body = {
+                "statusCode": 200,
+                "type": CARD_CONTENT_TYPE,
+                "value": self.redactor.redact_card(message.card),
+            }
+        else:
+            body = {
+                "statusCode": 200,
+                "type": INVOKE_MESSAGE_TYPE,
+                "value": self.redactor.redact_shown(message.text or "Done."),
+            }
+        _check_size(body)
+        return body
 
     async def send_activity(
         self, service_url: str, conversation_id: str, activity: dict[str, Any], reply_to: str = ""
     ) -> str:
         """Post an activity (a reply in `reply_to`'s thread when given); its new id."""
-        body = self._outgoing(activity)
-        try:
-            return await self.connector.send(
-                service_url, conversation_id, body, reply_to_id=reply_to or None
-            )
-        except ConnectorError as exc:
-            raise _delivery_failed(exc) from None
+        return await self._send(service_url, conversation_id, self._outgoing(activity), reply_to)
 
     async def replace_activity(
         self, service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any]
     ) -> str:
-        body = self._outgoing(activity)
-        try:
-            return await self.connector.update(service_url, conversation_id, activity_id, body)
-        except ConnectorError as exc:
-            raise _delivery_failed(exc) from None
+        return await self._replace(
+            service_url, conversation_id, activity_id, self._outgoing(activity)
+        )
 
     async def delete_activity(
         self, service_url: str, conversation_id: str, activity_id: str
@@ -168,11 +204,33 @@ class TeamsMessenger:
         except ConnectorError as exc:
             raise _delivery_failed(exc) from None
 
+    async def _send(
+        self, service_url: str, conversation_id: str, body: dict[str, Any], reply_to: str
+    ) -> str:
+        try:
+            return await self.connector.send(
+                service_url, conversation_id, body, reply_to_id=reply_to or None
+            )
+        except ConnectorError as exc:
+            raise _delivery_failed(exc) from None
+
+    async def _replace(
+        self, service_url: str, conversation_id: str, activity_id: str, body: dict[str, Any]
+    ) -> str:
+        try:
+            return await self.connector.update(service_url, conversation_id, activity_id, body)
+        except ConnectorError as exc:
+            raise _delivery_failed(exc) from None
+
+    async def _wait_turn(self, conversation_id: str) -> None:
+        # A thread's messages count against its channel's budget, as the outbox's do.
+        wait = await self.pace.reserve(conversation_refs.base_conversation_id(conversation_id))
+        if wait > 0:
+            await asyncio.sleep(wait)
+
     def _outgoing(self, activity: dict[str, Any]) -> dict[str, Any]:
         body = redacted(activity, self.redactor)
-        size = len(json.dumps(body, separators=(",", ":")).encode())
-        if size > MAX_MESSAGE_BYTES:
-            raise MessageTooLarge(f"not sent: {size} bytes, over Teams' {MAX_MESSAGE_BYTES}")
+        _check_size(body)
         return body
 
     async def _service_url(self, conversation_id: str) -> str:
@@ -210,6 +268,12 @@ class TeamsMessenger:
             "channel_name": None,
         }
         await conversation_refs.save(self.store, reference, where)
+
+
+def _check_size(body: dict[str, Any]) -> None:
+    size = len(json.dumps(body, separators=(",", ":")).encode())
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(f"not sent: {size} bytes, over Teams' {MAX_MESSAGE_BYTES}")
 
 
 def _delivery_failed(exc: ConnectorError) -> DeliveryFailed:

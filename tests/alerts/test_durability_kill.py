@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from bot.store import open_store
-from tests.alerts.rates import TEAMS_CONVERSATION_LIMITS, worst_window
 from tests.alerts.serve import (
     Serve,
     Storm,
@@ -16,6 +15,7 @@ from tests.alerts.serve import (
     storm_alert,
     until_shown,
 )
+from tests.bot.rates import TEAMS_CONVERSATION_LIMITS, worst_window
 
 GROUPS = 8
 PER_GROUP = 40

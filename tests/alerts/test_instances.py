@@ -7,7 +7,6 @@ import time
 
 from bot.alerts import outbox
 from bot.store import Store, open_store
-from tests.alerts.rates import TEAMS_BOT_LIMIT, TEAMS_CONVERSATION_LIMITS, worst_window
 from tests.alerts.serve import (
     Serve,
     Storm,
@@ -18,6 +17,7 @@ from tests.alerts.serve import (
     storm_alert,
     until_shown,
 )
+from tests.bot.rates import TEAMS_BOT_LIMIT, TEAMS_CONVERSATION_LIMITS, worst_window
 
 GROUPS = 64
 PER_GROUP = 2

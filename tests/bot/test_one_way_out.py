@@ -227,3 +227,10 @@ async def test_the_messenger_refuses_what_teams_would_and_reaches_known_conversa
     assert (sent.kind, sent.activity_id, updated.kind) == ("send", posted, "update")
     assert sent.activity["text"] == f"key {MARK}"
     assert card_of(updated)["body"][0]["text"] == MARK
+
+    # A click's answer is an HTTP body, not a sent activity: redacted and size-checked as well.
+    answer = messenger.invoke_answer(Message(card=card))
+    assert answer["value"]["body"][0]["text"] == MARK
+    assert messenger.invoke_answer(Message(text=f"key {APP_PASSWORD}"))["value"] == f"key {MARK}"
+    with pytest.raises(MessageTooLarge):
+        messenger.invoke_answer(Message(text="x" * (MAX_MESSAGE_BYTES + 1)))

@@ -73,7 +73,7 @@ async def update_posted_card(services: Services, approval: Approval) -> None:
         user_ids = await current_audience(services, approval)
         card = approval_card(approval, services=services, user_ids=user_ids)
         await services.messenger.update(
-            approval.conversation_id, approval.activity_id, Message(card=card)
+            approval.conversation_id, approval.activity_id, Message(card=card), paced=True
         )
     except DeliveryFailed as exc:
         log.warning("approval %s: card not updated: %s", approval.id, exc)
@@ -86,7 +86,7 @@ async def post_card(services: Services, approval: Approval, conversation_id: str
     if services.messenger is None:
         raise DeliveryFailed("Vigil cannot post to Teams from here")
     card = approval_card(approval, services=services)
-    activity_id = await services.messenger.post(conversation_id, Message(card=card))
+    activity_id = await services.messenger.post(conversation_id, Message(card=card), paced=True)
     for _ in range(5):
         try:
             return await approval_records.transition(

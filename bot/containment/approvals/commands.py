@@ -253,6 +253,7 @@ async def _private(call: ActionCall, reply: Reply) -> Reply:
     if conversation_id is None:
         return reply
     try:
+        # Not paced: it answers the click now, as a turn's reply does.
         await messenger.post(conversation_id, Message(text=reply.text or ""))
     except DeliveryFailed as exc:
         log.warning("private answer not sent: %s", exc)

@@ -1,4 +1,5 @@
-"""The shared pace: send times reserved in the store keep Teams' limits for all instances."""
+"""The shared pace: send times reserved in the store keep Teams' limits for all instances and
+every sender (the alert outbox, the Messenger's paced posts and updates)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import asyncio
 
 import pytest
 
-from bot.alerts.pacing import CONVERSATION_SPACING, SharedPace, earliest
+from bot.devchannel.channel import ChannelConversation
+from bot.devchannel.record import in_conversation
+from bot.kernel.messenger import Message
+from bot.kernel.pacing import CONVERSATION_LIMITS, CONVERSATION_SPACING, SharedPace, earliest
 from bot.store import open_store
-from tests.alerts.rates import TEAMS_BOT_LIMIT, TEAMS_CONVERSATION_LIMITS, worst_window
+from tests.bot.harness import ADMIN
+from tests.bot.rates import TEAMS_BOT_LIMIT, TEAMS_CONVERSATION_LIMITS, worst_window
 
 T0 = 1_700_000_000.0
 
@@ -76,3 +81,30 @@ async def test_old_sends_are_forgotten(store):
     assert await store.fetchval("SELECT COUNT(*) FROM alert_pace_sends") == 0
     assert await store.fetchval("SELECT COUNT(*) FROM alert_pace_tokens") == 0
     assert await pace.reserve("19:old@thread.tacv2") == 0
+
+
+async def test_paced_posts_through_the_running_bot_arrive_within_the_budget(harness):
+    channel = ChannelConversation.channel("SOC", "approvals")
+    await harness.say(ADMIN, "ping", channel)
+    reserved = "SELECT COUNT(*) FROM alert_pace_sends WHERE scope = ?"
+    store = harness.vigil.services.store
+    # A turn's reply answers the user now: it takes no turn in the pace.
+    assert await store.fetchval(reserved, "c:" + channel.id) == 0
+
+    since = harness.channel.last_seq
+    messenger = harness.vigil.services.messenger
+    count = 16
+    ids = await asyncio.gather(
+        *(messenger.post(channel.id, Message(text=f"post {n}"), paced=True) for n in range(count))
+    )
+    assert len(set(ids)) == count
+    assert await store.fetchval(reserved, "c:" + channel.id) == count
+    times = sorted(
+        call.time
+        for call in harness.channel.sent()
+        if call.seq > since and call.kind == "send" and in_conversation(call, channel.id)
+    )
+    assert len(times) == count
+    # The budget is 5 a second; arrival jitter may bunch one more into a window, never more.
+    per_second = dict(CONVERSATION_LIMITS)[1.0]
+    assert worst_window(times, 1.0) <= per_second + 1 < TEAMS_CONVERSATION_LIMITS[0][1]

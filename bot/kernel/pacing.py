@@ -1,8 +1,13 @@
-"""Teams rate limits, shared by every instance through the store.
+"""Teams rate limits, shared by every sender and every instance through the store.
 
 Teams allows per conversation 7/s, 60 per 30 s and 1,800 per hour, and per bot 30/s. The budgets
 here stay a little under those numbers: the channel counts arrival times, and network or
-event-loop jitter can bunch two sends that left far enough apart.
+event-loop jitter can bunch two sends that left far enough apart. Two kinds of sender reserve
+here: the alert outbox (bot/alerts/delivery.py), which schedules its durable cards by the
+reserved times, and the Messenger when a caller asks for a paced post or update
+(bot/teams/messenger.py), which waits until its time. Both take from the same budgets, so an
+approval card and a storm of alert cards in one channel stay under Teams' limits together. The
+tables keep the names of the alerts migration that made them (0051_alert_pacing.sql).
 
 A conversation's send times are reserved under that conversation's own lock, never before its
 last reservation, so only the windows ending at the new time need checking. The bot-wide budget
@@ -30,6 +35,8 @@ TENANT_SCOPE = "bot"
 _SLOT_SCAN = 256
 _KEEP_SENDS = max(span for span, _ in CONVERSATION_LIMITS) + 60.0
 _KEEP_SLOTS = 60.0
+# How often one SharedPace forgets old sends, while it reserves.
+PURGE_EVERY = 60.0
 
 
 def earliest(
@@ -58,9 +65,14 @@ class SharedPace:
     def __init__(self, store: Store, clock: Callable[[], float] | None = None) -> None:
         self.store = store
         self.clock = clock
+        self._purged: float | None = None
 
     async def reserve(self, conversation_id: str) -> float:
         """Take the next send time for the conversation; the seconds to wait until it."""
+        if self._purged is None or time.monotonic() - self._purged > PURGE_EVERY:
+            # Whoever reserves forgets the old sends, so no one job has to.
+            self._purged = time.monotonic()
+            await self.purge()
         scope = "c:" + conversation_id
         async with self.store.transaction() as tx:
             await tx.lock("alert_pace:" + scope)
