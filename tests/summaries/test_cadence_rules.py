@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 
@@ -96,10 +97,14 @@ def test_bad_settings_name_the_key(env, key):
     assert key in str(raised.value)
 
 
+_INCIDENT_NUMBERS = itertools.count(1)
+
+
 async def _cadence(store: Store, next_due: float, every: int = 3600, state: str = "active"):
     row = {
         "id": uuid.uuid4().hex,
-        "incident_id": f"INC-20240502-{uuid.uuid4().int % 1000:03d}",
+        # Distinct ids: an active cadence per incident is a unique key (a random pick collided).
+        "incident_id": f"INC-20240502-{next(_INCIDENT_NUMBERS):03d}",
         "state": state,
         "every_seconds": every,
         "next_due": next_due,
