@@ -23,7 +23,7 @@ import aiohttp
 from bot.devchannel import activities
 from bot.devchannel.channel import ChannelConversation, ChannelUser, LocalChannel
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 APP_ID = "33333333-4444-4555-8666-777777777777"
 APP_PASSWORD = "serve-pair-password-not-a-secret"
 AUDIT_KEY = "serve-pair-audit-key-0123456789abcdef"
