@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.dialogs import (
     ComponentDialog,
     DialogTurnResult,
@@ -13,21 +12,21 @@ from botbuilder.dialogs import (
     WaterfallDialog,
     WaterfallStepContext,
 )
-from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
+from botbuilder.dialogs.prompts import TextPrompt
 
 from bot.containment.approvals.commands import requested_reply
 from bot.containment.approvals.records import MAX_REASON
 from bot.containment.approvals.requests import INTERNAL_REFUSAL, Ask, request_containment
 from bot.containment.connector import Action
 from bot.intel.indicators import IndicatorType, InvalidIndicator, classify
-from bot.kernel.commands import Conversation, Reply, refused_reply
+from bot.kernel.commands import Reply, refused_reply
 from bot.kernel.errors import DomainError, Refused
 from bot.kernel.rbac import Actor
 from bot.kernel.services import Services
-from dialogs.turn import actor_of
+from dialogs.steps import answer_of, ask, send_card, unless_skipped
+from dialogs.turn import actor_of, conversation_of
 
 DIALOG_ID = "contain"
-SKIP_WORDS = {"none", "no", "skip", "-", ""}
 ISOLATION_WORDS = {"full", "selective"}
 CONFIRM_INTERNAL = "internal"
 ACTIONS = {action.command: action for action in Action}
@@ -49,17 +48,8 @@ def suggested_action(target: str) -> Action:
         return Action.ISOLATE_ENDPOINT
 
 
-def _conversation(step: WaterfallStepContext) -> Conversation:
-    activity = step.context.activity
-    conversation = activity.conversation
-    return Conversation(
-        id=conversation.id if conversation else "",
-        kind=(conversation.conversation_type if conversation else None) or "personal",
-    )
-
-
 def _answer(prompt: PromptValidatorContext) -> str:
-    return str(prompt.recognized.value or "").strip() if prompt.recognized.succeeded else ""
+    return answer_of(prompt).strip()
 
 
 async def _has_target(prompt: PromptValidatorContext) -> bool:
@@ -107,15 +97,12 @@ class ContainDialog(ComponentDialog):
         given = str((step.options or {}).get("target") or "").strip()
         if given:
             return await step.next(given)
-        return await step.prompt(
+        return await ask(
+            step,
             "target",
-            PromptOptions(
-                prompt=MessageFactory.text(
-                    "What should be contained? A machine name, or a domain, IP, URL or SHA-256."
-                    " Say `cancel` to stop."
-                ),
-                retry_prompt=MessageFactory.text("One machine name or indicator, please."),
-            ),
+            "What should be contained? A machine name, or a domain, IP, URL or SHA-256."
+            " Say `cancel` to stop.",
+            "One machine name or indicator, please.",
         )
 
     async def _action(self, step: WaterfallStepContext) -> DialogTurnResult:
@@ -123,55 +110,44 @@ class ContainDialog(ComponentDialog):
         suggestion = suggested_action(step.values["target"]).command
         step.values["suggestion"] = suggestion
         choices = ", ".join(ACTIONS)
-        return await step.prompt(
+        return await ask(
+            step,
             "action",
-            PromptOptions(
-                prompt=MessageFactory.text(f"Which action? `{suggestion}` (say yes) or: {choices}"),
-                retry_prompt=MessageFactory.text(f"Please answer yes or one of: {choices}."),
-            ),
+            f"Which action? `{suggestion}` (say yes) or: {choices}",
+            f"Please answer yes or one of: {choices}.",
         )
 
     async def _reason(self, step: WaterfallStepContext) -> DialogTurnResult:
         answer = str(step.result).strip().lower()
         # Dialog state is stored as JSON between turns: keep the plain value, not the enum.
         step.values["action"] = ACTIONS.get(answer, ACTIONS[step.values["suggestion"]]).value
-        return await step.prompt(
+        return await ask(
+            step,
             "reason",
-            PromptOptions(
-                prompt=MessageFactory.text("Why? The approvers read this."),
-                retry_prompt=MessageFactory.text(
-                    f"A reason is required (at most {MAX_REASON} characters)."
-                ),
-            ),
+            "Why? The approvers read this.",
+            f"A reason is required (at most {MAX_REASON} characters).",
         )
 
     async def _incident(self, step: WaterfallStepContext) -> DialogTurnResult:
         step.values["reason"] = str(step.result).strip()
-        prompt = "Incident id, e.g. INC-20240502-003? (`none` to skip)"
-        return await step.prompt("text", PromptOptions(prompt=MessageFactory.text(prompt)))
+        return await ask(step, "text", "Incident id, e.g. INC-20240502-003? (`none` to skip)")
 
     async def _expiry(self, step: WaterfallStepContext) -> DialogTurnResult:
-        step.values["incident"] = _unless_skipped(step.result)
+        step.values["incident"] = unless_skipped(step.result)
         if not Action(step.values["action"]).is_block:
             return await step.next("")
         prompt = "How long should the block last? 30m, 12h, 7d (90d max), or `none` for no end."
-        return await step.prompt("text", PromptOptions(prompt=MessageFactory.text(prompt)))
+        return await ask(step, "text", prompt)
 
     async def _isolation(self, step: WaterfallStepContext) -> DialogTurnResult:
-        step.values["expires"] = _unless_skipped(step.result)
+        step.values["expires"] = unless_skipped(step.result)
         if Action(step.values["action"]) is not Action.ISOLATE_ENDPOINT:
             return await step.next("")
         prompt = (
             "Full isolation, or selective (Outlook, Teams and Skype for Business keep their"
             " connection)? `full` or `selective`."
         )
-        return await step.prompt(
-            "isolation",
-            PromptOptions(
-                prompt=MessageFactory.text(prompt),
-                retry_prompt=MessageFactory.text("Please answer `full` or `selective`."),
-            ),
-        )
+        return await ask(step, "isolation", prompt, "Please answer `full` or `selective`.")
 
     async def _ask(self, step: WaterfallStepContext) -> DialogTurnResult:
         step.values["selective"] = str(step.result or "").strip().lower() == "selective"
@@ -183,7 +159,7 @@ class ContainDialog(ComponentDialog):
             f"Say `{CONFIRM_INTERNAL}` to ask for it anyway (the approval card warns the approvers"
             " that the target is internal), or anything else to stop."
         )
-        return await step.prompt("text", PromptOptions(prompt=MessageFactory.text(prompt)))
+        return await ask(step, "text", prompt)
 
     async def _confirm_internal(self, step: WaterfallStepContext) -> DialogTurnResult:
         if str(step.result or "").strip().lower() == CONFIRM_INTERNAL:
@@ -195,7 +171,7 @@ class ContainDialog(ComponentDialog):
     async def _request(self, step: WaterfallStepContext, *, internal: bool) -> Reply:
         """The same request the one-line command makes; answered, audited, and returned."""
         actor = actor_of(step.context)
-        ask = Ask(
+        asked = Ask(
             action=Action(step.values["action"]),
             target=step.values["target"],
             reason=step.values["reason"],
@@ -205,7 +181,7 @@ class ContainDialog(ComponentDialog):
             internal=internal,
         )
         try:
-            approval = await request_containment(self.services, actor, ask)
+            approval = await request_containment(self.services, actor, asked)
         except Refused as exc:
             reply = refused_reply(exc)
         except DomainError as exc:
@@ -216,30 +192,23 @@ class ContainDialog(ComponentDialog):
                 audit_detail=f"usage: {exc}"[:300],
             )
         else:
-            reply = await requested_reply(self.services, approval, _conversation(step))
+            reply = await requested_reply(self.services, approval, conversation_of(step.context))
         if reply.card is not None:
-            message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
-            message.text = reply.text or ""
-            await step.context.send_activity(message)
+            await send_card(step.context, reply.card, reply.text or "")
         else:
             await step.context.send_activity(reply.text or "Done.")
-        await self._audit(actor, ask, reply, _conversation(step).id)
+        await self._audit(actor, asked, reply, conversation_of(step.context).id)
         return reply
 
-    async def _audit(self, actor: Actor, ask: Ask, reply: Reply, conversation: str) -> None:
+    async def _audit(self, actor: Actor, asked: Ask, reply: Reply, conversation: str) -> None:
         # The `contain` command was audited when the dialog began; the request itself is here.
         await self.services.audit.record(
             actor=actor,
-            action=f"command:{ask.action.command}",
-            target=reply.audit_target or ask.target[:200],
-            parameters={"target": ask.target[:200], "via": "contain dialog"},
+            action=f"command:{asked.action.command}",
+            target=reply.audit_target or asked.target[:200],
+            parameters={"target": asked.target[:200], "via": "contain dialog"},
             result=reply.audit_result,
             detail=reply.audit_detail,
             conversation=conversation,
             origin="teams",
         )
-
-
-def _unless_skipped(text: object) -> str:
-    value = str(text or "").strip()
-    return "" if value.lower() in SKIP_WORDS else value

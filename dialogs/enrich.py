@@ -3,7 +3,6 @@ then offer what can follow (checking more, for now)."""
 
 from __future__ import annotations
 
-from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.dialogs import (
     ComponentDialog,
     DialogTurnResult,
@@ -11,11 +10,12 @@ from botbuilder.dialogs import (
     WaterfallDialog,
     WaterfallStepContext,
 )
-from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
+from botbuilder.dialogs.prompts import TextPrompt
 
 from bot.intel.commands import check_reply
 from bot.intel.indicators import extract
 from bot.kernel.services import Services
+from dialogs.steps import answer_of, ask, send_card
 from dialogs.turn import actor_of
 
 DIALOG_ID = "enrich"
@@ -33,7 +33,7 @@ MORE_WORDS = {"more", "again", "yes", "another"}
 
 
 async def _has_indicators(prompt: PromptValidatorContext) -> bool:
-    text = prompt.recognized.value if prompt.recognized.succeeded else ""
+    text = answer_of(prompt)
     return bool(text and extract(text).indicators)
 
 
@@ -49,10 +49,7 @@ class EnrichDialog(ComponentDialog):
         self.initial_dialog_id = "enrich-steps"
 
     async def _ask(self, step: WaterfallStepContext) -> DialogTurnResult:
-        return await step.prompt(
-            "indicators",
-            PromptOptions(prompt=MessageFactory.text(ASK), retry_prompt=MessageFactory.text(RETRY)),
-        )
+        return await ask(step, "indicators", ASK, RETRY)
 
     async def _check(self, step: WaterfallStepContext) -> DialogTurnResult:
         found = extract(step.result)
@@ -63,11 +60,9 @@ class EnrichDialog(ComponentDialog):
             left_out=found.left_out,
             conversation=step.context.activity.conversation.id,
         )
-        message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
-        if found.left_out:
-            message.text = f"Checked the first {len(found.indicators)}; {found.left_out} left out."
-        await step.context.send_activity(message)
-        return await step.prompt("next", PromptOptions(prompt=MessageFactory.text(NEXT)))
+        left_out = f"Checked the first {len(found.indicators)}; {found.left_out} left out."
+        await send_card(step.context, reply.card, left_out if found.left_out else None)
+        return await ask(step, "next", NEXT)
 
     async def _follow_up(self, step: WaterfallStepContext) -> DialogTurnResult:
         if str(step.result or "").strip().lower() in MORE_WORDS:

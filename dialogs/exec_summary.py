@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 
-from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.dialogs import (
     ComponentDialog,
     DialogTurnResult,
@@ -17,7 +16,7 @@ from botbuilder.dialogs import (
     WaterfallDialog,
     WaterfallStepContext,
 )
-from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
+from botbuilder.dialogs.prompts import TextPrompt
 
 import cards
 from bot.kernel.services import Services
@@ -29,6 +28,7 @@ from bot.summaries.presentation import card_data
 from bot.summaries.redaction import internal_names, redact
 from bot.summaries.settings import summary_settings
 from cards.plaintext import display
+from dialogs.steps import answer_of, ask, send_card
 from dialogs.turn import actor_of
 
 POST_WORDS = frozenset({"post", "send", "yes", "confirm"})
@@ -39,7 +39,7 @@ MAX_NAMES_SHOWN = 10
 
 
 async def _is_time(prompt: PromptValidatorContext) -> bool:
-    text = (prompt.recognized.value or "") if prompt.recognized.succeeded else ""
+    text = answer_of(prompt)
     if editing.is_keep(text) or editing.is_clear(text):
         return True
     try:
@@ -53,8 +53,7 @@ def _one_of(*words: frozenset[str]):
     allowed = frozenset().union(*words)
 
     async def validate(prompt: PromptValidatorContext) -> bool:
-        text = (prompt.recognized.value or "") if prompt.recognized.succeeded else ""
-        return text.strip().lower() in allowed
+        return answer_of(prompt).strip().lower() in allowed
 
     return validate
 
@@ -90,22 +89,13 @@ class ExecSummaryDialog(ComponentDialog):
 
     async def _card(self, step: WaterfallStepContext, draft: Draft, text: str, preview: bool):
         data = card_data(draft, self.settings.policy, preview=preview)
-        card = cards.render("exec_summary", data)
-        message = MessageFactory.attachment(CardFactory.adaptive_card(card))
-        message.text = text
-        await step.context.send_activity(message)
+        await send_card(step.context, cards.render("exec_summary", data), text)
 
     async def _ask(self, step: WaterfallStepContext, text: str, prompt: str = "text"):
         retry = None
         if prompt == "time":
             retry = "Say a time like `in 2h`, `in 45m` or `14:00 UTC` (5 minutes to 3 days away)."
-        return await step.prompt(
-            prompt,
-            PromptOptions(
-                prompt=MessageFactory.text(text),
-                retry_prompt=MessageFactory.text(retry) if retry else None,
-            ),
-        )
+        return await ask(step, prompt, text, retry)
 
     async def _status(self, step: WaterfallStepContext) -> DialogTurnResult:
         draft = self._draft(step)
@@ -143,10 +133,9 @@ class ExecSummaryDialog(ComponentDialog):
 
     async def _next_steps(self, step: WaterfallStepContext) -> DialogTurnResult:
         draft = self._draft(step)
-        before = list(draft.actions_taken)
-        draft.actions_taken = editing.edit_list(draft.actions_taken, str(step.result or ""))
-        if draft.actions_taken != before:
-            draft.actions_more = 0
+        draft.actions_taken, draft.actions_more = editing.edit_shown_list(
+            draft.actions_taken, draft.actions_more, str(step.result or "")
+        )
         self._save(step, draft)
         return await self._ask(
             step, "Next steps? `ok` keeps them; or send them one per line (or `;`); `none` clears."
@@ -154,10 +143,9 @@ class ExecSummaryDialog(ComponentDialog):
 
     async def _next_update(self, step: WaterfallStepContext) -> DialogTurnResult:
         draft = self._draft(step)
-        before = list(draft.next_steps)
-        draft.next_steps = editing.edit_list(draft.next_steps, str(step.result or ""))
-        if draft.next_steps != before:
-            draft.next_steps_more = 0
+        draft.next_steps, draft.next_steps_more = editing.edit_shown_list(
+            draft.next_steps, draft.next_steps_more, str(step.result or "")
+        )
         self._save(step, draft)
         return await self._ask(
             step,

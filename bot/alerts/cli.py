@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -15,7 +16,7 @@ from bot.alerts.normalise import SOURCES
 from bot.kernel.config import ConfigError, RawConfig
 from bot.kernel.signature import sign
 from bot.secrets.source import SecretNotFound, SecretUnavailable, secret_source_from_config
-from bot.store import DB_URL, StoreError, open_store
+from bot.store import DB_URL, Store, StoreError, open_store
 
 DEFAULT_URL = "http://127.0.0.1:3978"
 
@@ -92,16 +93,25 @@ async def _store(args: argparse.Namespace):
     return raw, store
 
 
-async def run_dead(args: argparse.Namespace) -> int:
+async def _with_store(args: argparse.Namespace, work: Callable[[Store], Awaitable[int]]) -> int:
+    """`work`'s exit code with the configured store, closed after; 2 when it cannot be opened."""
     try:
         _, store = await _store(args)
     except (ConfigError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        rows = await outbox.dead_letters(store)
+        return await work(store)
     finally:
         await store.close()
+
+
+async def run_dead(args: argparse.Namespace) -> int:
+    return await _with_store(args, _print_dead_letters)
+
+
+async def _print_dead_letters(store: Store) -> int:
+    rows = await outbox.dead_letters(store)
     for row in rows:
         card = f"{row['id']} alert {row['latest_alert_id']} x{row['count']}"
         print(f"{card} -> {row['conversation_id']}: {row['last_error']}")
@@ -110,12 +120,7 @@ async def run_dead(args: argparse.Namespace) -> int:
 
 
 async def run_replay(args: argparse.Namespace) -> int:
-    try:
-        _, store = await _store(args)
-    except (ConfigError, StoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
+    async def replay(store: Store) -> int:
         found = await repository.get(store, args.id)
         if found is None:
             print(f"error: no alert {args.id}", file=sys.stderr)
@@ -125,10 +130,10 @@ async def run_replay(args: argparse.Namespace) -> int:
             await outbox.revive(store, group)
         else:
             await repository.requeue(store, args.id)
-    finally:
-        await store.close()
-    print(f"{args.id}: queued for delivery again")
-    return 0
+        print(f"{args.id}: queued for delivery again")
+        return 0
+
+    return await _with_store(args, replay)
 
 
 async def run_route_test(args: argparse.Namespace) -> int:

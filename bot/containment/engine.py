@@ -12,10 +12,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.containment.approvals import records
 from bot.containment.approvals.records import Approval, StaleApproval
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.execution_settings import ExecutionSettings
+from bot.containment.journal import EXECUTOR, record_step
 from bot.containment.lease import Lease
+from bot.kernel.rbac import Actor
 from bot.kernel.services import Services, Slot
 from bot.store import Store
 
@@ -66,6 +69,20 @@ class Engine:
             )
         except StaleApproval:
             return None
+
+    async def claim_and_carry(
+        self,
+        store: Store,
+        approval: Approval,
+        carry: Callable[[Lease], Awaitable[Approval]],
+        **changes: Any,
+    ) -> Approval:
+        """Claim `approval` (written with `changes`) and `carry` it out under the lease; the
+        record as it ended, or as whoever moved it on first left it."""
+        lease = await self.claim(store, approval, **changes)
+        if lease is None:
+            return await records.get(store, approval.id)
+        return await carry(lease)
 
     async def idle(self) -> None:
         """Wait until nothing runs here (tests and the benchmark use it)."""
@@ -131,6 +148,29 @@ def connector_for(services: Services, approval: Approval) -> Connector:
     from bot.containment.registry import connectors_from_config
 
     return connectors_from_config(services).for_action(Action(approval.action))
+
+
+async def ready_to_send(
+    services: Services,
+    approval: Approval,
+    *,
+    stage: str,
+    text: str,
+    actor: Actor = EXECUTOR,
+    action: str = "containment.execute",
+) -> Connector | Result:
+    """The connector to send with, once the step is recorded; else a failed result saying why
+    nothing was sent. Nothing is sent that the audit log cannot record."""
+    try:
+        await record_step(
+            services, approval, stage=stage, text=text, actor=actor, action=action, strict=True
+        )
+    except Exception as exc:
+        return Result(Outcome.FAILED, f"{exc}; not sent")
+    try:
+        return connector_for(services, approval)
+    except ConnectorError as exc:
+        return Result(Outcome.FAILED, str(exc))
 
 
 async def call(work: Coroutine[Any, Any, Result]) -> Result:

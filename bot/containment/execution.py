@@ -20,7 +20,6 @@ import logging
 import time
 from dataclasses import replace
 
-from bot.containment.approvals import records
 from bot.containment.approvals.records import Approval, State
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.engine import (
@@ -33,6 +32,7 @@ from bot.containment.engine import (
     follow,
     given_up,
     merged_detail,
+    ready_to_send,
     request_of,
 )
 from bot.containment.journal import record_step
@@ -55,16 +55,14 @@ def start(services: Services, approval: Approval) -> None:
 
 async def execute(services: Services, approval: Approval) -> Approval:
     """Claim, send once, follow to a final state; the record as it ended (or as another has it)."""
-    lease = await engine(services).claim(
+    return await engine(services).claim_and_carry(
         services.store,
         approval,
+        lambda lease: carry_out(services, lease),
         expect_state=State.APPROVED,
         state=State.EXECUTING,
         result="executing",
     )
-    if lease is None:
-        return await records.get(services.store, approval.id)
-    return await carry_out(services, lease)
 
 
 async def carry_out(services: Services, lease: Lease, *, resumed: bool = False) -> Approval:
@@ -79,23 +77,15 @@ async def carry_out(services: Services, lease: Lease, *, resumed: bool = False) 
 async def _send(services: Services, lease: Lease, *, resumed: bool) -> None:
     approval = lease.approval
     approvers = ", ".join(entry.get("name", "") for entry in approval.approvals) or "nobody"
-    try:
-        await record_step(
-            services,
-            approval,
-            stage="executing",
-            text=f"executing {Action(approval.action).command} {approval.target}"
-            f" (approved by {approvers}{'; resumed after a restart' if resumed else ''})",
-            strict=True,
-        )
-    except Exception as exc:
-        # Nothing is sent that the audit log cannot record.
-        await _finish(services, lease, Result(Outcome.FAILED, f"{exc}; not sent"), sent=False)
-        return
-    try:
-        connector = connector_for(services, approval)
-    except ConnectorError as exc:
-        await _finish(services, lease, Result(Outcome.FAILED, str(exc)), sent=False)
+    connector = await ready_to_send(
+        services,
+        approval,
+        stage="executing",
+        text=f"executing {Action(approval.action).command} {approval.target}"
+        f" (approved by {approvers}{'; resumed after a restart' if resumed else ''})",
+    )
+    if isinstance(connector, Result):
+        await _finish(services, lease, connector, sent=False)
         return
     # A shared indicator (one per value in Defender) keeps the latest lifetime of its approvals.
     others = await sharers(services.store, approval, connector.name)

@@ -18,6 +18,7 @@ import aiohttp
 
 from bot.containment.connector import ConnectorError
 from bot.containment.mde_token import MdeCredential
+from bot.kernel.http_body import json_or_none, read_capped
 from bot.kernel.retry import RetryPolicy, parse_retry_after
 
 MAX_BODY = 1 << 20  # no documented MDE answer comes near a megabyte
@@ -173,7 +174,7 @@ class MdeClient:
                 timeout=self.timeout,
                 allow_redirects=False,
             ) as response:
-                raw = await response.content.read(MAX_BODY + 1)
+                raw = await read_capped(response, MAX_BODY)
                 status = response.status
                 retry_after = response.headers.get("Retry-After", "")
         except aiohttp.ClientConnectorError as exc:
@@ -183,7 +184,7 @@ class MdeClient:
         if len(raw) > MAX_BODY:
             raise AnswerUnknown(f"MDE answered {status} with an oversized body", summary)
         digest = hashlib.sha256(raw).hexdigest()
-        return Reply(status, _json(raw), digest, summary, retry_after[:40])
+        return Reply(status, json_or_none(raw), digest, summary, retry_after[:40])
 
     def _summary(
         self,
@@ -202,12 +203,3 @@ class MdeClient:
                 for key, value in body.items()
             }
         return summary
-
-
-def _json(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None

@@ -18,7 +18,6 @@ import asyncio
 import logging
 import time
 
-from bot.containment.approvals import records
 from bot.containment.approvals.records import Approval, State
 from bot.containment.connector import Action, Connector, ConnectorError, Outcome, Request, Result
 from bot.containment.engine import (
@@ -32,6 +31,7 @@ from bot.containment.engine import (
     follow,
     given_up,
     merged_detail,
+    ready_to_send,
     request_of,
 )
 from bot.containment.journal import EXECUTOR, record_step
@@ -64,9 +64,10 @@ async def rollback(
     detail = dict(approval.result_detail)
     if lapse:
         detail["rollback"] = {"lapse": True}
-    lease = await engine(services).claim(
+    return await engine(services).claim_and_carry(
         services.store,
         approval,
+        lambda lease: _carry(services, lease, actor, resumed=False),
         expect_state=State.SUCCEEDED,
         rollback=True,
         rollback_state=EXECUTING,
@@ -75,24 +76,22 @@ async def rollback(
         rollback_result="removing the expired block" if lapse else "rolling back",
         result_detail=detail,
     )
-    if lease is None:
-        return await records.get(services.store, approval.id)
-    return await _carry(services, lease, actor, resumed=False)
 
 
 async def resume_rollback(services: Services, approval: Approval) -> Approval:
     """Take over a rollback whose instance stopped renewing its lease (crash or stop)."""
-    lease = await engine(services).claim(
-        services.store, approval, expect_state=State.SUCCEEDED, rollback=True
-    )
-    if lease is None:
-        return await records.get(services.store, approval.id)
-    if lease.approval.rollback_state != EXECUTING:
-        await lease.finish()
-        return lease.approval
     owner = approval.lease_owner or "none"
-    log.info("approval %s: rollback lease lapsed (owner %s); taking over", approval.id, owner)
-    return await _carry(services, lease, EXECUTOR, resumed=True)
+
+    async def take_over(lease: Lease) -> Approval:
+        if lease.approval.rollback_state != EXECUTING:
+            await lease.finish()
+            return lease.approval
+        log.info("approval %s: rollback lease lapsed (owner %s); taking over", approval.id, owner)
+        return await _carry(services, lease, EXECUTOR, resumed=True)
+
+    return await engine(services).claim_and_carry(
+        services.store, approval, take_over, expect_state=State.SUCCEEDED, rollback=True
+    )
 
 
 async def _carry(services: Services, lease: Lease, actor: Actor, *, resumed: bool) -> Approval:
@@ -108,24 +107,16 @@ async def _send(services: Services, lease: Lease, actor: Actor) -> None:
     approval = lease.approval
     verb = Action(approval.action).command
     why = "the block expired" if _lapse(approval) else f"by {actor.name}"
-    try:
-        await record_step(
-            services,
-            approval,
-            stage="rollback executing",
-            text=f"rolling back {verb} {approval.target} ({why})",
-            actor=actor,
-            action=AUDIT_ACTION,
-            strict=True,
-        )
-    except Exception as exc:
-        failed = Result(Outcome.FAILED, f"{exc}; not sent")
-        await _finish(services, lease, actor, failed, sent=False)
-        return
-    try:
-        connector = connector_for(services, approval)
-    except ConnectorError as exc:
-        await _finish(services, lease, actor, Result(Outcome.FAILED, str(exc)), sent=False)
+    connector = await ready_to_send(
+        services,
+        approval,
+        stage="rollback executing",
+        text=f"rolling back {verb} {approval.target} ({why})",
+        actor=actor,
+        action=AUDIT_ACTION,
+    )
+    if isinstance(connector, Result):
+        await _finish(services, lease, actor, connector, sent=False)
         return
     request = request_of(approval)
     result, sent = await _undo(services, connector, approval, request)

@@ -28,7 +28,8 @@ from bot.containment.connector import (
     TargetInfo,
 )
 from bot.containment.settings import SOAR_KEY_SECRET
-from bot.kernel.retry import RetryPolicy
+from bot.kernel.http_body import json_or_none, read_capped
+from bot.kernel.retry import RetryPolicy, Unanswered, with_retries
 from bot.kernel.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bot.secrets.source import (
     CredentialRejected,
@@ -55,15 +56,6 @@ class Answer:
     body: Any
     digest: str
     retry_after: str = ""
-
-
-class _Unanswered(Exception):
-    """No HTTP answer (timeout, reset, refused); `maybe_sent` when the request may have left."""
-
-    def __init__(self, reason: str, maybe_sent: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.maybe_sent = maybe_sent
 
 
 class SoarConnector:
@@ -166,10 +158,10 @@ class SoarConnector:
             return self._result(
                 Outcome.FAILED, f"SOAR refused the signature ({exc.status})", summary
             )
-        except _Unanswered as exc:
+        except Unanswered as exc:
             outcome = Outcome.UNKNOWN if exc.maybe_sent else Outcome.FAILED
             suffix = "; status unknown" if exc.maybe_sent else ""
-            return self._result(outcome, f"{exc.reason}{suffix}", summary)
+            return self._result(outcome, f"{_unanswered(exc.error)}{suffix}", summary)
         return self._interpret(answer, summary)
 
     def _payload(self, request: Request, kind: str, external_id: str) -> dict[str, Any]:
@@ -191,24 +183,15 @@ class SoarConnector:
 
     async def _deliver(self, key: Secret, body: bytes, idempotency_key: str) -> Answer:
         """Post under the retry policy; CredentialRejected on 401/403 (rotation)."""
-        maybe_sent = False
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                answer = await self._send_once(key, body, idempotency_key)
-            except _Unanswered as exc:
-                # Any try that may have reached the receiver makes the whole send "maybe sent".
-                maybe_sent = maybe_sent or exc.maybe_sent
-                if not self.policy.should_retry(None, attempt):
-                    raise _Unanswered(exc.reason, maybe_sent) from None
-                await self._sleep(self.policy.delay(attempt))
-                continue
-            if answer.status in (401, 403):
-                raise CredentialRejected("SOAR webhook", answer.status)
-            if not self.policy.should_retry(answer.status, attempt):
-                return answer
-            await self._sleep(self.policy.delay(attempt, answer.retry_after))
+        answer = await with_retries(
+            self.policy,
+            lambda: self._send_once(key, body, idempotency_key),
+            what="SOAR webhook",
+            sleep=self._sleep,
+        )
+        if answer.status in (401, 403):
+            raise CredentialRejected("SOAR webhook", answer.status)
+        return answer
 
     async def _send_once(self, key: Secret, body: bytes, idempotency_key: str) -> Answer:
         timestamp = str(int(time.time()))
@@ -218,27 +201,13 @@ class SoarConnector:
             TIMESTAMP_HEADER: timestamp,
             "Idempotency-Key": idempotency_key,
         }
-        try:
-            async with self.http.post(
-                self.url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
-            ) as response:
-                raw = await response.content.read(MAX_BODY + 1)
-                retry_after = response.headers.get("Retry-After", "")[:40]
-                status = response.status
-        except aiohttp.ClientConnectorError as exc:
-            raise _Unanswered(
-                f"cannot connect to the SOAR webhook: {exc.os_error}", False
-            ) from None
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise _Unanswered(
-                f"no answer from the SOAR webhook ({type(exc).__name__})", True
-            ) from None
-        parsed: Any = None
-        if len(raw) <= MAX_BODY and raw:
-            try:
-                parsed = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                parsed = None
+        async with self.http.post(
+            self.url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+        ) as response:
+            raw = await read_capped(response, MAX_BODY)
+            retry_after = response.headers.get("Retry-After", "")[:40]
+            status = response.status
+        parsed = json_or_none(raw) if len(raw) <= MAX_BODY else None
         return Answer(status, parsed, hashlib.sha256(raw).hexdigest(), retry_after)
 
     # --- answers -------------------------------------------------------------------------------
@@ -283,6 +252,12 @@ class SoarConnector:
             response_digest=answer.digest if answer else "",
             provenance=self.provenance,
         )
+
+
+def _unanswered(error: Exception) -> str:
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return f"cannot connect to the SOAR webhook: {error.os_error}"
+    return f"no answer from the SOAR webhook ({type(error).__name__})"
 
 
 def _said(value: Any) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,16 +270,17 @@ class Connector:
         return None if state is None else list(state.members.values())
 
     async def _members(self, request: web.Request) -> web.Response:
-        if (failed := await self._check(request, "members")) is not None:
-            return failed
-        members = self._known_members(request.match_info["cid"])
-        if members is None:
-            self._record(request, "members", status=404)
-            return error_response(404, "ConversationNotFound", "Conversation not found.")
-        self._record(request, "members", status=200)
-        return web.json_response([m.member() for m in members])
+        return await self._member_list(request, lambda members: members)
 
     async def _paged_members(self, request: web.Request) -> web.Response:
+        return await self._member_list(
+            request, lambda members: {"continuationToken": None, "members": members}
+        )
+
+    async def _member_list(
+        self, request: web.Request, shape: Callable[[list[dict[str, Any]]], Any]
+    ) -> web.Response:
+        """The conversation's members, in the answer's `shape` (a list, or one page of them)."""
         if (failed := await self._check(request, "members")) is not None:
             return failed
         members = self._known_members(request.match_info["cid"])
@@ -286,9 +288,7 @@ class Connector:
             self._record(request, "members", status=404)
             return error_response(404, "ConversationNotFound", "Conversation not found.")
         self._record(request, "members", status=200)
-        return web.json_response(
-            {"continuationToken": None, "members": [m.member() for m in members]}
-        )
+        return web.json_response(shape([m.member() for m in members]))
 
     async def _member(self, request: web.Request) -> web.Response:
         if (failed := await self._check(request, "member")) is not None:
@@ -313,38 +313,22 @@ class Connector:
         channels = list({c.id: c for c in channels}.values())
         return (channels[0], channels) if channels else None
 
-    async def _team_details(self, request: web.Request) -> tuple[web.Response | None, Any]:
-        if (failed := await self._check(request, "team")) is not None:
-            return failed, None
-        team = self._find_team(request.match_info["tid"])
-        if team is None:
-            self._record(request, "team", status=404, conversation_id=None)
-            return error_response(404, "NotFound", "Team not found."), None
-        self._record(request, "team", status=200, conversation_id=team[0].team_id)
-        return None, team
-
     async def _team_info(self, request: web.Request) -> web.Response:
-        failed, team = await self._team_details(request)
-        if failed is not None:
-            return failed
-        first, channels = team
-        return web.json_response(
-            {
+        def info(first: ChannelConversation, channels: list[ChannelConversation]) -> Any:
+            members = {m for c in channels for m in self.conversations[c.id].members}
+            return {
                 "id": first.team_id,
                 "name": first.team_name,
                 "aadGroupId": first.team_aad_group_id,
                 "channelCount": len(channels),
-                "memberCount": len({m for c in channels for m in self.conversations[c.id].members}),
+                "memberCount": len(members),
             }
-        )
+
+        return await self._team_answer(request, info)
 
     async def _team_channels(self, request: web.Request) -> web.Response:
-        failed, team = await self._team_details(request)
-        if failed is not None:
-            return failed
-        _, channels = team
-        return web.json_response(
-            {
+        def listing(_: ChannelConversation, channels: list[ChannelConversation]) -> Any:
+            return {
                 "conversations": [
                     {
                         "id": c.channel_id,
@@ -353,7 +337,23 @@ class Connector:
                     for c in channels
                 ]
             }
-        )
+
+        return await self._team_answer(request, listing)
+
+    async def _team_answer(
+        self,
+        request: web.Request,
+        answer: Callable[[ChannelConversation, list[ChannelConversation]], Any],
+    ) -> web.Response:
+        """`answer` about the team (its first channel, all its channels), or 404."""
+        if (failed := await self._check(request, "team")) is not None:
+            return failed
+        team = self._find_team(request.match_info["tid"])
+        if team is None:
+            self._record(request, "team", status=404, conversation_id=None)
+            return error_response(404, "NotFound", "Team not found.")
+        self._record(request, "team", status=200, conversation_id=team[0].team_id)
+        return web.json_response(answer(*team))
 
 
 def _seconds(value: float) -> str:

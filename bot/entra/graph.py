@@ -4,9 +4,7 @@ identity) and JSON calls under the one retry policy, over the process's one aioh
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +12,7 @@ import aiohttp
 
 from bot.entra.tokens import BotTokenProvider, TokenUnavailable, app_password
 from bot.kernel.config import RawConfig, Setting, parse_url
+from bot.kernel.http_body import json_object
 from bot.kernel.retry import BearerHttp, RetryPolicy, Unanswered
 from bot.kernel.settings import ServiceSettings
 from bot.secrets.source import SecretSource, SecretUnavailable
@@ -69,21 +68,17 @@ def token_provider(
     )
 
 
+# Graph's throttling asks for seconds: four tries, none waiting more than 30 s before it.
+POLICY = RetryPolicy(max_attempts=4, max_wait=30.0)
+TIMEOUT = aiohttp.ClientTimeout(total=20.0)
+
+
 class GraphClient:
     def __init__(
-        self,
-        http: aiohttp.ClientSession,
-        tokens: BotTokenProvider,
-        base_url: str,
-        *,
-        max_attempts: int = 4,
-        max_wait: float = 30.0,
-        timeout: float = 20.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        self, http: aiohttp.ClientSession, tokens: BotTokenProvider, base_url: str
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        policy = RetryPolicy(max_attempts=max_attempts, max_wait=max_wait)
-        self._http = BearerHttp(http, tokens, policy, aiohttp.ClientTimeout(total=timeout), sleep)
+        self._http = BearerHttp(http, tokens, POLICY, TIMEOUT)
 
     async def create_channel(
         self,
@@ -125,22 +120,14 @@ class GraphClient:
         except Unanswered as exc:
             raise GraphError(0, "Unreachable", exc.reason) from None
         if answer.status < 300:
-            return _json_object(answer.text)
+            return json_object(answer.text)
         code, message = _error(answer.text)
         raise GraphError(answer.status, code, message)
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text) if text.strip() else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def _error(text: str) -> tuple[str, str]:
     """Graph's `{"error": {"code", "message"}}`, bounded; anything else as a short reason."""
-    error = _json_object(text).get("error")
+    error = json_object(text).get("error")
     if isinstance(error, dict):
         return str(error.get("code", ""))[:80], str(error.get("message", ""))[:200]
     return "", text[:200]

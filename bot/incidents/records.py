@@ -7,14 +7,14 @@ hand out the same number and a failed insert leaves no gap-free-looking duplicat
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from bot.store import Store
+from bot.store.daily_ids import DailyIds
+from bot.store.table import Table
 
 
 class Severity(StrEnum):
@@ -33,7 +33,8 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
-INCIDENT_ID = re.compile(r"INC-(\d{8})-(\d{1,6})", re.IGNORECASE)
+INCIDENT_IDS = DailyIds("INC", counter="incident", digits=3)
+INCIDENT_ID = INCIDENT_IDS.pattern
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
 MAX_INDICATORS = 50
@@ -77,21 +78,15 @@ class Incident:
 
 
 _COLUMNS = tuple(f.name for f in fields(Incident))
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM incidents"  # noqa: S608 - constant column names
+_TABLE = Table("incidents", _COLUMNS)
+_SELECT = _TABLE.select
 # Columns a caller may change with `update`; ids, numbers and opening facts never change.
 _MUTABLE = frozenset(_COLUMNS) - {"id", "day", "number", "opened_at", "opened_by_id"}
 
 
-def day_of(when: float) -> str:
-    return datetime.fromtimestamp(when, UTC).strftime("%Y%m%d")
-
-
 def normalise_id(text: str) -> str | None:
     """`inc-20240502-3` style input as the canonical `INC-20240502-003`, or None."""
-    match = INCIDENT_ID.fullmatch(text.strip())
-    if not match:
-        return None
-    return f"INC-{match[1]}-{int(match[2]):03d}"
+    return INCIDENT_IDS.normalise(text)
 
 
 def clean_text(text: str, limit: int) -> str:
@@ -114,13 +109,12 @@ async def create(
 ) -> Incident:
     """A new incident in triage, commanded by whoever opened it until someone is assigned."""
     now = time.time() if now is None else now
-    day = day_of(now)
     async with store.transaction() as tx:
-        number = await tx.next_counter(f"incident:{day}")
+        new_id = await INCIDENT_IDS.next(tx, now)
         incident = Incident(
-            id=f"INC-{day}-{number:03d}",
-            day=day,
-            number=number,
+            id=new_id.text,
+            day=new_id.day,
+            number=new_id.number,
             title=clean_text(title, MAX_TITLE),
             severity=Severity(severity).value,
             status=Status.TRIAGE.value,
@@ -133,20 +127,12 @@ async def create(
             commander_name=opened_by_name,
             opened_at=now,
         )
-        row = _row(incident)
-        marks = ", ".join("?" * len(row))
-        await tx.execute(
-            f"INSERT INTO incidents ({', '.join(_COLUMNS)}) VALUES ({marks})",  # noqa: S608 - constant
-            *row,
-        )
+        await _TABLE.insert(tx, _row(incident))
     return incident
 
 
 async def get(store: Store, incident_id: str) -> Incident:
-    row = await store.fetchone(f"{_SELECT} WHERE id = ?", incident_id)
-    if row is None:
-        raise IncidentNotFound(incident_id)
-    return _incident(row)
+    return _incident(await _TABLE.get(store, incident_id, IncidentNotFound))
 
 
 async def for_channel(store: Store, channel_id: str) -> Incident | None:

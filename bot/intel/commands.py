@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.intel.indicators import (
     MAX_PASTE_INDICATORS,
     Indicator,
     IndicatorType,
     InvalidIndicator,
-    classify,
     classify_as,
     extract,
 )
@@ -42,63 +42,76 @@ async def check_reply(
     )
 
 
-async def _one(call: Invocation, expected: IndicatorType | None) -> Reply:
-    text = call.args["indicator"]
-    try:
-        indicator = classify(text) if expected is None else classify_as(text, expected)
-    except InvalidIndicator as exc:
-        raise UsageError(str(exc)) from None
+async def _check(call: Invocation, indicators: Sequence[Indicator], left_out: int = 0) -> Reply:
     return await check_reply(
         call.services,
         call.actor,
-        [indicator],
+        indicators,
+        left_out=left_out,
         correlation_id=call.correlation_id,
         conversation=call.conversation.id,
     )
 
 
-@COMMANDS.command(
-    "check-ip",
-    summary="Enrich an IP address (v4 or v6, defanged is fine)",
-    role=Role.ANALYST,
-    params=(Param("indicator", "an IPv4 or IPv6 address"),),
-    examples=("check-ip 198.51.100.23", "check-ip 198[.]51[.]100[.]23:8080"),
+@dataclass(frozen=True)
+class TypedCheck:
+    """A command that checks one indicator of one type (`check-ip`, `check-url` ...)."""
+
+    name: str
+    type: IndicatorType
+    summary: str
+    param_help: str
+    examples: tuple[str, ...]
+
+    def declare(self) -> None:
+        async def check_typed(call: Invocation) -> Reply:
+            try:
+                indicator = classify_as(call.args["indicator"], self.type)
+            except InvalidIndicator as exc:
+                raise UsageError(str(exc)) from None
+            return await _check(call, [indicator])
+
+        COMMANDS.command(
+            self.name,
+            summary=self.summary,
+            role=Role.ANALYST,
+            params=(Param("indicator", self.param_help),),
+            examples=self.examples,
+        )(check_typed)
+
+
+TYPED_CHECKS = (
+    TypedCheck(
+        "check-ip",
+        IndicatorType.IP,
+        "Enrich an IP address (v4 or v6, defanged is fine)",
+        "an IPv4 or IPv6 address",
+        ("check-ip 198.51.100.23", "check-ip 198[.]51[.]100[.]23:8080"),
+    ),
+    TypedCheck(
+        "check-domain",
+        IndicatorType.DOMAIN,
+        "Enrich a domain (IDNA and defanged forms are fine)",
+        "a domain name",
+        ("check-domain evil.example.com", "check-domain evil[.]example[.]com"),
+    ),
+    TypedCheck(
+        "check-url",
+        IndicatorType.URL,
+        "Enrich a URL (hxxp and [.] forms are fine)",
+        "an http, https or ftp URL",
+        ("check-url hxxps://evil[.]example[.]com/login",),
+    ),
+    TypedCheck(
+        "check-hash",
+        IndicatorType.HASH,
+        "Enrich a file hash (MD5, SHA-1 or SHA-256)",
+        "32, 40 or 64 hex digits",
+        ("check-hash 44d88612fea8a8f36de82e1f5c8eb5a5",),
+    ),
 )
-async def check_ip(call: Invocation) -> Reply:
-    return await _one(call, IndicatorType.IP)
-
-
-@COMMANDS.command(
-    "check-domain",
-    summary="Enrich a domain (IDNA and defanged forms are fine)",
-    role=Role.ANALYST,
-    params=(Param("indicator", "a domain name"),),
-    examples=("check-domain evil.example.com", "check-domain evil[.]example[.]com"),
-)
-async def check_domain(call: Invocation) -> Reply:
-    return await _one(call, IndicatorType.DOMAIN)
-
-
-@COMMANDS.command(
-    "check-url",
-    summary="Enrich a URL (hxxp and [.] forms are fine)",
-    role=Role.ANALYST,
-    params=(Param("indicator", "an http, https or ftp URL"),),
-    examples=("check-url hxxps://evil[.]example[.]com/login",),
-)
-async def check_url(call: Invocation) -> Reply:
-    return await _one(call, IndicatorType.URL)
-
-
-@COMMANDS.command(
-    "check-hash",
-    summary="Enrich a file hash (MD5, SHA-1 or SHA-256)",
-    role=Role.ANALYST,
-    params=(Param("indicator", "32, 40 or 64 hex digits"),),
-    examples=("check-hash 44d88612fea8a8f36de82e1f5c8eb5a5",),
-)
-async def check_hash(call: Invocation) -> Reply:
-    return await _one(call, IndicatorType.HASH)
+for typed_check in TYPED_CHECKS:
+    typed_check.declare()
 
 
 @COMMANDS.command(
@@ -112,14 +125,7 @@ async def check_any(call: Invocation) -> Reply:
     found = extract(" ".join(call.args["indicators"]))
     if not found.indicators:
         raise UsageError("no IP address, domain, URL or hash found")
-    return await check_reply(
-        call.services,
-        call.actor,
-        found.indicators,
-        left_out=found.left_out,
-        correlation_id=call.correlation_id,
-        conversation=call.conversation.id,
-    )
+    return await _check(call, found.indicators, found.left_out)
 
 
 @COMMANDS.fallback(
@@ -129,14 +135,7 @@ async def paste(call: Invocation) -> Reply | None:
     found = extract(call.text)
     if not found.indicators:
         return None
-    reply = await check_reply(
-        call.services,
-        call.actor,
-        found.indicators,
-        left_out=found.left_out,
-        correlation_id=call.correlation_id,
-        conversation=call.conversation.id,
-    )
+    reply = await _check(call, found.indicators, found.left_out)
     if found.left_out:
         reply.text = (
             f"Checked the first {MAX_PASTE_INDICATORS} indicators; {found.left_out} more left out."

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 
@@ -90,6 +90,8 @@ class RawConfig:
 
 # Parsers: each raises ValueError with a sentence saying what was expected.
 
+Number = TypeVar("Number", int, float)
+
 
 def parse_str(value: Any) -> str:
     if not isinstance(value, str):
@@ -98,26 +100,23 @@ def parse_str(value: Any) -> str:
 
 
 def parse_int_range(low: int, high: int) -> Callable[[Any], int]:
-    def parse(value: Any) -> int:
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise ValueError(f"expected an integer from {low} to {high}") from None
-        if not low <= number <= high:
-            raise ValueError(f"expected an integer from {low} to {high}")
-        return number
-
-    return parse
+    return _parse_range(int, f"an integer from {low} to {high}", low, high)
 
 
 def parse_float_range(low: float, high: float) -> Callable[[Any], float]:
-    def parse(value: Any) -> float:
+    return _parse_range(float, f"a number from {low} to {high}", low, high)
+
+
+def _parse_range(
+    kind: Callable[[str], Number], expected: str, low: Number, high: Number
+) -> Callable[[Any], Number]:
+    def parse(value: Any) -> Number:
         try:
-            number = float(str(value).strip())
+            number = kind(str(value).strip())
         except ValueError:
-            raise ValueError(f"expected a number from {low} to {high}") from None
+            raise ValueError(f"expected {expected}") from None
         if not low <= number <= high:
-            raise ValueError(f"expected a number from {low} to {high}")
+            raise ValueError(f"expected {expected}")
         return number
 
     return parse

@@ -130,18 +130,11 @@ async def save(store: Store, ref: dict[str, Any], team: dict[str, Any] | None = 
 
 
 def _saved(row: dict[str, Any]) -> SavedConversation:
-    return SavedConversation(
-        conversation_id=row["conversation_id"],
-        reference=json.loads(row["reference"]),
-        conversation_type=row["conversation_type"],
-        tenant_id=row["tenant_id"],
-        team_id=row["team_id"],
-        team_name=row["team_name"],
-        aad_group_id=row["aad_group_id"],
-        channel_id=row["channel_id"],
-        channel_name=row["channel_name"],
-        updated_at=float(row["updated_at"]),
-    )
+    """A row of `_COLUMNS`, which are SavedConversation's fields."""
+    values = dict(row)
+    values["reference"] = json.loads(values["reference"])
+    values["updated_at"] = float(values["updated_at"])
+    return SavedConversation(**values)
 
 
 async def get(store: Store, conversation_id: str) -> dict[str, Any] | None:

@@ -229,13 +229,7 @@ class Redactor:
 
     def redact_data(self, obj: Any) -> Any:
         """A copy of nested dicts/lists/tuples with every string (keys included) redacted."""
-        if isinstance(obj, str):
-            return self.redact(obj)
-        if isinstance(obj, dict):
-            return {self.redact_data(k): self.redact_data(v) for k, v in obj.items()}
-        if isinstance(obj, list | tuple):
-            return type(obj)(self.redact_data(item) for item in obj)
-        return obj
+        return _each_string(obj, self.redact, self.redact_data)
 
     def redact_shown(self, text: str) -> str:
         """Markdown text redacted as its reader sees it; text with nothing to redact keeps its
@@ -249,13 +243,19 @@ class Redactor:
     def redact_card(self, obj: Any) -> Any:
         """A copy of a card (or any nested data shown as markdown) with every string redacted
         as its reader sees it (`redact_shown`); keys are redacted like `redact_data` does."""
-        if isinstance(obj, str):
-            return self.redact_shown(obj)
-        if isinstance(obj, dict):
-            return {self.redact(k): self.redact_card(v) for k, v in obj.items()}
-        if isinstance(obj, list | tuple):
-            return type(obj)(self.redact_card(item) for item in obj)
-        return obj
+        return _each_string(obj, self.redact_shown, self.redact)
+
+
+def _each_string(obj: Any, text: Callable[[str], str], key: Callable[[Any], Any]) -> Any:
+    """A copy of nested dicts/lists/tuples with `text` applied to every string in it and `key`
+    to every dict key."""
+    if isinstance(obj, str):
+        return text(obj)
+    if isinstance(obj, dict):
+        return {key(k): _each_string(v, text, key) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_each_string(item, text, key) for item in obj)
+    return obj
 
 
 def _cut_secrets(text: str, secrets: tuple[str, ...]) -> str:

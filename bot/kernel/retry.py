@@ -17,7 +17,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import aiohttp
 
@@ -80,6 +80,19 @@ class RetryPolicy:
         return random.uniform(0.0, ceiling)
 
 
+class Answered(Protocol):
+    """What the retry decision reads of an answer; each client keeps its own answer type."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def retry_after(self) -> str | None: ...
+
+
+AnswerT = TypeVar("AnswerT", bound=Answered)
+
+
 @dataclass(frozen=True)
 class Answer:
     """One HTTP answer, read whole: what the retry decision and the caller need."""
@@ -98,32 +111,38 @@ class BearerTokens(Protocol):
 
 
 class Unanswered(Exception):
-    """Every try ended without an HTTP answer; `reason` names the last error's kind."""
+    """Every try ended without an HTTP answer; `reason` names the last error's kind, `error` is
+    that error, and `maybe_sent` says whether any try may have reached the server."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, error: Exception, maybe_sent: bool) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.error = error
+        self.maybe_sent = maybe_sent
 
 
 async def with_retries(
     policy: RetryPolicy,
-    send: Callable[[], Awaitable[Answer]],
+    send: Callable[[], Awaitable[AnswerT]],
     *,
     what: str,
     on_unauthorized: Callable[[], None] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> Answer:
+) -> AnswerT:
     """`send` until its answer is final under `policy`. A first 401 calls `on_unauthorized` (drop
     the cached token) and sends again. Unanswered when the last try got no answer at all."""
     attempt = 0
     refreshed = False
+    maybe_sent = False
     while True:
         attempt += 1
         try:
             answer = await send()
         except (aiohttp.ClientError, TimeoutError) as exc:
+            # A try refused before it connected never left; any other may have reached the server.
+            maybe_sent = maybe_sent or not isinstance(exc, aiohttp.ClientConnectorError)
             if not policy.should_retry(None, attempt):
-                raise Unanswered(type(exc).__name__) from None
+                raise Unanswered(type(exc).__name__, error=exc, maybe_sent=maybe_sent) from None
             await sleep(policy.delay(attempt))
             continue
         if answer.status == 401 and on_unauthorized is not None and not refreshed:

@@ -33,21 +33,30 @@ def _duplicate_key_as_store_error() -> Iterator[None]:
         raise DuplicateKeyError(str(exc)) from exc
 
 
-class PostgresTransaction(Transaction):
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
+class _AsyncpgQueries:
+    """The store's SQL over whatever runs it: a transaction's connection or the store's pool
+    (asyncpg answers the same calls on both)."""
+
+    _runner: asyncpg.Connection | asyncpg.Pool
 
     async def execute(self, sql: str, *params: Any) -> int:
         with _duplicate_key_as_store_error():
-            return _rowcount(await self._conn.execute(to_numbered(sql), *params))
+            return _rowcount(await self._runner.execute(to_numbered(sql), *params))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        # On the pool, asyncpg's executemany runs in an implicit transaction: all rows or none.
         with _duplicate_key_as_store_error():
-            await self._conn.executemany(to_numbered(sql), list(rows))
+            await self._runner.executemany(to_numbered(sql), list(rows))
 
     async def fetchall(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         with _duplicate_key_as_store_error():
-            return [dict(row) for row in await self._conn.fetch(to_numbered(sql), *params)]
+            return [dict(row) for row in await self._runner.fetch(to_numbered(sql), *params)]
+
+
+class PostgresTransaction(_AsyncpgQueries, Transaction):
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+        self._runner = conn
 
     async def lock(self, name: str) -> None:
         await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
@@ -56,12 +65,13 @@ class PostgresTransaction(Transaction):
         await self._conn.execute(sql)  # no parameters: the simple protocol runs many statements
 
 
-class PostgresStore(Store):
+class PostgresStore(_AsyncpgQueries, Store):
     dialect = "postgresql"
 
     def __init__(self, pool: asyncpg.Pool, password: EntraPassword | None = None) -> None:
         super().__init__()
         self._pool = pool
+        self._runner = pool
         self._password = password
 
     @classmethod
@@ -99,19 +109,6 @@ class PostgresStore(Store):
             await self._pool.fetchval("SELECT 1")
         except _CONNECT_ERRORS as exc:
             raise StoreError(f"PostgreSQL unreachable: {exc}") from None
-
-    async def execute(self, sql: str, *params: Any) -> int:
-        with _duplicate_key_as_store_error():
-            return _rowcount(await self._pool.execute(to_numbered(sql), *params))
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        # asyncpg's executemany runs in an implicit transaction: all rows or none.
-        with _duplicate_key_as_store_error():
-            await self._pool.executemany(to_numbered(sql), list(rows))
-
-    async def fetchall(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        with _duplicate_key_as_store_error():
-            return [dict(row) for row in await self._pool.fetch(to_numbered(sql), *params)]
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

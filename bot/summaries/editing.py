@@ -45,6 +45,13 @@ def edit_list(current: list[str], answer: str) -> list[str]:
     return [item for item in items if item][:MAX_ITEMS]
 
 
+def edit_shown_list(current: list[str], more: int, answer: str) -> tuple[list[str], int]:
+    """`edit_list`, with the count of items the card leaves out ("and N more"): kept while the
+    list is kept, 0 once it is edited (the list sent is the whole list)."""
+    items = edit_list(current, answer)
+    return items, more if items == current else 0
+
+
 def parse_next_update(answer: str, now: float) -> float | None:
     """`in 2h`, `in 90m`, `in 1h 30m`, `14:00 UTC` (the next such time) → epoch seconds.
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.incidents import records, timeline
 from bot.incidents.records import Incident, IncidentNotFound
-from bot.kernel.commands import ActionCall, CommandSet, Reply, UsageError
+from bot.kernel.commands import ActionCall, ActionHandler, CommandSet, Reply, UsageError
 from bot.kernel.rbac import Role
 from bot.kernel.services import Services
 from bot.kernel.timefmt import date_time
@@ -150,7 +151,9 @@ async def _decide(call: ActionCall, reminder: Reminder, to_state: str) -> bool:
     return won == 1
 
 
-async def _first_look(call: ActionCall, verb: str) -> tuple[Reminder, Incident] | Reply:
+async def _claim(call: ActionCall, verb: str, to_state: str) -> tuple[Reminder, Incident] | Reply:
+    """The reminder and its incident for the one click that moved it to `to_state`; for any
+    other click (a refresh, a refusal, a reminder that is over or was just taken), the answer."""
     reminder, incident = await _clicked(call)
     if call.refresh:  # a refresh only renders; it never posts or skips
         card = await _card_now(call.services, reminder, can_act=False, outcome="", state="due")
@@ -160,21 +163,53 @@ async def _first_look(call: ActionCall, verb: str) -> tuple[Reminder, Incident] 
     reason = await _closed_reason(call.services, reminder, incident)
     if reason:
         return await _closed_answer(call, reminder, reason)
-    return reminder, incident
-
-
-@COMMANDS.action(POST_VERB, role=Role.ANALYST)
-async def post(call: ActionCall) -> Reply:
-    found = await _first_look(call, "post")
-    if isinstance(found, Reply):
-        return found
-    reminder, incident = found
-    if not await _decide(call, reminder, POSTING):
+    if not await _decide(call, reminder, to_state):
         fresh = await get(call.services.store, reminder.id)
         assert fresh is not None
         return await _closed_answer(
             call, fresh, await _closed_reason(call.services, fresh, incident)
         )
+    return reminder, incident
+
+
+async def _decided(
+    call: ActionCall, reminder: Reminder, outcome: str, state: str, audit_detail: str
+) -> Reply:
+    """The card as the decision left it, read-only, saying what was done."""
+    fresh = await get(call.services.store, reminder.id)
+    assert fresh is not None
+    card = await _card_now(call.services, fresh, can_act=False, outcome=outcome, state=state)
+    return Reply(
+        card=card,
+        text=None if card else outcome,
+        audit_target=reminder.incident_id,
+        audit_detail=audit_detail,
+    )
+
+
+# A button's work, run only for the click that claimed the reminder.
+ClaimedClick = Callable[[ActionCall, Reminder, Incident], Awaitable[Reply]]
+
+
+def _button(verb: str, what: str, to_state: str) -> Callable[[ClaimedClick], ActionHandler]:
+    """Declare the card action `verb`: the click that moves the reminder to `to_state` runs the
+    handler; every other click gets the answer `_claim` gives (`what` names the act)."""
+
+    def declare(handler: ClaimedClick) -> ActionHandler:
+        @COMMANDS.action(verb, role=Role.ANALYST)
+        async def clicked(call: ActionCall) -> Reply:
+            found = await _claim(call, what, to_state)
+            if isinstance(found, Reply):
+                return found
+            return await handler(call, *found)
+
+        return clicked
+
+    return declare
+
+
+@_button(POST_VERB, "post", POSTING)
+async def post(call: ActionCall, reminder: Reminder, incident: Incident) -> Reply:
     draft = Draft.from_dict(json.loads(reminder.draft))
     draft.prepared_by = call.actor.name
     try:
@@ -203,30 +238,12 @@ async def post(call: ActionCall) -> Reply:
         POSTED,
         reminder.id,
     )
-    fresh = await get(call.services.store, reminder.id)
-    assert fresh is not None
     outcome = f"Posted to the exec channel by {call.actor.name} at {date_time(time.time())}."
-    card = await _card_now(call.services, fresh, can_act=False, outcome=outcome, state=POSTED)
-    return Reply(
-        card=card,
-        text=None if card else outcome,
-        audit_target=incident.id,
-        audit_detail=f"reminder {reminder.id} posted",
-    )
+    return await _decided(call, reminder, outcome, POSTED, f"reminder {reminder.id} posted")
 
 
-@COMMANDS.action(SKIP_VERB, role=Role.ANALYST)
-async def skip(call: ActionCall) -> Reply:
-    found = await _first_look(call, "skip")
-    if isinstance(found, Reply):
-        return found
-    reminder, incident = found
-    if not await _decide(call, reminder, SKIPPED):
-        fresh = await get(call.services.store, reminder.id)
-        assert fresh is not None
-        return await _closed_answer(
-            call, fresh, await _closed_reason(call.services, fresh, incident)
-        )
+@_button(SKIP_VERB, "skip", SKIPPED)
+async def skip(call: ActionCall, reminder: Reminder, incident: Incident) -> Reply:
     what = "final" if reminder.kind == FINAL else f"scheduled (due {date_time(reminder.due_at)})"
     await timeline.add_timeline(
         call.services.store,
@@ -235,13 +252,5 @@ async def skip(call: ActionCall) -> Reply:
         TIMELINE_KIND,
         f"Exec summary {what} skipped",
     )
-    fresh = await get(call.services.store, reminder.id)
-    assert fresh is not None
     outcome = f"Skipped by {call.actor.name} at {date_time(time.time())}; nothing was posted."
-    card = await _card_now(call.services, fresh, can_act=False, outcome=outcome, state=SKIPPED)
-    return Reply(
-        card=card,
-        text=None if card else outcome,
-        audit_target=incident.id,
-        audit_detail=f"reminder {reminder.id} skipped",
-    )
+    return await _decided(call, reminder, outcome, SKIPPED, f"reminder {reminder.id} skipped")

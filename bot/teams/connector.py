@@ -15,6 +15,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.entra.tokens import BotTokenProvider
+from bot.kernel.http_body import json_object
 from bot.kernel.retry import RETRY_STATUSES, BearerHttp, RetryPolicy, Unanswered
 
 # What alert delivery asks of a refusal: would a later pass be answered differently?
@@ -91,7 +92,7 @@ class BotConnector:
         except Unanswered as exc:
             raise ConnectorError(0, exc.reason) from None
         if answer.status < 300:
-            return _json_or_empty(answer.text)
+            return json_object(answer.text)
         if answer.status == 413:
             raise PayloadTooLarge(answer.status, "message too large")
         raise ConnectorError(answer.status, _error_reason(answer.text))
@@ -101,18 +102,8 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
-def _json_or_empty(text: str) -> dict[str, Any]:
-    if not text.strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def _error_reason(text: str) -> str:
-    body = _json_or_empty(text)
+    body = json_object(text)
     error = body.get("error")
     if isinstance(error, dict):
         return f"{error.get('code', '')}: {error.get('message', '')}"[:200]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.audit.trail import AuditUnavailable
 from bot.containment.approvals import policy, records
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 TIMELINE_KIND = "containment"
 MAX_ATTEMPTS = 50  # bounded retries; each StaleApproval means some other decision succeeded
 SCHEDULER = Actor(aad_object_id="vigil:approvals", name="Vigil approvals")
+# The policy's answer for one record at one moment: None allows the decision.
+Refuse = Callable[[Approval, float], Refusal | None]
 
 
 @dataclass(frozen=True)
@@ -44,34 +48,30 @@ class Decision:
 async def approve(services: Services, approval_id: str, actor: Actor) -> Decision:
     """Add `actor`'s approval; the deciding one moves pending -> approved and starts execution."""
     role_for = approval_settings(services).role_for
-    for _ in range(MAX_ATTEMPTS):
-        approval = await records.get(services.store, approval_id)
-        now = time.time()
-        refusal = policy.check_approve(approval, actor, role_for(Action(approval.action)), now)
-        if refusal is not None:
-            return Decision(approval, refusal)
+
+    def changes(approval: Approval, now: float) -> dict[str, Any]:
         approvals = policy.with_approval(approval, actor, now)
-        try:
-            if policy.is_decisive(approval, approvals):
-                approval = await records.transition(
-                    services.store,
-                    approval,
-                    expect_state=State.PENDING,
-                    state=State.APPROVED,
-                    approvals=approvals,
-                    decided_by_id=actor.aad_object_id,
-                    decided_by_name=_approvers(approvals),
-                    decided_at=now,
-                )
-            else:
-                approval = await records.transition(
-                    services.store, approval, expect_state=State.PENDING, approvals=approvals
-                )
-        except StaleApproval:
-            continue
-        await _approved(services, approval, actor)
-        return Decision(approval, changed=True)
-    raise RuntimeError(f"approval {approval_id}: no decision after {MAX_ATTEMPTS} attempts")
+        if not policy.is_decisive(approval, approvals):
+            return {"approvals": approvals}
+        return {
+            "state": State.APPROVED,
+            "approvals": approvals,
+            "decided_by_id": actor.aad_object_id,
+            "decided_by_name": _approvers(approvals),
+            "decided_at": now,
+        }
+
+    decision = await _decide(
+        services,
+        approval_id,
+        lambda approval, now: policy.check_approve(
+            approval, actor, role_for(Action(approval.action)), now
+        ),
+        changes,
+    )
+    if decision.changed:
+        await _approved(services, decision.approval, actor)
+    return decision
 
 
 async def _approved(services: Services, approval: Approval, actor: Actor) -> None:
@@ -90,55 +90,79 @@ async def reject(services: Services, approval_id: str, actor: Actor, reason: str
     """pending -> rejected with a reason (required)."""
     reason = reason.strip()[: records.MAX_REASON]
     role_for = approval_settings(services).role_for
-    for _ in range(MAX_ATTEMPTS):
-        approval = await records.get(services.store, approval_id)
-        now = time.time()
-        refusal = policy.check_reject(
+    return await _close(
+        services,
+        approval_id,
+        actor,
+        State.REJECTED,
+        lambda approval, now: policy.check_reject(
             approval, actor, role_for(Action(approval.action)), now, reason
-        )
-        if refusal is not None:
-            return Decision(approval, refusal)
-        try:
-            approval = await records.transition(
-                services.store,
-                approval,
-                expect_state=State.PENDING,
-                state=State.REJECTED,
-                decided_by_id=actor.aad_object_id,
-                decided_by_name=actor.name,
-                decided_at=now,
-                decision_note=reason,
-            )
-        except StaleApproval:
-            continue
-        await _timeline(services, approval, actor, f"rejected by {actor.name}: {reason}")
-        await update_posted_card(services, approval)
-        return Decision(approval, changed=True)
-    raise RuntimeError(f"approval {approval_id}: no decision after {MAX_ATTEMPTS} attempts")
+        ),
+        told=f"rejected by {actor.name}: {reason}",
+        decision_note=reason,
+    )
 
 
 async def cancel(services: Services, approval_id: str, actor: Actor) -> Decision:
     """The requester withdraws a pending request: pending -> cancelled."""
+    return await _close(
+        services,
+        approval_id,
+        actor,
+        State.CANCELLED,
+        lambda approval, now: policy.check_cancel(approval, actor, now),
+        told=f"cancelled by {actor.name}",
+    )
+
+
+async def _close(
+    services: Services,
+    approval_id: str,
+    actor: Actor,
+    state: State,
+    refuse: Refuse,
+    *,
+    told: str,
+    **note: str,
+) -> Decision:
+    """pending -> `state` (rejected, cancelled), decided by `actor`; `told` is the timeline's."""
+
+    def changes(approval: Approval, now: float) -> dict[str, Any]:
+        return {
+            "state": state,
+            "decided_by_id": actor.aad_object_id,
+            "decided_by_name": actor.name,
+            "decided_at": now,
+            **note,
+        }
+
+    decision = await _decide(services, approval_id, refuse, changes)
+    if decision.changed:
+        await _timeline(services, decision.approval, actor, told)
+        await update_posted_card(services, decision.approval)
+    return decision
+
+
+async def _decide(
+    services: Services,
+    approval_id: str,
+    refuse: Refuse,
+    changes: Callable[[Approval, float], dict[str, Any]],
+) -> Decision:
+    """Read the record, ask the policy (`refuse`), write `changes` guarded by the version read;
+    when another decision won in between, start over on the fresh record."""
     for _ in range(MAX_ATTEMPTS):
         approval = await records.get(services.store, approval_id)
         now = time.time()
-        refusal = policy.check_cancel(approval, actor, now)
+        refusal = refuse(approval, now)
         if refusal is not None:
             return Decision(approval, refusal)
         try:
             approval = await records.transition(
-                services.store,
-                approval,
-                expect_state=State.PENDING,
-                state=State.CANCELLED,
-                decided_by_id=actor.aad_object_id,
-                decided_by_name=actor.name,
-                decided_at=now,
+                services.store, approval, expect_state=State.PENDING, **changes(approval, now)
             )
         except StaleApproval:
             continue
-        await _timeline(services, approval, actor, f"cancelled by {actor.name}")
-        await update_posted_card(services, approval)
         return Decision(approval, changed=True)
     raise RuntimeError(f"approval {approval_id}: no decision after {MAX_ATTEMPTS} attempts")
 

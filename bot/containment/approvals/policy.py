@@ -48,15 +48,27 @@ def _state_refusal(approval: Approval, now: float) -> Refusal | None:
     return None
 
 
-def check_approve(approval: Approval, actor: Actor, role: Role, now: float) -> Refusal | None:
-    """May `actor` add an approval now? (`role` is the approver role for this action type.)"""
+def _decider_refusal(
+    approval: Approval, actor: Actor, role: Role, now: float, own_request: str
+) -> Refusal | None:
+    """What refuses any approver's decision: the state, four-eyes (`own_request` is what the
+    requester reads), the role."""
     refusal = _state_refusal(approval, now)
     if refusal is not None:
         return refusal
     if actor.aad_object_id and actor.aad_object_id == approval.requester_id:
-        return Refusal("four-eyes", "you requested this, someone else must approve")
+        return Refusal("four-eyes", own_request)
     if not actor.has(role):
         return Refusal("role", f"needs role {role.value}")
+    return None
+
+
+def check_approve(approval: Approval, actor: Actor, role: Role, now: float) -> Refusal | None:
+    """May `actor` add an approval now? (`role` is the approver role for this action type.)"""
+    own_request = "you requested this, someone else must approve"
+    refusal = _decider_refusal(approval, actor, role, now, own_request)
+    if refusal is not None:
+        return refusal
     if actor.aad_object_id in approval.approver_ids:
         return Refusal(
             "already-approved",
@@ -68,13 +80,10 @@ def check_approve(approval: Approval, actor: Actor, role: Role, now: float) -> R
 def check_reject(
     approval: Approval, actor: Actor, role: Role, now: float, reason: str
 ) -> Refusal | None:
-    refusal = _state_refusal(approval, now)
+    own_request = "you requested this; use Cancel to withdraw it"
+    refusal = _decider_refusal(approval, actor, role, now, own_request)
     if refusal is not None:
         return refusal
-    if actor.aad_object_id and actor.aad_object_id == approval.requester_id:
-        return Refusal("four-eyes", "you requested this; use Cancel to withdraw it")
-    if not actor.has(role):
-        return Refusal("role", f"needs role {role.value}")
     if not reason.strip():
         return Refusal("reason", "a reason is needed to reject; type it in the box")
     return None

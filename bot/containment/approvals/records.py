@@ -8,14 +8,14 @@ of instances, exactly one changes the row; the others get `StaleApproval` and re
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from bot.containment.connector import Action
 from bot.store import Store
+from bot.store.daily_ids import DailyIds
+from bot.store.table import Table
 
 
 class State(StrEnum):
@@ -35,7 +35,7 @@ class State(StrEnum):
 
 _FINAL = frozenset({State.REJECTED, State.EXPIRED, State.CANCELLED, State.SUCCEEDED, State.FAILED})
 
-APPROVAL_ID = re.compile(r"AP-(\d{8})-(\d{1,6})", re.IGNORECASE)
+APPROVAL_IDS = DailyIds("AP", counter="approval", digits=4)
 MAX_REASON = 1000
 
 
@@ -99,43 +99,27 @@ class Approval:
 
 _COLUMNS = tuple(f.name for f in fields(Approval))
 _JSON = frozenset({"options", "approvals", "evidence", "warnings", "result_detail"})
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM approvals"  # noqa: S608 - constant column names
+_TABLE = Table("approvals", _COLUMNS)
+_SELECT = _TABLE.select
 _IMMUTABLE = frozenset({"id", "version", "requested_at", "requester_id", "action", "target"})
-
-
-def day_of(when: float) -> str:
-    return datetime.fromtimestamp(when, UTC).strftime("%Y%m%d")
 
 
 def normalise_id(text: str) -> str | None:
     """`ap-20240502-7` style input as the canonical `AP-20240502-0007`, or None."""
-    match = APPROVAL_ID.fullmatch(text.strip())
-    if not match:
-        return None
-    return f"AP-{match[1]}-{int(match[2]):04d}"
+    return APPROVAL_IDS.normalise(text)
 
 
 async def create(store: Store, approval: Approval) -> Approval:
     """Store a new request; its id comes from the per-day counter (the given id is ignored)."""
-    day = day_of(approval.requested_at)
     async with store.transaction() as tx:
-        number = await tx.next_counter(f"approval:{day}")
-        approval.id = f"AP-{day}-{number:04d}"
+        approval.id = (await APPROVAL_IDS.next(tx, approval.requested_at)).text
         approval.version = 1
-        row = _row(approval)
-        marks = ", ".join("?" * len(row))
-        await tx.execute(
-            f"INSERT INTO approvals ({', '.join(_COLUMNS)}) VALUES ({marks})",  # noqa: S608 - constant
-            *row,
-        )
+        await _TABLE.insert(tx, _row(approval))
     return approval
 
 
 async def get(store: Store, approval_id: str) -> Approval:
-    row = await store.fetchone(f"{_SELECT} WHERE id = ?", approval_id)
-    if row is None:
-        raise ApprovalNotFound(approval_id)
-    return _approval(row)
+    return _approval(await _TABLE.get(store, approval_id, ApprovalNotFound))
 
 
 async def listing(

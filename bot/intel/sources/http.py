@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from bot.intel.sources.base import SourceFailure, SourceRateLimited
+from bot.kernel.http_body import read_capped
 from bot.kernel.retry import parse_retry_after
 from bot.secrets.source import (
     CredentialRejected,
@@ -39,16 +40,6 @@ def blocked_for(retry_after: str | None) -> float:
     if asked is None:
         return DEFAULT_RETRY_AFTER
     return min(max(asked, 1.0), MAX_RETRY_AFTER)
-
-
-async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
-    """The body, or at most MAX_RESPONSE_BYTES + 1 bytes of it (read() may stop at a chunk)."""
-    body = bytearray()
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) > MAX_RESPONSE_BYTES:
-            break
-    return bytes(body)
 
 
 class ApiClient:
@@ -126,7 +117,7 @@ class ApiClient:
                     raise SourceFailure(f"HTTP {status}")
                 if not (200 <= status < 300 or status in handled):
                     raise SourceFailure(f"unexpected HTTP {status}")
-                raw = await _read_capped(response)
+                raw = await read_capped(response, MAX_RESPONSE_BYTES)
         except TimeoutError:
             raise SourceFailure(f"timeout after {self._timeout:g} s") from None
         except aiohttp.ClientError as exc:
