@@ -19,7 +19,7 @@ import aiohttp
 from bot.containment.connector import ConnectorError
 from bot.containment.mde_token import MdeCredential
 from bot.kernel.http_body import json_or_none, read_capped
-from bot.kernel.retry import RetryPolicy, parse_retry_after
+from bot.kernel.retry import RetryPolicy, WaitTooLong, with_retries
 
 MAX_BODY = 1 << 20  # no documented MDE answer comes near a megabyte
 MAX_429_RETRIES = 3
@@ -120,7 +120,10 @@ class MdeClient:
         # Only 429 is tried again: after a 5xx an action may have been carried out, and the
         # engine asks MDE what happened (find_sent) rather than sending it twice.
         self.policy = RetryPolicy(
-            max_attempts=MAX_429_RETRIES + 1, max_wait=max_retry_after, statuses=frozenset({429})
+            max_attempts=MAX_429_RETRIES + 1,
+            max_wait=max_retry_after,
+            statuses=frozenset({429}),
+            refuse_long_waits=True,
         )
         self.pacer = pacer
         self.redact = redact
@@ -138,19 +141,20 @@ class MdeClient:
         """One call: NotSent when it surely did not reach MDE, AnswerUnknown when it may have."""
         summary = self._summary(method, path, body, params, redacted)
         data = None if body is None else json.dumps(body).encode()
-        attempt = 0
-        while True:
-            attempt += 1
+
+        async def send() -> Reply:
+            # A fresh token for each try (used for that request only); a token error is a
+            # ConnectorError, which, like NotSent and AnswerUnknown, ends the tries at once.
             await self.pacer.wait()
-            token = await self.credential.token()  # NotSent-equivalent: ConnectorError
-            reply = await self._send(method, path, data, params, token, summary)
-            del token  # used for this request only
-            if not self.policy.should_retry(reply.status, attempt):
-                return reply
-            asked = parse_retry_after(reply.retry_after)
-            if asked is not None and asked > self.policy.max_wait:
-                raise NotSent(f"mde: rate limited (429) and Retry-After is over the limit: {path}")
-            await self._sleep(self.policy.delay(attempt, reply.retry_after))
+            token = await self.credential.token()
+            return await self._send(method, path, data, params, token, summary)
+
+        try:
+            return await with_retries(self.policy, send, what=f"MDE {path}", sleep=self._sleep)
+        except WaitTooLong:
+            raise NotSent(
+                f"mde: rate limited (429) and Retry-After is over the limit: {path}"
+            ) from None
 
     async def _send(
         self,

@@ -59,6 +59,8 @@ class RetryPolicy:
     max_wait: float = 60.0  # the longest single wait, whatever Retry-After or the backoff says
     first_backoff: float = 1.0  # ceiling of the first backoff; it doubles with every try
     statuses: frozenset[int] = RETRY_STATUSES
+    # True: a Retry-After over max_wait ends the tries (WaitTooLong) rather than being cut short.
+    refuse_long_waits: bool = False
 
     def should_retry(self, status: int | None, attempt: int) -> bool:
         """Whether try number `attempt` (from 1), answered with `status` (None: no answer at all,
@@ -121,6 +123,15 @@ class Unanswered(Exception):
         self.maybe_sent = maybe_sent
 
 
+class WaitTooLong(Exception):
+    """The server asked for a wait over the policy's max_wait, and the policy refuses long waits."""
+
+    def __init__(self, status: int, seconds: float) -> None:
+        super().__init__(f"answered {status} and asked for a wait of {seconds:g} s")
+        self.status = status
+        self.seconds = seconds
+
+
 async def with_retries(
     policy: RetryPolicy,
     send: Callable[[], Awaitable[AnswerT]],
@@ -152,6 +163,9 @@ async def with_retries(
             continue
         if not policy.should_retry(answer.status, attempt):
             return answer
+        asked = parse_retry_after(answer.retry_after)
+        if policy.refuse_long_waits and asked is not None and asked > policy.max_wait:
+            raise WaitTooLong(answer.status, asked)
         wait = policy.delay(attempt, answer.retry_after)
         log.warning("%s answered %s; retrying in %.1fs", what, answer.status, wait)
         await sleep(wait)

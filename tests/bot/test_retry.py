@@ -15,6 +15,7 @@ from bot.kernel.retry import (
     Answer,
     RetryPolicy,
     Unanswered,
+    WaitTooLong,
     parse_retry_after,
     with_retries,
 )
@@ -197,6 +198,29 @@ async def test_network_errors_are_retried_then_unanswered():
     with pytest.raises(Unanswered) as caught:
         await failing.run(RetryPolicy(max_attempts=2))
     assert caught.value.reason == "ServerDisconnectedError"
+
+
+async def test_unanswered_says_whether_any_try_may_have_been_sent():
+    refused = aiohttp.ClientConnectorError(None, OSError(111, "refused"))
+    never = Script(refused, refused)
+    with pytest.raises(Unanswered) as caught:
+        await never.run(RetryPolicy(max_attempts=2))
+    assert not caught.value.maybe_sent and caught.value.error is refused
+    maybe = Script(TimeoutError(), refused)
+    with pytest.raises(Unanswered) as caught:
+        await maybe.run(RetryPolicy(max_attempts=2))
+    assert caught.value.maybe_sent and caught.value.reason == "ClientConnectorError"
+
+
+async def test_a_policy_that_refuses_long_waits_stops_at_one():
+    policy = RetryPolicy(max_wait=30, refuse_long_waits=True)
+    script = Script(Answer(429, "", "5"), Answer(429, "", "120"), Answer(200, "never asked"))
+    with pytest.raises(WaitTooLong) as caught:
+        await script.run(policy)
+    assert (caught.value.status, caught.value.seconds, script.sent) == (429, 120.0, 2)
+    assert script.waits == [5.0]
+    last = Script(Answer(429, "", "120"))
+    assert (await last.run(RetryPolicy(max_attempts=1, refuse_long_waits=True))).status == 429
 
 
 async def test_other_errors_are_not_swallowed():
