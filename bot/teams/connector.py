@@ -16,10 +16,7 @@ import aiohttp
 
 from bot.entra.tokens import BotTokenProvider
 from bot.kernel.http_body import json_object
-from bot.kernel.retry import RETRY_STATUSES, BearerHttp, RetryPolicy, Unanswered
-
-# What alert delivery asks of a refusal: would a later pass be answered differently?
-RETRYABLE = RETRY_STATUSES
+from bot.kernel.retry import BearerHttp, RetryPolicy, Unanswered
 
 
 class ConnectorError(RuntimeError):

@@ -28,8 +28,9 @@ from bot.kernel.messenger import (
 )
 from bot.kernel.pacing import SharedPace
 from bot.kernel.redaction import Redactor
+from bot.kernel.retry import RETRY_STATUSES
 from bot.store import Store
-from bot.teams.connector import RETRYABLE, BotConnector, ConnectorError, PayloadTooLarge
+from bot.teams.connector import BotConnector, ConnectorError, PayloadTooLarge
 from cards.limits import MAX_MESSAGE_BYTES
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -285,5 +286,5 @@ def _delivery_failed(exc: ConnectorError) -> DeliveryFailed:
     return DeliveryFailed(
         f"Teams answered {exc.status}: {exc.reason}",
         status=exc.status,
-        retryable=exc.status in RETRYABLE,
+        retryable=exc.status in RETRY_STATUSES,
     )
