@@ -1,7 +1,8 @@
 """Who may post alerts: an HMAC signature over timestamp + "." + body, or a static token.
 
-Secrets per source: `alerts-<source>-hmac-key` and `alerts-<source>-token`. A source with
-neither refuses everything. A signature is accepted once (replays are refused across instances).
+Credentials per source come from `bot.alerts.keys` (the key, a `-next` key during a handover, the
+token). A source with none refuses everything. A signature is accepted once (replays are refused
+across instances).
 """
 
 from __future__ import annotations
@@ -10,14 +11,11 @@ import base64
 import binascii
 import hmac
 import time
-from dataclasses import dataclass
 
-from bot.kernel.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from bot.secrets.source import Secret, SecretNotFound, SecretSource, SecretUnavailable
+from bot.alerts.keys import AlertKeys, Credentials, KeysUnavailable
+from bot.kernel.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, parse_timestamp, sign
 from bot.store import Store
 
-# A key rotated in the vault reaches us on the next read; don't let bad posts force many reads.
-REREAD_AFTER_FAILURE = 30.0
 REPLAY_SCOPE = "alerts.sig"
 REPLAYED = "signature already used (replay)"
 
@@ -31,39 +29,34 @@ class AuthRefused(Exception):
         self.status = status
 
 
-@dataclass(frozen=True)
-class Credentials:
-    hmac_key: Secret | None
-    token: Secret | None
-
-
-def hmac_key_name(source: str) -> str:
-    return f"alerts-{source}-hmac-key"
-
-
-def token_name(source: str) -> str:
-    return f"alerts-{source}-token"
+class Mismatch(AuthRefused):
+    """A refusal that credentials read later might turn into an acceptance (rotated, added)."""
 
 
 class AlertAuth:
-    def __init__(self, secrets: SecretSource, store: Store, max_skew: int) -> None:
-        self.secrets = secrets
+    def __init__(self, keys: AlertKeys, store: Store, max_skew: int) -> None:
+        self.keys = keys
         self.store = store
         self.max_skew = max_skew
-        self._reread: dict[str, float] = {}
 
     async def check(
         self, source: str, headers: dict[str, str], body: bytes, claim: bool = True
     ) -> str:
         """How the post was authenticated ("hmac" or "token"); raises AuthRefused.
         claim=False leaves the replay claim (`replay_key()`) to the caller's own transaction."""
-        result = await self._check(source, headers, body, await self._credentials(source))
-        if result is None and self._may_reread(source):
-            for name in (hmac_key_name(source), token_name(source)):
-                self.secrets.invalidate(name)
-            result = await self._check(source, headers, body, await self._credentials(source))
-        if result is None:
-            raise AuthRefused("bad credentials")
+        arrived = time.monotonic()
+        try:
+            credentials = await self.keys.current(source)
+            try:
+                result = self._check(source, headers, body, credentials)
+            except Mismatch:
+                if credentials.read_at >= arrived:
+                    raise
+                # Read after the post arrived: a key rotated in before it was sent is seen.
+                fresh = await self.keys.read_since(source, arrived)
+                result = self._check(source, headers, body, fresh)
+        except KeysUnavailable as exc:
+            raise AuthRefused(str(exc), status=503) from None
         if result == "hmac" and claim:
             await self._refuse_replay(source, headers[SIGNATURE_HEADER])
         return result
@@ -73,45 +66,41 @@ class AlertAuth:
         # Twice the skew: a signature stays acceptable for max_skew either side of now.
         return REPLAY_SCOPE, f"{source}:{headers[SIGNATURE_HEADER].strip()}", 2.0 * self.max_skew
 
-    async def _credentials(self, source: str) -> Credentials:
-        key = await self._get(hmac_key_name(source))
-        token = await self._get(token_name(source))
-        if key is None and token is None:
-            raise AuthRefused(f"source {source} not configured")
-        return Credentials(key, token)
-
-    async def _get(self, name: str) -> Secret | None:
-        try:
-            return await self.secrets.get(name)
-        except SecretNotFound:
-            return None
-        except SecretUnavailable:
-            raise AuthRefused("credentials cannot be checked now", status=503) from None
-
-    async def _check(
-        self, source: str, headers: dict[str, str], body: bytes, creds: Credentials
-    ) -> str | None:
+    def _check(self, source: str, headers: dict[str, str], body: bytes, creds: Credentials) -> str:
+        if not creds.hmac_keys and creds.token is None:
+            raise Mismatch(f"source {source} not configured")
         signature = headers.get(SIGNATURE_HEADER, "")
-        if signature and creds.hmac_key is not None:
-            self._check_time(headers.get(TIMESTAMP_HEADER, ""))
-            expected = sign(creds.hmac_key.reveal(), headers[TIMESTAMP_HEADER], body)
-            return "hmac" if hmac.compare_digest(expected, signature.strip()) else None
+        if signature and creds.hmac_keys:
+            stamp = headers.get(TIMESTAMP_HEADER, "")
+            self._check_time(stamp)
+            offered = signature.strip()
+            # Both keys are always compared, so timing tells nothing about which one matched.
+            matches = [
+                hmac.compare_digest(sign(k.reveal(), stamp, body), offered) for k in creds.hmac_keys
+            ]
+            if any(matches):
+                return "hmac"
+            raise Mismatch("bad credentials")
         authorization = headers.get("Authorization", "")
         if authorization and creds.token is not None:
-            offered = _offered_token(authorization)
+            offered_token = _offered_token(authorization)
             token = creds.token.reveal().encode()
-            return "token" if offered and hmac.compare_digest(offered, token) else None
-        if creds.hmac_key is not None and creds.token is None:
-            raise AuthRefused(f"signature missing ({SIGNATURE_HEADER} and {TIMESTAMP_HEADER})")
-        if creds.token is not None and creds.hmac_key is None:
-            raise AuthRefused("Authorization header missing")
-        raise AuthRefused("credentials missing")
+            if offered_token and hmac.compare_digest(offered_token, token):
+                return "token"
+            raise Mismatch("bad credentials")
+        if creds.hmac_keys and creds.token is None:
+            raise Mismatch(f"signature missing ({SIGNATURE_HEADER} and {TIMESTAMP_HEADER})")
+        if creds.token is not None and not creds.hmac_keys:
+            raise Mismatch("Authorization header missing")
+        raise Mismatch("credentials missing")
 
     def _check_time(self, stamp: str) -> None:
-        try:
-            sent = float(stamp.strip())
-        except ValueError:
-            raise AuthRefused(f"{TIMESTAMP_HEADER} missing or not epoch seconds") from None
+        sent = parse_timestamp(stamp)
+        if sent is None:
+            raise AuthRefused(
+                f"{TIMESTAMP_HEADER} missing or not epoch seconds (digits, an optional fraction,"
+                " at most 20 characters)"
+            )
         if abs(time.time() - sent) > self.max_skew:
             raise AuthRefused(f"{TIMESTAMP_HEADER} is more than {self.max_skew}s away (stale)")
 
@@ -119,13 +108,6 @@ class AlertAuth:
         scope, key, ttl = self.replay_key(source, {SIGNATURE_HEADER: signature})
         if not await self.store.claim_once(scope, key, ttl):
             raise AuthRefused(REPLAYED)
-
-    def _may_reread(self, source: str) -> bool:
-        now = time.monotonic()
-        if now - self._reread.get(source, -REREAD_AFTER_FAILURE) < REREAD_AFTER_FAILURE:
-            return False
-        self._reread[source] = now
-        return True
 
 
 def _offered_token(authorization: str) -> bytes:

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.alerts import outbox, repository
-from bot.alerts.auth import hmac_key_name, token_name
+from bot.alerts.keys import hmac_key_name, token_name
 from bot.alerts.normalise import SOURCES
 from bot.kernel.config import ConfigError, RawConfig
 from bot.kernel.signature import sign

@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.alerts import repository
 from bot.alerts.auth import REPLAYED, AlertAuth, AuthRefused
 from bot.alerts.group_commit import GroupCommit, Replayed
+from bot.alerts.keys import AlertKeys
 from bot.alerts.model import Alert, InvalidAlert
 from bot.alerts.normalise import SOURCES, normalise
 from bot.alerts.settings import AlertSettings
@@ -35,7 +36,9 @@ def wake_event(services: Services) -> asyncio.Event:
 def alert_webhook(services: Services) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The aiohttp handler for `POST /api/alerts/{source}`, bound to this Vigil's ports."""
     settings = AlertSettings.load(services.raw_config)
-    auth = AlertAuth(services.secrets, services.store, settings.max_skew)
+    auth = AlertAuth(
+        AlertKeys(services.secrets, settings.key_ttl), services.store, settings.max_skew
+    )
     commit = GroupCommit(services.store)
 
     async def handle(request: web.Request) -> web.Response:

@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.alerts.normalise.elastic import DEFAULT_FIELDS, FIELD_NAMES
-from bot.kernel.config import ConfigError, RawConfig, Setting, parse_int_range
+from bot.kernel.config import (
+    ConfigError,
+    RawConfig,
+    Setting,
+    parse_float_range,
+    parse_int_range,
+)
 
 MAX_BODY = Setting(
     "alerts.max_body_bytes",
@@ -69,6 +75,15 @@ MAX_SKEW = Setting(
     "largest clock difference accepted on a signed alert (X-Vigil-Timestamp)",
 )
 
+KEY_TTL = Setting(
+    "alerts.key_ttl_seconds",
+    "VIGIL_ALERTS_KEY_TTL",
+    parse_float_range(1, 3600),
+    60.0,
+    "seconds an alert key or token is used before it is read again: a rotated-out key stops"
+    " working within this time",
+)
+
 
 @dataclass(frozen=True)
 class AlertSettings:
@@ -77,6 +92,7 @@ class AlertSettings:
     dedupe_window: int
     digest_after: int
     max_skew: int
+    key_ttl: float
     elastic_fields: Mapping[str, str]
 
     @classmethod
@@ -87,6 +103,7 @@ class AlertSettings:
             dedupe_window=raw.get(DEDUPE_WINDOW),
             digest_after=raw.get(DIGEST_AFTER),
             max_skew=raw.get(MAX_SKEW),
+            key_ttl=raw.get(KEY_TTL),
             elastic_fields=_elastic_fields(raw),
         )
 

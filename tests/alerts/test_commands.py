@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.alerts.auth import hmac_key_name
+from bot.alerts.keys import hmac_key_name
 from bot.alerts.pipeline import describe
 from bot.alerts.routing import Decision
 from bot.cli import main
