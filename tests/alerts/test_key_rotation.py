@@ -175,3 +175,23 @@ async def test_a_flood_of_bad_posts_reads_the_vault_a_bounded_number_of_times(sq
         assert await _post_with(bot.url, NEW) == 202
     finally:
         await bot.close()
+
+
+async def test_a_vault_that_cannot_answer_is_503_and_recovers_within_the_interval(
+    sqlite_url, vault
+):
+    vault.set_secret(KEY, OLD)
+    vault.forbidden.add(KEY)
+    env = {"VIGIL_KEYVAULT_URL": vault.vault_url, "VIGIL_CA_BUNDLE": vault.ca_path}
+    bot = await Harness.start(sqlite_url, env)
+    try:
+        body = _body()
+        status, answer = await post(
+            bot.url, "generic", raw=body, signed=False, headers=signed_headers(body, key=OLD)
+        )
+        assert (status, answer) == (503, {"error": "credentials cannot be checked now"})
+        vault.forbidden.discard(KEY)
+        await asyncio.sleep(REREAD_INTERVAL)  # a failed read is remembered this long, no longer
+        assert await _post_with(bot.url, OLD) == 202
+    finally:
+        await bot.close()
