@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.alerts.keys import REREAD_INTERVAL
+from bot.app import start_vigil, stop_vigil
+from bot.kernel.config import ConfigError, RawConfig
 from tests.alerts.webhook import post, signed_headers
 from tests.bot.harness import AUDIT_KEY, Harness
 from tests.fakes.keyvault import KeyVaultFake
@@ -195,3 +197,12 @@ async def test_a_vault_that_cannot_answer_is_503_and_recovers_within_the_interva
         assert await _post_with(bot.url, OLD) == 202
     finally:
         await bot.close()
+
+
+@pytest.mark.parametrize("ttl", ["nan", "inf", "0", "-5", "3601", "sixty", ""])
+async def test_a_bad_key_ttl_refuses_to_start(ttl, sqlite_url):
+    env = {"VIGIL_DB_URL": sqlite_url, "VIGIL_ALERTS_KEY_TTL": ttl}
+    with pytest.raises(ConfigError) as caught:
+        vigil = await start_vigil(RawConfig({}, env, "vigil.toml"))
+        await stop_vigil(vigil, 1)  # only reached if the bad setting was accepted
+    assert "VIGIL_ALERTS_KEY_TTL" in str(caught.value) or "alerts.key_ttl" in str(caught.value)
