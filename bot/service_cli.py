@@ -117,7 +117,8 @@ async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
         users = local_users(raw) if local else {}
         vigil = await start_vigil(raw, roles=local_roles(raw, users) if local else None)
     except (ConfigError, PortBusy) as exc:
-        print(f"vigil: {exc}", file=sys.stderr)
+        what = "configuration error: " if isinstance(exc, ConfigError) else ""
+        print(f"vigil: {what}{exc}", file=sys.stderr)
         if channel:
             await channel.stop()
         return 2
