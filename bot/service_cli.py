@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 import secrets
 import signal
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from bot.kernel.config import ConfigError, RawConfig, Setting, parse_int_range
 from bot.kernel.rbac import Role, RoleMap
+from bot.kernel.settings import PORT
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(func=config_check)
 
 
+class PortBusy(Exception):
+    """A port Vigil must listen on cannot be bound: one line naming the setting that moves it."""
+
+    @classmethod
+    def naming(cls, setting: Setting, host: str, port: int, exc: OSError) -> PortBusy:
+        why = "it is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        return cls(f"cannot listen on {host}:{port}: {why}; set {setting.env} to a free port")
+
+
 async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
     from bot.app import build_app, start_vigil
     from bot.kernel.logs import configure_logging
@@ -105,8 +116,9 @@ async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
             channel, raw = await _start_local_channel(raw)
         users = local_users(raw) if local else {}
         vigil = await start_vigil(raw, roles=local_roles(raw, users) if local else None)
-    except ConfigError as exc:
-        print(f"vigil: configuration error: {exc}", file=sys.stderr)
+    except (ConfigError, PortBusy) as exc:
+        what = "configuration error: " if isinstance(exc, ConfigError) else ""
+        print(f"vigil: {what}{exc}", file=sys.stderr)
         if channel:
             await channel.stop()
         return 2
@@ -116,7 +128,17 @@ async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
     runner = web.AppRunner(app, shutdown_timeout=vigil.settings.shutdown_grace, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, vigil.settings.host, vigil.settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        if channel:
+            await channel.stop()
+        print(
+            f"vigil: {PortBusy.naming(PORT, vigil.settings.host, vigil.settings.port, exc)}",
+            file=sys.stderr,
+        )
+        return 2
     log.info("listening on http://%s:%s", vigil.settings.host, vigil.settings.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -165,7 +187,10 @@ async def _start_local_channel(raw: RawConfig):
         bot_endpoint=f"http://{host}:{port}",
         port=raw.get(LOCAL_CHANNEL_PORT),
     )
-    await channel.start()
+    try:
+        await channel.start()
+    except OSError as exc:
+        raise PortBusy.naming(LOCAL_CHANNEL_PORT, channel.host, channel.port, exc) from None
     env = {**raw.environ, **channel.bot_env(), **_local_secrets(raw)}
     return channel, RawConfig(raw.document, env, raw.source)
 

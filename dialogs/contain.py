@@ -15,6 +15,7 @@ from botbuilder.dialogs import (
 from botbuilder.dialogs.prompts import TextPrompt
 
 from bot.containment.approvals.commands import requested_reply
+from bot.containment.approvals.placement import card_place
 from bot.containment.approvals.records import MAX_REASON
 from bot.containment.approvals.requests import INTERNAL_REFUSAL, Ask, request_containment
 from bot.containment.connector import Action
@@ -181,6 +182,7 @@ class ContainDialog(ComponentDialog):
             internal=internal,
         )
         try:
+            place = await card_place(self.services, conversation_of(step.context))
             approval = await request_containment(self.services, actor, asked)
         except Refused as exc:
             reply = refused_reply(exc)
@@ -192,7 +194,9 @@ class ContainDialog(ComponentDialog):
                 audit_detail=f"usage: {exc}"[:300],
             )
         else:
-            reply = await requested_reply(self.services, approval, conversation_of(step.context))
+            reply = await requested_reply(
+                self.services, approval, conversation_of(step.context), place
+            )
         if reply.card is not None:
             await send_card(step.context, reply.card, reply.text or "")
         else:

@@ -14,11 +14,10 @@ from bot.alerts import outbox, repository
 from bot.alerts.keys import hmac_key_name, token_name
 from bot.alerts.normalise import SOURCES
 from bot.kernel.config import ConfigError, RawConfig
+from bot.kernel.settings import HOST, PORT
 from bot.kernel.signature import sign
 from bot.secrets.source import SecretNotFound, SecretUnavailable, secret_source_from_config
 from bot.store import DB_URL, Store, StoreError, open_store
-
-DEFAULT_URL = "http://127.0.0.1:3978"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     post = send.add_parser("send", help="sign (or use the token) and post an alert file")
     post.add_argument("--source", choices=SOURCES, default="generic")
     post.add_argument(
-        "--url", default=DEFAULT_URL, help=f"Vigil's base URL (default {DEFAULT_URL})"
+        "--url",
+        help="Vigil's base URL (default: http:// the configured VIGIL_HOST and VIGIL_PORT)",
     )
     post.add_argument("file", help="the JSON body to post ('-' for stdin)")
     post.set_defaults(func=run_send)
@@ -53,6 +53,7 @@ def _read(path: str) -> bytes:
 async def run_send(args: argparse.Namespace) -> int:
     try:
         raw = RawConfig.load(getattr(args, "config", None))
+        base = args.url or _served_url(raw)
         body = _read(args.file)
     except (ConfigError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -73,7 +74,7 @@ async def run_send(args: argparse.Namespace) -> int:
         return 2
     finally:
         await secrets.close()
-    url = f"{args.url.rstrip('/')}/api/alerts/{args.source}"
+    url = f"{base.rstrip('/')}/api/alerts/{args.source}"
     try:
         async with aiohttp.ClientSession(trust_env=False) as http:
             async with http.post(
@@ -84,6 +85,15 @@ async def run_send(args: argparse.Namespace) -> int:
     except (aiohttp.ClientError, TimeoutError) as exc:
         print(f"error: cannot reach {url}: {type(exc).__name__}", file=sys.stderr)
         return 2
+
+
+def _served_url(raw: RawConfig) -> str:
+    """Where `vigil serve` listens with this configuration (a wildcard address means loopback)."""
+    host = raw.get(HOST)
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{raw.get(PORT)}"
 
 
 async def _store(args: argparse.Namespace):

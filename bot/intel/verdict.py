@@ -25,10 +25,17 @@ Combined, first matching rule wins:
 
 1. a malicious signal and a clean one: **suspicious** (the sources disagree)
 2. a malicious signal: **malicious**
-3. two or more suspicious signals and no clean one: **malicious**
-4. one suspicious signal: **suspicious**
+3. one or more suspicious signals and no clean one: **suspicious**; each further suspicious
+   signal adds 5 to the score, up to 74
+4. a suspicious signal and a clean one: **suspicious**
 5. a clean signal: **clean**
 6. otherwise: **unknown**. Absence of data is never clean.
+
+Only a strong signal makes **malicious**: VirusTotal >= 5 engines, AbuseIPDB >= 75, a URLhaus
+listing (URL, payload, or host with online malware URLs), or a local feed entry marked malicious.
+Weak signals, however many, stay **suspicious**: one engine of 94 and an AbuseIPDB confidence of 35
+are two weak opinions, not proof, and a verdict card quoted as evidence for a block must not cry
+wolf.
 
 The score is the highest score among the signals that set the verdict (0 for clean, None for
 unknown). A GreyNoise "malicious" is only suspicious because it describes internet-wide scanning,
@@ -73,6 +80,8 @@ VT_SUSPICIOUS_ENGINES = 3
 VT_CLEAN_MIN_ENGINES = 10
 ABUSEIPDB_MALICIOUS = 75
 ABUSEIPDB_SUSPICIOUS = 25
+# Weak signals together never reach the scores that strong signals give (AbuseIPDB malicious: 75).
+WEAK_SCORE_CAP = 74
 
 
 def _virustotal(e: dict[str, Any]) -> Signal:
@@ -187,11 +196,12 @@ def combine(signals: Iterable[Signal]) -> Decision:
         return Decision(Verdict.SUSPICIOUS, _top(signals, Level.MALICIOUS), "sources disagree")
     if malicious:
         return Decision(Verdict.MALICIOUS, _top(signals, Level.MALICIOUS), "a source flags it")
-    if suspicious >= 2 and not clean:
-        score = max(75, _top(signals, Level.SUSPICIOUS))
-        return Decision(Verdict.MALICIOUS, score, "several sources find it suspicious")
+    if suspicious and not clean:
+        score = min(WEAK_SCORE_CAP, _top(signals, Level.SUSPICIOUS) + 5 * (suspicious - 1))
+        rule = "one source" if suspicious == 1 else "several weak signals, none strong"
+        return Decision(Verdict.SUSPICIOUS, max(score, _top(signals, Level.SUSPICIOUS)), rule)
     if suspicious:
-        return Decision(Verdict.SUSPICIOUS, _top(signals, Level.SUSPICIOUS), "one source")
+        return Decision(Verdict.SUSPICIOUS, _top(signals, Level.SUSPICIOUS), "sources disagree")
     if clean:
         return Decision(Verdict.CLEAN, 0, "a source vouches for it, none flags it")
     return Decision(Verdict.UNKNOWN, None, "no source has data")

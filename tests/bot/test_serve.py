@@ -135,3 +135,21 @@ def test_config_check_masks_secrets(tmp_path):
     assert result.returncode == 0, result.stdout
     assert "super-secret-value-123" not in result.stdout
     assert "bot.app_password = ***" in result.stdout
+
+
+@pytest.mark.parametrize("busy", ["VIGIL_PORT", "VIGIL_LOCAL_CHANNEL_PORT"])
+@pytest.mark.parametrize("command", [("serve", "--local"), ("dev",)])
+def test_a_busy_port_is_one_line_naming_the_setting(busy, command, local_env, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {**local_env, busy: str(taken.getsockname()[1])}
+        process = _vigil(*command, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL)
+        try:
+            out, err = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    assert process.returncode == 2
+    assert err.strip().splitlines() == [
+        f"vigil: cannot listen on 127.0.0.1:{env[busy]}: it is in use; set {busy} to a free port"
+    ]

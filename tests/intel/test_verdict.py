@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import bot.intel.verdict as verdict_module
 from bot.intel.sources.base import SourceResult, Status
 from bot.intel.verdict import Level, Signal, Verdict, combine, signal
 
@@ -99,7 +102,9 @@ N = Signal(Level.NONE, None, "n")
         ([M, C, S], Verdict.SUSPICIOUS, 90),
         ([S], Verdict.SUSPICIOUS, 40),
         ([S, N], Verdict.SUSPICIOUS, 40),
-        ([S, S], Verdict.MALICIOUS, 75),
+        ([S, S], Verdict.SUSPICIOUS, 45),  # weak signals never add up to malicious
+        ([S, S, S, S, S, S, S, S], Verdict.SUSPICIOUS, 74),  # ... however many
+        ([S, Signal(Level.SUSPICIOUS, 90, "feed entry")], Verdict.SUSPICIOUS, 90),
         ([S, S, C], Verdict.SUSPICIOUS, 40),
         ([S, C], Verdict.SUSPICIOUS, 40),
         ([C], Verdict.CLEAN, 0),
@@ -160,11 +165,27 @@ def test_combination(signals, verdict, score):
             ],
             Verdict.MALICIOUS,
         ),
-        # Scanner: GreyNoise malicious and AbuseIPDB 40 -> two suspicious make malicious
+        # Scanner: GreyNoise malicious and AbuseIPDB 40 -> two weak signals stay suspicious
         (
             [
                 ok(GN, noise=True, classification="malicious"),
                 ok(AB, abuse_confidence=40, total_reports=12),
+            ],
+            Verdict.SUSPICIOUS,
+        ),
+        # One engine malicious and one suspicious of 94, AbuseIPDB 35: weak, suspicious
+        (
+            [
+                ok(VT, malicious=1, suspicious=1, engines=94),
+                ok(AB, abuse_confidence=35, total_reports=3),
+            ],
+            Verdict.SUSPICIOUS,
+        ),
+        # One strong signal among weak ones: malicious
+        (
+            [
+                ok(VT, malicious=1, suspicious=1, engines=94),
+                ok(AB, abuse_confidence=80, total_reports=300),
             ],
             Verdict.MALICIOUS,
         ),
@@ -180,3 +201,18 @@ def test_combination(signals, verdict, score):
 )
 def test_source_combinations(results, verdict):
     assert combine(signal(r) for r in results).verdict is verdict
+
+
+def test_weak_signals_score_higher_than_one_but_stay_suspicious():
+    results = [ok(VT, malicious=1, suspicious=1, engines=94), ok(AB, abuse_confidence=35)]
+    decision = combine(signal(r) for r in results)
+    assert (decision.verdict, decision.score) == (Verdict.SUSPICIOUS, 45)
+    assert decision.score > max(signal(r).score for r in results)
+
+
+def test_docs_state_the_rules_the_code_applies():
+    """docs/intel.md and verdict.py's docstring carry the same rule table: they change together."""
+    docs = (Path(__file__).parents[2] / "docs" / "intel.md").read_text(encoding="utf-8")
+    code = verdict_module.__doc__
+    rules = code[code.index("Per source") : code.index("not targeted activity.")]
+    assert rules in docs

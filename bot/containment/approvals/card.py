@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import quote
 
 import cards
 from bot.containment.approvals import policy
@@ -22,10 +23,12 @@ from bot.containment.connector import Action
 from bot.kernel.messenger import DeliveryFailed, Message
 from bot.kernel.rbac import Actor, Role
 from bot.kernel.services import Services
+from cards.mentions import Person, with_mention_line
 
 log = logging.getLogger(__name__)
 
 MAX_REFRESH_USERS = 60  # Teams' limit for refresh.userIds
+MAX_MENTIONS = 20  # a card that pings more people than this is noise
 USER_IDS_OPTION = "refresh_user_ids"
 MRI_PREFIX = "8:orgid:"
 
@@ -71,7 +74,7 @@ async def update_posted_card(services: Services, approval: Approval) -> None:
         # Recomputed at each state change: approvers Vigil first saw after the request get
         # their buttons too.
         user_ids = await current_audience(services, approval)
-        card = approval_card(approval, services=services, user_ids=user_ids)
+        card = await posted_card(services, approval, user_ids)
         await services.messenger.update(
             approval.conversation_id, approval.activity_id, Message(card=card), paced=True
         )
@@ -85,7 +88,7 @@ async def post_card(services: Services, approval: Approval, conversation_id: str
     """Post the read-only card and remember where it is; raises DeliveryFailed if not posted."""
     if services.messenger is None:
         raise DeliveryFailed("Vigil cannot post to Teams from here")
-    card = approval_card(approval, services=services)
+    card = await posted_card(services, approval, approval.options.get(USER_IDS_OPTION))
     activity_id = await services.messenger.post(conversation_id, Message(card=card), paced=True)
     for _ in range(5):
         try:
@@ -101,6 +104,51 @@ async def post_card(services: Services, approval: Approval, conversation_id: str
     return approval
 
 
+async def posted_card(
+    services: Services, approval: Approval, user_ids: list[str] | None
+) -> dict[str, Any]:
+    """The state everyone sees, with the approvers Vigil knows by name mentioned (notified)."""
+    card = approval_card(approval, services=services, user_ids=user_ids)
+    role = approval_settings(services).role_for(Action(approval.action))
+    return with_mention_line(
+        card, "Approvers", await approvers_to_mention(services, approval, role)
+    )
+
+
+async def approvers_to_mention(services: Services, approval: Approval, role: Role) -> list[Person]:
+    """Up to MAX_MENTIONS people who may approve, other than the requester, whose names Vigil
+    knows (Teams shows the name in the tag): configured members first, then group members."""
+    rows = await services.store.fetchall(
+        "SELECT aad_object_id, name, group_ids FROM users WHERE name IS NOT NULL AND name <> ''"
+        " ORDER BY last_seen DESC LIMIT 2000"
+    )
+    configured = {
+        principal
+        for principal, roles in services.roles.by_principal.items()
+        if Actor(principal, "", roles).has(role)
+    }
+    direct, through_groups = [], []
+    for row in rows:
+        object_id = row["aad_object_id"]
+        if object_id.lower() == approval.requester_id.lower():
+            continue
+        if object_id.lower() in configured:
+            direct.append(Person(object_id, row["name"]))
+        elif Actor(
+            object_id, "", services.roles.roles_for(object_id, _groups(row["group_ids"]))
+        ).has(role):
+            through_groups.append(Person(object_id, row["name"]))
+    return [*direct, *through_groups][:MAX_MENTIONS]
+
+
+def message_link(channel_id: str, message_id: str | None) -> str:
+    """A Teams deep link to a channel message ("" when the ids do not look like Teams ids)."""
+    channel = channel_id.split(";", 1)[0]
+    if not message_id or not channel.startswith("19:") or not message_id.isdigit():
+        return ""
+    return f"https://teams.microsoft.com/l/message/{quote(channel, safe='')}/{message_id}"
+
+
 async def current_audience(services: Services, approval: Approval) -> list[str]:
     """Who may act on the card now (the people Vigil has seen so far)."""
     return await audience(
@@ -109,27 +157,33 @@ async def current_audience(services: Services, approval: Approval) -> list[str]:
 
 
 async def audience(services: Services, approval: Approval, role: Role) -> list[str]:
-    """MRIs of people Vigil has seen who may act on the card: requester, approvers, responders.
+    """MRIs of who may act on the card: the requester, then approvers, then responders.
 
-    People who were never seen by the bot are not listed; they can still use `approvals show`.
+    Approvers and responders are the principals configured for those roles (an approver never
+    seen by Vigil gets buttons on the first card; a group id listed here matches no user and is
+    harmless), then the people Vigil has seen who hold the role through a group.
     """
     rows = await services.store.fetchall(
         "SELECT aad_object_id, group_ids FROM users ORDER BY last_seen DESC LIMIT 2000"
     )
+    configured = sorted(services.roles.by_principal.items())
+    seen = [
+        (
+            row["aad_object_id"],
+            services.roles.roles_for(row["aad_object_id"], _groups(row["group_ids"])),
+        )
+        for row in rows
+    ]
     approvers: list[str] = []
     responders: list[str] = []
-    for row in rows:
-        object_id = row["aad_object_id"]
-        if object_id == approval.requester_id:
-            continue
-        groups = _groups(row["group_ids"])
-        holder = Actor(object_id, "", services.roles.roles_for(object_id, groups))
+    for object_id, roles in [*configured, *seen]:
+        holder = Actor(object_id, "", roles)
         if holder.has(role):
             approvers.append(mri(object_id))
         elif holder.has(Role.RESPONDER):
             responders.append(mri(object_id))
-    listed = [mri(approval.requester_id), *approvers, *responders]
-    return listed[:MAX_REFRESH_USERS]
+    listed = dict.fromkeys([mri(approval.requester_id), *approvers, *responders])
+    return list(listed)[:MAX_REFRESH_USERS]
 
 
 def _groups(value: Any) -> tuple[str, ...]:

@@ -11,8 +11,14 @@ import logging
 from typing import Any
 
 from bot.containment.approvals import decisions, policy, records
-from bot.containment.approvals.card import approval_card, current_audience, post_card
+from bot.containment.approvals.card import (
+    approval_card,
+    current_audience,
+    message_link,
+    post_card,
+)
 from bot.containment.approvals.decisions import Decision
+from bot.containment.approvals.placement import card_place
 from bot.containment.approvals.policy import Refusal
 from bot.containment.approvals.presentation import action_title, summary_line
 from bot.containment.approvals.records import Approval, ApprovalNotFound, State
@@ -67,15 +73,16 @@ def _ask(call: Invocation, action: Action, target_param: str) -> Ask:
 
 async def _request(call: Invocation, ask: Ask) -> Reply:
     # A refusal (Refused) or bad input (DomainError) is answered by the pipeline, like a UsageError.
+    place = await card_place(call.services, call.conversation)
     approval = await request_containment(call.services, call.actor, ask)
-    return await requested_reply(call.services, approval, call.conversation)
+    return await requested_reply(call.services, approval, call.conversation, place)
 
 
 async def requested_reply(
-    services: Services, approval: Approval, conversation: Conversation
+    services: Services, approval: Approval, asked_in: Conversation, place: str | None
 ) -> Reply:
-    """Post the approval card where it was asked and tell the requester; in the CLI, or where
-    Vigil cannot post, the answer carries the card itself."""
+    """Post the approval card in `place` (see placement.card_place) and tell the requester; where
+    there is no place (the CLI, or Vigil cannot post there) the answer carries the card itself."""
     expires = timefmt.date_time(approval.expires_at)
     needs = " Needs 2 different approvers (crown jewel)." if approval.crown_jewel else ""
     reply = Reply(
@@ -84,22 +91,22 @@ async def requested_reply(
         audit_target=approval.target,
         audit_detail=f"{approval.id} requested",
     )
-    messenger = services.messenger
-    if (
-        messenger is None
-        or conversation.kind == "cli"
-        or not conversation.id
-        or not await messenger.reaches(conversation.id)
-    ):
+    if place is None:
         reply.card = approval_card(approval, services=services)
         return reply
     try:
-        await post_card(services, approval, conversation.id)
+        posted = await post_card(services, approval, place)
     except DeliveryFailed as exc:
         log.warning("approval %s: card not posted: %s", approval.id, exc)
         reply.text = (
             f"Requested {approval.id}, but the approval card could not be posted ({exc}). "
             f"Approvers can use `approvals show {approval.id}`."
+        )
+        return reply
+    if place != asked_in.id:
+        link = message_link(place, posted.activity_id)
+        reply.text += " The approval card is in the approvals channel" + (
+            f": {link}" if link else "."
         )
     return reply
 
@@ -147,6 +154,8 @@ _block_command(Action.BLOCK_HASH, "hash", "<sha256>")
     examples=("contain", "contain ws-fin-042"),
 )
 async def contain(call: Invocation) -> Reply:
+    # Refused before the questions, not after them: where the card would go is known now.
+    await card_place(call.services, call.conversation)
     return Reply(dialog="contain", dialog_options={"target": call.args.get("target") or ""})
 
 

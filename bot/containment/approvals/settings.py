@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.containment.connector import Action
-from bot.kernel.config import RawConfig, Setting, parse_choice, parse_int_range, parse_list
+from bot.kernel.config import (
+    RawConfig,
+    Setting,
+    parse_choice,
+    parse_int_range,
+    parse_list,
+    parse_str,
+)
 from bot.kernel.rbac import Role
 from bot.kernel.services import Services, Slot
 
@@ -98,6 +105,14 @@ EVIDENCE_TIMEOUT = Setting(
     3,
     "seconds to wait for a verdict or machine lookup before posting the card without it",
 )
+CHANNEL = Setting(
+    "approvals.channel",
+    "VIGIL_APPROVALS_CHANNEL",
+    parse_str,
+    "",
+    "conversation id of the Teams channel where every approval request is posted, approvers"
+    " mentioned (Vigil must be in it); unset: requests are posted where asked, never in a 1:1 chat",
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,7 @@ class ApprovalSettings:
     crown_jewels: tuple[str, ...] = ()
     expiry_interval: int = 5
     evidence_timeout: int = 3
+    channel: str = ""
 
     @classmethod
     def load(cls, raw: RawConfig) -> ApprovalSettings:
@@ -118,6 +134,7 @@ class ApprovalSettings:
             crown_jewels=raw.get(CROWN_JEWELS),
             expiry_interval=raw.get(EXPIRY_INTERVAL),
             evidence_timeout=raw.get(EVIDENCE_TIMEOUT),
+            channel=raw.get(CHANNEL).strip(),
         )
 
     def expiry_for(self, action: Action) -> int:

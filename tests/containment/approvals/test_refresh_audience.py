@@ -82,3 +82,27 @@ async def test_a_manual_refresh_renders_buttons_for_an_unlisted_approver(store, 
 
     refused = await pipeline.action(click, nobody, where, "c2")
     assert refused.card is None and refused.audit_result == "refused"
+
+
+async def test_a_configured_approver_never_seen_is_in_the_first_cards_refresh_list(store):
+    """Refresh ids come from the role configuration, not only from people Vigil has seen."""
+    never_seen = "aaaaaaaa-0000-4000-8000-000000000104"
+    env = {
+        "VIGIL_SECRET_AUDIT_HMAC_KEY": AUDIT_KEY,
+        "VIGIL_ROLE_APPROVER": never_seen,
+        "VIGIL_ROLE_RESPONDER": REQUESTER,
+    }
+    raw = RawConfig({}, env)
+    async with aiohttp.ClientSession() as http:
+        services = build_services(
+            raw, store, http, CommandRegistry([commands.COMMANDS]), RoleMap.load(raw)
+        )
+        requester = Actor(REQUESTER, "Rob Responder", frozenset({Role.RESPONDER}))
+        where = Conversation(id="cli", kind="cli")
+        reply = await Pipeline(services).message(
+            'block-domain evil.example.com --reason "phishing kit"', requester, where, "m1"
+        )
+    ids = refresh_ids(reply.card)
+    assert ids[0] == mri(REQUESTER)
+    assert mri(never_seen) in ids
+    assert ids.count(mri(REQUESTER)) == 1
