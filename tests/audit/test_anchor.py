@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from bot.app import build_services
+from bot.audit import anchor_job
 from bot.audit import cli as audit_cli
 from bot.audit.anchor_job import anchor_if_due
 from bot.audit.anchor_settings import AnchorSettings, parse_sink
@@ -242,6 +243,23 @@ async def test_one_instance_anchors_each_due_time(db: str, tmp_path: Path) -> No
                 await store.close()
     seqs = [json.loads(line)["seq"] for line in anchors.read_text().splitlines()]
     assert seqs == [2, 3, 4]
+
+
+async def test_a_due_time_pushed_away_does_not_stop_the_anchors(db: str, tmp_path: Path) -> None:
+    anchors = tmp_path / "anchors.jsonl"
+    settings = AnchorSettings(sinks=(parse_sink(f"file:{anchors}"),), every=60)
+    raw = RawConfig({}, {"VIGIL_SECRET_AUDIT_HMAC_KEY": KEY_TEXT})
+    await _append(db, 2)
+    async with await open_store(db) as store, aiohttp.ClientSession() as http:
+        services = build_services(raw, store, http, CommandRegistry([]))
+        try:
+            now = time.time()
+            far = {"next_due": now + 10 * 365 * 86400}
+            await store.kv_write(anchor_job.NAMESPACE, anchor_job.KEY, far, None)
+            assert await anchor_if_due(services, settings, now)
+        finally:
+            await services.secrets.close()
+    assert [json.loads(line)["seq"] for line in anchors.read_text().splitlines()] == [2]
 
 
 async def test_teams_sink_posts_a_card_the_channel_export_verifies(
