@@ -6,11 +6,15 @@
 2. Storm: 10,000 alerts in 60 s (rules x hosts x severities, repeats, 4 routed channels): posts,
    updates, the peak per-conversation rate at the channel (1 s and 30 s), time to drain, lost
    alerts (accepted but not counted on any delivered card) and the ratio alerts/posts.
+3. Durability: ingest on SQLite as it ran before (synchronous=NORMAL in WAL mode, a commit may
+   sit in the OS page cache) and as Vigil runs it (synchronous=FULL, synced to disk before the
+   202), in the same run: 202s per second and p99 latency, and their ratios.
 
 Prints figures only; nothing here passes or fails.
 
     python bench/alerts.py            # full run (about 4 minutes)
     python bench/alerts.py --quick    # smaller counts (about 1 minute)
+    python bench/alerts.py --quick --durability   # only 3. (SQLite ingest, NORMAL vs FULL)
 """
 
 from __future__ import annotations
@@ -40,8 +44,10 @@ from bench.messages import free_port, wait_listening  # noqa: E402
 from bot.devchannel.channel import ChannelConversation, ChannelUser, LocalChannel  # noqa: E402
 from bot.kernel.signature import sign  # noqa: E402
 from bot.store import open_store  # noqa: E402
+from bot.store import sqlite as sqlite_store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "bench"
 APP_ID = "33333333-4444-4555-8666-777777777777"
 APP_PASSWORD = "bench-password-not-a-secret"
 HMAC_KEY = "bench-alert-hmac-key-0123456789abcdef"
@@ -85,6 +91,13 @@ RULES = (
 )
 
 
+# `vigil serve` with SQLite's sync mode set first: the "before" of the durability comparison.
+SERVE_WITH_SYNCHRONOUS = (
+    "import sys; from bot.store import sqlite; sqlite.SYNCHRONOUS = sys.argv[1]; "
+    "from bot.cli import main; sys.exit(main(['serve']))"
+)
+
+
 def signed(body: bytes, age: int = 0) -> dict[str, str]:
     stamp = str(int(time.time()) - age)
     return {
@@ -114,9 +127,16 @@ class Server:
     """`vigil serve` in a subprocess, wired to the local channel, with alert keys configured."""
 
     def __init__(
-        self, channel: LocalChannel, db_url: str, directory: Path, log_level: str = "WARNING"
+        self,
+        channel: LocalChannel,
+        db_url: str,
+        directory: Path,
+        log_level: str = "WARNING",
+        synchronous: str = "",
     ) -> None:
         self.log_level = log_level
+        # The benchmark's own knob (not a setting): the SQLite sync mode the server runs with.
+        self.synchronous = synchronous
         self.channel = channel
         self.db_url = db_url
         self.directory = directory
@@ -140,9 +160,10 @@ class Server:
             "VIGIL_SECRET_ALERTS_GENERIC_HMAC_KEY": HMAC_KEY,
             "VIGIL_LOG_LEVEL": self.log_level,
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=ROOT
-        )
+        command = [sys.executable, "-m", "bot.cli", "serve"]
+        if self.synchronous:
+            command = [sys.executable, "-c", SERVE_WITH_SYNCHRONOUS, self.synchronous]
+        self.process = subprocess.Popen(command, env=env, cwd=ROOT)
         await wait_listening(port, self.process)
         self.url = f"http://127.0.0.1:{port}"
         self.channel.bot_endpoint = self.url
@@ -163,27 +184,41 @@ class Rate:
     count: int
     seconds: float
     statuses: dict[int, int]
+    p99_ms: float = 0.0
 
     @property
     def per_second(self) -> float:
         return self.count / self.seconds
 
 
-async def senders(total: int, request: Any) -> tuple[float, dict[int, int]]:
-    """`total` requests over SENDERS concurrent connections; seconds taken and status counts."""
+@dataclass
+class Sent:
+    seconds: float
+    statuses: dict[int, int]
+    p99_ms: float
+
+
+async def senders(total: int, request: Any) -> Sent:
+    """`total` requests over SENDERS concurrent connections: seconds taken, status counts, p99."""
     statuses: dict[int, int] = defaultdict(int)
+    latencies: list[float] = []
     queue = iter(range(total))
     connector = aiohttp.TCPConnector(limit=SENDERS)
     async with aiohttp.ClientSession(connector=connector) as http:
 
         async def sender() -> None:
             for n in queue:
+                began = time.perf_counter()
                 status = await request(http, n)
+                latencies.append(time.perf_counter() - began)
                 statuses[status] += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(SENDERS)))
-        return time.perf_counter() - started, dict(statuses)
+        seconds = time.perf_counter() - started
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99)] * 1000 if latencies else 0.0
+    return Sent(seconds, dict(statuses), p99)
 
 
 async def healthz_rate(url: str, total: int) -> Rate:
@@ -192,8 +227,8 @@ async def healthz_rate(url: str, total: int) -> Rate:
             await response.read()
             return response.status
 
-    seconds, statuses = await senders(total, request)
-    return Rate("GET /healthz (HTTP baseline)", total, seconds, statuses)
+    sent = await senders(total, request)
+    return Rate("GET /healthz (HTTP baseline)", total, sent.seconds, sent.statuses, sent.p99_ms)
 
 
 async def ingest_rate(url: str, total: int, tag: str) -> Rate:
@@ -208,8 +243,11 @@ async def ingest_rate(url: str, total: int, tag: str) -> Rate:
             await rsp.read()
             return rsp.status
 
-    seconds, statuses = await senders(total, request)
-    return Rate("POST /api/alerts/generic (202)", statuses.get(202, 0), seconds, statuses)
+    sent = await senders(total, request)
+    accepted = sent.statuses.get(202, 0)
+    return Rate(
+        "POST /api/alerts/generic (202)", accepted, sent.seconds, sent.statuses, sent.p99_ms
+    )
 
 
 async def insert_rate(db_url: str, total: int) -> Rate:
@@ -235,11 +273,22 @@ async def insert_rate(db_url: str, total: int) -> Rate:
 
 
 async def ingest(
-    channel: LocalChannel, name: str, db_url: str, directory: Path, total: int
-) -> None:
-    raw = await insert_rate(db_url, total)
+    channel: LocalChannel,
+    name: str,
+    db_url: str,
+    directory: Path,
+    total: int,
+    synchronous: str = "",
+) -> Rate:
+    if synchronous:
+        sqlite_store.SYNCHRONOUS = synchronous  # the DB baseline in this process likewise
+    try:
+        raw = await insert_rate(db_url, total)
+    finally:
+        sqlite_store.SYNCHRONOUS = "FULL"
     # ERROR: the router warns about every alert here, as no channel is known in this part.
-    async with Server(channel, db_url, directory, log_level="ERROR") as server:
+    server = Server(channel, db_url, directory, log_level="ERROR", synchronous=synchronous)
+    async with server:
         await healthz_rate(server.url, 200)  # warm-up
         await ingest_rate(server.url, 200, "warm")
         health = await healthz_rate(server.url, total)
@@ -247,10 +296,31 @@ async def ingest(
     print(f"\n[ingest on {name}] {total} requests, {SENDERS} concurrent senders, HMAC-signed")
     for rate in (health, raw, posted):
         extra = f"  statuses {rate.statuses}" if rate.statuses else ""
-        print(f"  {rate.name:34s} {rate.per_second:8.0f} /s{extra}")
+        latency = f"  p99 {rate.p99_ms:6.1f} ms" if rate.p99_ms else ""
+        print(f"  {rate.name:34s} {rate.per_second:8.0f} /s{latency}{extra}")
     print(
         f"  durable 202s/s vs /healthz: {posted.per_second / health.per_second:.2f}x,"
         f" vs raw INSERT: {posted.per_second / raw.per_second:.2f}x (target >= 2,000/s on SQLite)"
+    )
+    return posted
+
+
+async def sqlite_durability(channel: LocalChannel, directory: Path, total: int) -> None:
+    """Ingest on SQLite before (synchronous=NORMAL) and as Vigil runs it (FULL), one run."""
+    rates = {}
+    for mode in ("NORMAL", "FULL"):
+        url = f"sqlite:///{directory}/ingest-{mode.lower()}.db"
+        name = f"SQLite, synchronous={mode}"
+        rates[mode] = await ingest(channel, name, url, directory, total, synchronous=mode)
+    before, after = rates["NORMAL"], rates["FULL"]
+    print("\n[durable on disk] SQLite ingest, FULL (now) vs NORMAL (before)")
+    print(
+        f"  202s/s  {after.per_second:8.0f} vs {before.per_second:8.0f}"
+        f"   {after.per_second / before.per_second:.2f}x"
+    )
+    print(
+        f"  p99 ms  {after.p99_ms:8.1f} vs {before.p99_ms:8.1f}"
+        f"   {after.p99_ms / before.p99_ms:.2f}x"
     )
 
 
@@ -422,9 +492,12 @@ async def run(args: argparse.Namespace) -> None:
     await channel.start()
     total = 3000 if args.quick else 20_000
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        # On disk beside this script: /tmp may be tmpfs, where a sync costs nothing.
+        with tempfile.TemporaryDirectory(dir=HERE) as tmp:
             directory = Path(tmp)
-            await ingest(channel, "SQLite", f"sqlite:///{directory}/ingest.db", directory, total)
+            await sqlite_durability(channel, directory, total)
+            if args.durability:
+                return
             url, schema = await pg_schema_url()
             try:
                 await ingest(channel, "PostgreSQL", url, directory, total)
@@ -441,6 +514,9 @@ async def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller counts, about a minute")
+    parser.add_argument(
+        "--durability", action="store_true", help="only SQLite ingest, NORMAL vs FULL sync"
+    )
     asyncio.run(run(parser.parse_args()))
 
 

@@ -1,4 +1,4 @@
-"""`vigil audit verify` and `vigil audit export`."""
+"""`vigil audit verify [--anchors FILE]`, `vigil audit anchor` and `vigil audit export`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import os
 import sys
 from typing import TextIO
 
+from bot.audit import anchor_cli
 from bot.audit import log as audit
+from bot.audit.anchor_verify import check_anchors
 from bot.kernel.config import ConfigError, RawConfig
 from bot.store import DB_URL, StoreError, open_store
 
@@ -25,12 +27,24 @@ class AuditCliError(Exception):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("audit", help="the tamper-evident audit log: verify, export")
+    parser = subparsers.add_parser(
+        "audit", help="the tamper-evident audit log: verify, anchor, export"
+    )
     commands = parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     verify = commands.add_parser(
-        "verify", help="check the hash chain and HMACs; exit 0 intact, 1 broken, 2 cannot check"
+        "verify",
+        help="check the hash chain and HMACs; exit 0 intact, 1 broken, 2 cannot check",
+        description="With --anchors: exit 3 records after an anchor deleted (or all), 4 an"
+        " anchored record changed, 5 an anchor not signed by this audit key.",
+    )
+    verify.add_argument(
+        "--anchors",
+        metavar="FILE",
+        help="published heads (the anchor file, or an export of the anchor channel) to check"
+        " the log against",
     )
     verify.set_defaults(func=run_verify)
+    anchor_cli.add_anchor_command(commands).set_defaults(func=run_anchor)
     export = commands.add_parser("export", help="write records for a SIEM")
     export.add_argument("--since", type=parse_time, help="ISO date or time (UTC if no zone)")
     export.add_argument("--until", type=parse_time, help="ISO date or time, exclusive")
@@ -70,16 +84,20 @@ async def hmac_key(raw: RawConfig) -> bytes:
 
 
 async def run_verify(args: argparse.Namespace) -> int:
+    anchors = None
     try:
+        if getattr(args, "anchors", None):
+            anchors = anchor_cli.load_anchors(args.anchors)
         raw = RawConfig.load(getattr(args, "config", None))
         key = await hmac_key(raw)
         store = await open_store(raw.get(DB_URL))
-    except (ConfigError, StoreError, AuditCliError) as exc:
+    except (ConfigError, StoreError, AuditCliError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         log = audit.AuditLog(store, key)
         result = await log.verify()
+        report = await check_anchors(store, key, anchors) if anchors else None
     except (StoreError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -89,7 +107,32 @@ async def run_verify(args: argparse.Namespace) -> int:
     finally:
         await store.close()
     print(result.summary())
-    return 0 if result.intact else 1
+    if report is None:
+        return 0 if result.intact else 1
+    anchor_cli.print_lines(report.lines())
+    return anchor_cli.exit_status(report, result.intact)
+
+
+async def run_anchor(args: argparse.Namespace) -> int:
+    try:
+        raw = RawConfig.load(getattr(args, "config", None))
+        key = await hmac_key(raw)
+        store = await open_store(raw.get(DB_URL))
+    except (ConfigError, StoreError, AuditCliError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        status, lines = await anchor_cli.publish_now(raw, store, key, args.sink)
+    except (ConfigError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # e.g. the audit table is missing: the schema is not migrated
+        print(f"error: cannot read the audit log ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 2
+    finally:
+        await store.close()
+    anchor_cli.print_lines(lines)
+    return status
 
 
 def _csv_cell(value: object) -> str:

@@ -1,8 +1,10 @@
 """SQLite backend (aiosqlite): the embedded default, safe for several processes on one file.
 
 WAL lets readers run beside one writer; busy_timeout makes writers from other processes wait
-instead of failing. synchronous=NORMAL in WAL mode keeps every commit across a process crash or
-kill -9 (the WAL is in the OS page cache); only a power loss or OS crash may lose the last commits.
+instead of failing. synchronous=FULL syncs the WAL to disk at every commit, so what a commit
+acknowledged (an alert's 202, an audit record, an approval decision) survives a power loss or an
+OS crash, not only kill -9. Group commit (alert ingest, audit appends) shares one sync among many
+acknowledgements, which keeps the cost small; bench/audit.py and bench/alerts.py measure it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import aiosqlite
 from bot.store.base import DuplicateKeyError, Store, StoreError, Transaction
 
 BUSY_TIMEOUT_MS = 30_000
+# NORMAL in WAL mode syncs only at checkpoints: a commit could sit in the OS page cache. Not a
+# setting: the benchmarks alone set NORMAL here, to measure what durability costs.
+SYNCHRONOUS = "FULL"
 _WAL_RETRY_FIRST = 0.005
 _WAL_RETRY_MAX = 0.2
 
@@ -143,7 +148,7 @@ class SqliteStore(Store):
         try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await _enable_wal(conn)
-            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
             await conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
             await conn.close()

@@ -50,5 +50,6 @@ def test_template_names_are_the_documented_set():
             "exec_summary",
             "exec_summary_reminder",
             "audit_list",
+            "audit_anchor",
         ]
     )
