@@ -14,7 +14,7 @@ from bot.store import Store, Transaction
 UNROUTED, ROUTED, DROPPED, NO_CHANNEL = 0, 1, 2, 3
 _COLUMNS = (
     "id, source, source_id, title, rule, category, severity, status, first_seen, last_seen,"
-    " entities, description, link, warnings, raw, received_at, routed, route, group_id"
+    " entities, description, link, warnings, raw, received_at, routed, route, group_id, producer"
 )
 _ROUTING_COLUMNS = _COLUMNS.replace(" raw,", " '' AS raw,")
 
@@ -39,7 +39,22 @@ def raw_text(raw: Any) -> str:
     return json.dumps({"truncated": True, "prefix": cut})
 
 
+def producer_text(alert: Alert) -> str:
+    """The `producer` column: what the sender said beyond the common shape."""
+    data: dict[str, Any] = {}
+    if alert.labels:
+        data["labels"] = alert.labels
+    if alert.group:
+        data["group"] = alert.group
+    if alert.severity_word:
+        data["severity"] = alert.severity_word
+    if alert.truncated:
+        data["truncated"] = alert.truncated
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
 def from_row(row: dict[str, Any]) -> Alert:
+    producer = json.loads(row.get("producer") or "{}")
     return Alert(
         id=row["id"],
         source=row["source"],
@@ -56,6 +71,10 @@ def from_row(row: dict[str, Any]) -> Alert:
         link=row["link"],
         warnings=json.loads(row["warnings"]),
         raw=row["raw"],
+        labels=producer.get("labels", {}),
+        group=producer.get("group", ""),
+        severity_word=producer.get("severity", ""),
+        truncated=int(producer.get("truncated", 0)),
     )
 
 
