@@ -10,8 +10,9 @@ from typing import Any
 from bot.alerts.model import MAX_RAW_BYTES, Alert, Entity, Severity, Status
 from bot.store import Store, Transaction
 
-# routed: 0 waits for the router, 1 routed, 2 dropped or snoozed by a rule, 3 no channel found.
-UNROUTED, ROUTED, DROPPED, NO_CHANNEL = 0, 1, 2, 3
+# routed: 0 waits for the router, 1 routed, 2 dropped or snoozed by a rule, 3 no channel found,
+# 4 recorded only (a resolved alert with no card to update, on a route that does not post those).
+UNROUTED, ROUTED, DROPPED, NO_CHANNEL, RECORDED = 0, 1, 2, 3, 4
 _COLUMNS = (
     "id, source, source_id, title, rule, category, severity, status, first_seen, last_seen,"
     " entities, description, link, warnings, raw, received_at, routed, route, group_id, producer"
