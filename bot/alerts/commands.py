@@ -192,7 +192,8 @@ async def _in_thread(call: ActionCall, reply: Reply) -> bool:
 async def _card(call: ActionCall, alert: Alert, group: dict[str, Any] | None) -> dict[str, Any]:
     """The alert card as this viewer may use it (buttons for analysts and up), with its mentions."""
     shown = group or {"status": alert.status.value, "count": 1, "last_seen": alert.last_seen}
-    data = alert_card_data(alert, shown)
+    members = await repository.on_card(call.services.store, group["id"], 1000) if group else None
+    data = alert_card_data(alert, shown, members=members)
     data["canAct"] = call.actor.has(Role.ANALYST)
     # Redacted before render as well as on the way out: render cuts long text, and a secret or
     # token cut short no longer matches.

@@ -106,3 +106,14 @@ async def unrouted(tx: Transaction, limit: int) -> list[tuple[Alert, dict[str, A
 async def requeue(store: Store, alert_id: str) -> bool:
     """Send an alert through routing again (`vigil alerts replay`)."""
     return await store.execute("UPDATE alerts SET routed = 0 WHERE id = ?", alert_id) == 1
+
+
+async def on_card(store: Store, group_id: str, limit: int) -> list[Alert]:
+    """The alerts on one card, oldest first, without their raw bodies; the newest `limit`."""
+    rows = await store.fetchall(
+        f"SELECT {_ROUTING_COLUMNS} FROM alerts WHERE group_id = ?"  # noqa: S608 - constant
+        " ORDER BY received_at DESC, id DESC LIMIT ?",
+        group_id,
+        limit,
+    )
+    return [from_row(row) for row in reversed(rows)]
