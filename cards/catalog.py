@@ -19,6 +19,7 @@ LIST_CAPS: dict[str, dict[str, int]] = {
     "bulk_verdict": {"rows": 100},
     "audit_list": {"entries": 50},
     "alert_digest": {"alerts": 10, "byHost": 8, "byRule": 8},
+    "alert": {"alerts": 25},
     "incident": {"timeline": 5},
     "help": {"commands": 12},
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,9 @@ from bot.kernel.settings import HOST, PORT
 from bot.kernel.signature import sign
 from bot.secrets.source import SecretNotFound, SecretUnavailable, secret_source_from_config
 from bot.store import DB_URL, Store, StoreError, open_store
+
+_SINCE = re.compile(r"(\d+)([smhd])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,8 +41,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands.add_parser("dead", help="cards that could not be delivered").set_defaults(
         func=run_dead
     )
-    replay = commands.add_parser("replay", help="route and deliver one alert again")
-    replay.add_argument("id")
+    replay = commands.add_parser(
+        "replay", help="route and deliver one alert again, or every dead letter (--all)"
+    )
+    replay.add_argument("id", nargs="?", help="the alert's id (al-...)")
+    replay.add_argument("--all", action="store_true", help="every dead letter")
+    replay.add_argument(
+        "--since", help="with --all: only cards whose latest alert came in this window (1h, 30m)"
+    )
     replay.set_defaults(func=run_replay)
     test = commands.add_parser("route-test", help="show which rule and channel an alert takes")
     test.add_argument("--source", choices=SOURCES, default="generic")
@@ -129,7 +139,32 @@ async def _print_dead_letters(store: Store) -> int:
     return 0
 
 
+def _window(text: str) -> float:
+    """Seconds in "90s", "30m", "1h" or "2d"."""
+    match = _SINCE.fullmatch(text.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"--since: a duration such as 30m, 1h or 2d, not {text[:20]!r}")
+    return float(int(match.group(1)) * _UNITS[match.group(2)])
+
+
 async def run_replay(args: argparse.Namespace) -> int:
+    if args.all == bool(args.id) or (args.since and not args.all):
+        print("error: give an alert id, or --all [--since 1h]", file=sys.stderr)
+        return 2
+    if args.all:
+        try:
+            since = time.time() - _window(args.since) if args.since else 0.0
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+
+        async def replay_all(store: Store) -> int:
+            count = await outbox.revive_dead(store, since)
+            print(f"{count} dead letter(s) queued for delivery again")
+            return 0
+
+        return await _with_store(args, replay_all)
+
     async def replay(store: Store) -> int:
         found = await repository.get(store, args.id)
         if found is None:

@@ -100,7 +100,7 @@ async def recent_reply(services: Services) -> Reply:
     rows = await repository.recent(services.store, RECENT)
     if not rows:
         return Reply(text="No alerts yet.")
-    states = {0: "waiting", 1: "routed", 2: "dropped/snoozed", 3: "no channel"}
+    states = {0: "waiting", 1: "routed", 2: "dropped/snoozed", 3: "no channel", 4: "recorded"}
     lines = [
         f"- {when(a.last_seen)} {a.severity.value.upper()} {a.title[:80]} ({a.source}, {a.id},"
         f" {states.get(int(c['routed']), '?')}{', rule ' + c['route'] if c['route'] else ''})"
@@ -192,7 +192,8 @@ async def _in_thread(call: ActionCall, reply: Reply) -> bool:
 async def _card(call: ActionCall, alert: Alert, group: dict[str, Any] | None) -> dict[str, Any]:
     """The alert card as this viewer may use it (buttons for analysts and up), with its mentions."""
     shown = group or {"status": alert.status.value, "count": 1, "last_seen": alert.last_seen}
-    data = alert_card_data(alert, shown)
+    members = await repository.on_card(call.services.store, group["id"], 1000) if group else None
+    data = alert_card_data(alert, shown, members=members)
     data["canAct"] = call.actor.has(Role.ANALYST)
     # Redacted before render as well as on the way out: render cuts long text, and a secret or
     # token cut short no longer matches.

@@ -1,12 +1,16 @@
-"""Folding alerts into cards: one card per (channel, rule or title, primary entity) per window.
+"""Folding alerts into cards: one card per producer group (an Alertmanager group notification)
+or else per alert identity, in a channel, per window.
 
-A card (an `alert_groups` row) counts its alerts; each new alert bumps its version so the
-delivery worker updates it in place. Past `digest_after` distinct cards in a channel per window,
-new keys go into that channel's digest card instead.
+An alert's identity is its rule with its whole label set (Alertmanager) or every entity (the other
+sources): alerts whose label or entity sets differ are never merged, and "seen N×" counts repeats
+of one alert. A card (an `alert_groups` row) counts its alerts; each new alert bumps its version
+so the delivery worker updates it in place. Past `digest_after` distinct cards in a channel per
+window, new keys go into that channel's digest card instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -25,10 +29,26 @@ class Window:
     digest_after: int
 
 
-def group_key(alert: Alert) -> str:
-    entity = alert.primary_entity
-    where = f"{entity.type}:{entity.value.casefold()}" if entity else "-"
-    return f"{(alert.rule or alert.title).casefold()}|{where}"
+def identity(alert: Alert) -> str:
+    """What makes two alerts the same alert: source, rule, and the full label or entity set."""
+    if alert.labels:
+        what = "\n".join(f"{name}={value}" for name, value in sorted(alert.labels.items()))
+    else:
+        what = "\n".join(sorted(f"{e.type}:{e.value.casefold()}" for e in alert.entities))
+    name = (alert.rule or alert.title).casefold()
+    return f"{alert.source}|{name[:200]}|{_hashed(what)}"
+
+
+def card_key(alert: Alert) -> str:
+    """The card an alert belongs on: its producer's group (one notification, one card), or else
+    its identity."""
+    if alert.group:
+        return f"{alert.source}|group|{_hashed(alert.group)}"
+    return identity(alert)
+
+
+def _hashed(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 async def fold(
@@ -39,11 +59,13 @@ async def fold(
     mentions: tuple[str, ...],
     window: Window,
     now: float | None = None,
-) -> str:
-    """Put the alert on a card (new, existing or the digest); the card's id."""
+    create: bool = True,
+) -> str | None:
+    """Put the alert on a card (new, existing or the digest); the card's id. With `create`
+    false only an existing card takes it (a resolved alert updates the card it resolves)."""
     now = time.time() if now is None else now
     since = now - window.seconds
-    key = group_key(alert)
+    key = card_key(alert)
     row = await tx.fetchone(
         "SELECT id FROM alert_groups WHERE conversation_id = ? AND group_key = ? AND kind = 'card'"
         " AND opened_at > ? ORDER BY opened_at DESC LIMIT 1",
@@ -54,6 +76,8 @@ async def fold(
     if row is not None:
         await _bump(tx, row["id"], alert, now, count=1)
         return row["id"]
+    if not create:
+        return None
     cards = await tx.fetchval(
         "SELECT COUNT(*) FROM alert_groups WHERE conversation_id = ? AND kind = 'card'"
         " AND opened_at > ?",

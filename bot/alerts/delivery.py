@@ -43,6 +43,8 @@ MAX_HELD = 50
 IDLE_POLL = 0.5
 BUSY_PAUSE = 0.05
 PREPARE_AHEAD = 0.3
+# Alerts read to draw one card: a group notification holds at most Alertmanager's batch.
+CARD_MEMBERS = 1000
 # How long a stopping worker waits for posts in flight to be recorded.
 POST_GRACE = 20.0
 
@@ -217,7 +219,9 @@ class DeliveryWorker:
             found = await repository.get(self.store, group["latest_alert_id"])
             if found is None:
                 raise DeliveryFailed("alert missing", retryable=True)
-            card = cards.render("alert", redact(alert_card_data(found[0], group, compact)))
+            members = await repository.on_card(self.store, group["id"], CARD_MEMBERS)
+            data = alert_card_data(found[0], group, compact, members)
+            card = cards.render("alert", redact(data))
             wanted = mentions.wanted_by(group)
             card = with_mentions(card, await mentions.resolve(self.store, wanted))
         return Message(card=card)

@@ -13,18 +13,19 @@ import time
 from dataclasses import dataclass, field
 
 from bot.alerts.model import Alert
-from bot.alerts.repository import Stored, new_id, raw_text
+from bot.alerts.repository import Stored, new_id, producer_text, raw_text
 from bot.store import Store, Transaction
 
 # Bound the IN (...) lists: SQLite allows 32,766 parameters, asyncpg 32,767.
 CHUNK = 400
-# One multi-row INSERT per CHUNK alerts (16 values a row, well under the parameter limits).
+# One multi-row INSERT per CHUNK alerts (17 values a row, well under the parameter limits).
 _INSERT_HEAD = (
     "INSERT INTO alerts (id, source, source_id, title, rule, category, severity, status,"
-    " first_seen, last_seen, entities, description, link, warnings, raw, received_at, routed)"
+    " first_seen, last_seen, entities, description, link, warnings, raw, received_at, producer,"
+    " routed)"
     " VALUES "
 )
-_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+_ROW_MARKS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
 _INSERT_TAIL = " ON CONFLICT (source, source_id) DO NOTHING RETURNING id"
 _RESTATE = "UPDATE alerts SET status = ?, last_seen = ?, description = ?, routed = 0 WHERE id = ?"
 
@@ -228,4 +229,5 @@ def _row(alert: Alert, now: float) -> tuple[object, ...]:
         json.dumps(alert.warnings),
         raw_text(alert.raw),
         now,
+        producer_text(alert),
     )

@@ -66,6 +66,13 @@ class Alert:
     warnings: list[str] = field(default_factory=list)
     raw: Any = None
     id: str = ""
+    # What the producer says beyond the common shape (stored as the `producer` column):
+    # Alertmanager's label set and group key, the severity word as sent (routes may map it),
+    # and how many alerts of the group Alertmanager left out (max_alerts).
+    labels: dict[str, str] = field(default_factory=dict)
+    group: str = ""
+    severity_word: str = ""
+    truncated: int = 0
 
     @property
     def primary_entity(self) -> Entity | None:
@@ -177,6 +184,7 @@ COMMON_WORDS: dict[str, Severity] = {
     "warn": Severity.MEDIUM,
     "high": Severity.HIGH,
     "error": Severity.HIGH,
+    "page": Severity.CRITICAL,
     "severe": Severity.HIGH,
     "critical": Severity.CRITICAL,
     "fatal": Severity.CRITICAL,

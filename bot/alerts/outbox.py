@@ -180,3 +180,15 @@ async def depth(store: Store) -> tuple[int, int]:
     )
     counts = {row["state"]: int(row["n"]) for row in rows}
     return counts.get("pending", 0), counts.get("dead", 0)
+
+
+async def revive_dead(store: Store, since: float = 0.0) -> int:
+    """Make every dead card due again (`vigil alerts replay --all`), or only those whose latest
+    alert came after `since`; how many."""
+    return await store.execute(
+        "UPDATE alert_groups SET state = 'pending', attempts = 0, next_attempt_at = ?,"
+        " version = CASE WHEN version > delivered_version THEN version ELSE delivered_version + 1"
+        " END WHERE state = 'dead' AND last_seen >= ?",
+        time.time(),
+        since,
+    )

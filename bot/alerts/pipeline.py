@@ -51,15 +51,18 @@ async def route_pending(store: Store, routes: Routes, window: Window) -> int:
         # Read inside the lock: another instance's routing committed before we got here.
         pending = await repository.unrouted(tx, BATCH)
         snoozes = await active_snoozes(tx, now)
-        marks: list[tuple[int, str | None, str | None, str]] = []
+        marks: list[tuple[int, str | None, str | None, str, str]] = []
         for alert, columns in pending:
             if columns["group_id"]:
                 await restate(tx, columns["group_id"], alert, now)
-                marks.append((repository.ROUTED, columns["route"], columns["group_id"], alert.id))
+                marks.append(
+                    (repository.ROUTED, columns["route"], columns["group_id"], *_keys(alert))
+                )
                 continue
             decision = routes.decide(alert, now)
+            alert.severity = decision.severity or alert.severity
             if decision.action != "route" or snoozed(snoozes, alert):
-                marks.append((repository.DROPPED, decision.rule, None, alert.id))
+                marks.append((repository.DROPPED, decision.rule, None, *_keys(alert)))
                 continue
             if decision.channel not in channels:
                 # Through the transaction: on SQLite it holds the store's one connection.
@@ -67,17 +70,32 @@ async def route_pending(store: Store, routes: Routes, window: Window) -> int:
             conversation = channels[decision.channel]
             if conversation is None:
                 log.warning("alert %s: rule %s names no known channel", alert.id, decision.rule)
-                marks.append((repository.NO_CHANNEL, decision.rule, None, alert.id))
+                marks.append((repository.NO_CHANNEL, decision.rule, None, *_keys(alert)))
                 continue
             group = await fold(
-                tx, alert, conversation, decision.rule, decision.mentions, window, now
+                tx,
+                alert,
+                conversation,
+                decision.rule,
+                decision.mentions,
+                window,
+                now,
+                create=decision.shows(alert),
             )
-            marks.append((repository.ROUTED, decision.rule, group, alert.id))
+            # A resolved alert with no card to update is recorded, not posted.
+            state = repository.ROUTED if group else repository.RECORDED
+            marks.append((state, decision.rule, group, *_keys(alert)))
         if marks:
             await tx.executemany(
-                "UPDATE alerts SET routed = ?, route = ?, group_id = ? WHERE id = ?", marks
+                "UPDATE alerts SET routed = ?, route = ?, group_id = ?, severity = ? WHERE id = ?",
+                marks,
             )
     return len(pending)
+
+
+def _keys(alert: Alert) -> tuple[str, str]:
+    """The severity the route gave (its severity_map) and the row's id, for the routing mark."""
+    return alert.severity.value, alert.id
 
 
 def describe(decision: Decision, conversation: str | None) -> str:

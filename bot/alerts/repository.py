@@ -10,11 +10,12 @@ from typing import Any
 from bot.alerts.model import MAX_RAW_BYTES, Alert, Entity, Severity, Status
 from bot.store import Store, Transaction
 
-# routed: 0 waits for the router, 1 routed, 2 dropped or snoozed by a rule, 3 no channel found.
-UNROUTED, ROUTED, DROPPED, NO_CHANNEL = 0, 1, 2, 3
+# routed: 0 waits for the router, 1 routed, 2 dropped or snoozed by a rule, 3 no channel found,
+# 4 recorded only (a resolved alert with no card to update, on a route that does not post those).
+UNROUTED, ROUTED, DROPPED, NO_CHANNEL, RECORDED = 0, 1, 2, 3, 4
 _COLUMNS = (
     "id, source, source_id, title, rule, category, severity, status, first_seen, last_seen,"
-    " entities, description, link, warnings, raw, received_at, routed, route, group_id"
+    " entities, description, link, warnings, raw, received_at, routed, route, group_id, producer"
 )
 _ROUTING_COLUMNS = _COLUMNS.replace(" raw,", " '' AS raw,")
 
@@ -39,7 +40,22 @@ def raw_text(raw: Any) -> str:
     return json.dumps({"truncated": True, "prefix": cut})
 
 
+def producer_text(alert: Alert) -> str:
+    """The `producer` column: what the sender said beyond the common shape."""
+    data: dict[str, Any] = {}
+    if alert.labels:
+        data["labels"] = alert.labels
+    if alert.group:
+        data["group"] = alert.group
+    if alert.severity_word:
+        data["severity"] = alert.severity_word
+    if alert.truncated:
+        data["truncated"] = alert.truncated
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
 def from_row(row: dict[str, Any]) -> Alert:
+    producer = json.loads(row.get("producer") or "{}")
     return Alert(
         id=row["id"],
         source=row["source"],
@@ -56,6 +72,10 @@ def from_row(row: dict[str, Any]) -> Alert:
         link=row["link"],
         warnings=json.loads(row["warnings"]),
         raw=row["raw"],
+        labels=producer.get("labels", {}),
+        group=producer.get("group", ""),
+        severity_word=producer.get("severity", ""),
+        truncated=int(producer.get("truncated", 0)),
     )
 
 
@@ -86,3 +106,14 @@ async def unrouted(tx: Transaction, limit: int) -> list[tuple[Alert, dict[str, A
 async def requeue(store: Store, alert_id: str) -> bool:
     """Send an alert through routing again (`vigil alerts replay`)."""
     return await store.execute("UPDATE alerts SET routed = 0 WHERE id = ?", alert_id) == 1
+
+
+async def on_card(store: Store, group_id: str, limit: int) -> list[Alert]:
+    """The alerts on one card, oldest first, without their raw bodies; the newest `limit`."""
+    rows = await store.fetchall(
+        f"SELECT {_ROUTING_COLUMNS} FROM alerts WHERE group_id = ?"  # noqa: S608 - constant
+        " ORDER BY received_at DESC, id DESC LIMIT ?",
+        group_id,
+        limit,
+    )
+    return [from_row(row) for row in reversed(rows)]

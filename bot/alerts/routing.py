@@ -2,6 +2,8 @@
 
 The first matching rule wins; an alert no rule matches goes to the default channel. A rule
 either routes to a channel (by name or `19:...@thread.tacv2` id), drops, or snoozes until a time.
+A rule may map the producer's severity words its own way (`severity_map`), and may ask for
+resolved alerts that have no card to be posted (`post_resolved`); otherwise they are recorded.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.alerts.model import ENTITY_TYPES, Alert, Severity, timestamp
+from bot.alerts.model import ENTITY_TYPES, Alert, Severity, Status, timestamp
 from bot.alerts.settings import AlertSettings, parse_channel
 from bot.kernel.config import ConfigError, RawConfig
 
@@ -28,8 +30,9 @@ _BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 DEFAULT_RULE = "default"
 _KEYS = frozenset(
     {"name", "min_severity", "category", "source", "entity_type", "title_regex", "action"}
-    | {"channel", "mentions", "until"}
+    | {"channel", "mentions", "until", "severity_map", "post_resolved"}
 )
+MAX_WORD = 100
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,17 @@ class Rule:
     title_regex: re.Pattern[str] | None = None
     mentions: tuple[str, ...] = ()
     until: float = 0.0
+    severity_map: tuple[tuple[str, Severity], ...] = ()
+    post_resolved: bool = False
+
+    def severity_of(self, alert: Alert) -> Severity:
+        """The alert's severity under this rule: its own word mapped here, else the default."""
+        word = alert.severity_word.casefold()
+        return next((s for w, s in self.severity_map if w == word), alert.severity)
 
     def matches(self, alert: Alert) -> bool:
-        if self.min_severity is not None and alert.severity.rank < self.min_severity.rank:
+        severity = self.severity_of(alert)
+        if self.min_severity is not None and severity.rank < self.min_severity.rank:
             return False
         if self.sources and alert.source not in self.sources:
             return False
@@ -67,6 +78,12 @@ class Decision:
     action: str  # route | drop | snooze
     channel: str  # a channel name or id still to resolve; "" when there is none
     mentions: tuple[str, ...] = ()
+    severity: Severity | None = None  # the alert's severity under the rule's severity_map
+    post_resolved: bool = False
+
+    def shows(self, alert: Alert) -> bool:
+        """Whether an alert with no card yet gets one: a resolved one only if the rule asks."""
+        return alert.status is not Status.RESOLVED or self.post_resolved
 
 
 @dataclass(frozen=True)
@@ -96,7 +113,14 @@ class Routes:
                 continue
             if rule.action == "snooze" and rule.until <= now:
                 continue  # an expired snooze rule no longer applies
-            return Decision(rule.name, rule.action, rule.channel, rule.mentions)
+            return Decision(
+                rule.name,
+                rule.action,
+                rule.channel,
+                rule.mentions,
+                rule.severity_of(alert),
+                rule.post_resolved,
+            )
         return Decision(DEFAULT_RULE, "route", self.default_channel)
 
 
@@ -125,6 +149,11 @@ def _rule(entry: Any, index: int) -> Rule:
         raise ConfigError(f"{where}.mentions: a {action} rule posts nothing, so it has no mentions")
     if action != "snooze" and entry.get("until") is not None:
         raise ConfigError(f"{where}.until: only a snooze rule has an end time")
+    post_resolved = entry.get("post_resolved", False)
+    if not isinstance(post_resolved, bool):
+        raise ConfigError(f"{where}.post_resolved: expected true or false")
+    if post_resolved and action != "route":
+        raise ConfigError(f"{where}.post_resolved: a {action} rule posts nothing")
     return Rule(
         name=name.strip(),
         action=action,
@@ -136,6 +165,8 @@ def _rule(entry: Any, index: int) -> Rule:
         title_regex=_regex(entry.get("title_regex"), where),
         mentions=_strings(entry.get("mentions"), where, "mentions"),
         until=_until(entry.get("until"), action, where),
+        severity_map=_severity_map(entry.get("severity_map"), where),
+        post_resolved=post_resolved,
     )
 
 
@@ -168,6 +199,28 @@ def _severity(value: Any, where: str) -> Severity | None:
         return Severity(value.lower())
     except ValueError:
         raise ConfigError(f"{where}.min_severity: expected one of {', '.join(Severity)}") from None
+
+
+def _severity_map(value: Any, where: str) -> tuple[tuple[str, Severity], ...]:
+    """`severity_map = { page = "high", major = "high" }`: producer word -> Vigil severity."""
+    if value is None:
+        return ()
+    key = f"{where}.severity_map"
+    if not isinstance(value, Mapping):
+        raise ConfigError(f'{key}: expected a table of words, e.g. {{ page = "critical" }}')
+    if len(value) > MAX_LIST:
+        raise ConfigError(f"{key}: at most {MAX_LIST} words")
+    pairs: list[tuple[str, Severity]] = []
+    for word, severity in value.items():
+        if not str(word).strip() or len(str(word)) > MAX_WORD:
+            raise ConfigError(f"{key}: a word of 1 to {MAX_WORD} characters")
+        try:
+            if not isinstance(severity, str):
+                raise ValueError(severity)
+            pairs.append((str(word).strip().casefold(), Severity(severity.lower())))
+        except ValueError:
+            raise ConfigError(f"{key}.{word}: expected one of {', '.join(Severity)}") from None
+    return tuple(pairs)
 
 
 def _entity_types(value: Any, where: str) -> tuple[str, ...]:

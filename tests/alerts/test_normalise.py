@@ -93,10 +93,10 @@ def test_alertmanager_batch_with_zero_end_time():
 
 def test_alertmanager_one_bad_alert_does_not_drop_the_others():
     body = sample("alertmanager")
-    del body["alerts"][0]["fingerprint"]
+    del body["alerts"][0]["labels"]["alertname"]
     results = normalise("alertmanager", body)
     assert isinstance(results[0], InvalidAlert)
-    assert results[0].field == "alerts[0].fingerprint"
+    assert results[0].field == "alerts[0].labels.alertname"
     assert results[1].source_id == "d5c3b2a1f0e9d8c7"
 
 

@@ -236,7 +236,8 @@ async def test_alertmanager_v4_batch_then_resolved_with_basic_auth(bot):
     )
     assert status == 202, answer
     first, second = [await stored(bot, i) for i in answer["ids"]]
-    assert first.title == "SSH brute force on bastion-1" and first.severity is Severity.MEDIUM
+    assert first.title == "SshBruteForce: SSH brute force on bastion-1"
+    assert first.severity is Severity.MEDIUM
     assert first.entities == [Entity("host", "bastion-1")]
     assert first.link.startswith("http://prometheus.example.test")
     assert first.last_seen == first.first_seen  # endsAt 0001-01-01 is "still firing"

@@ -10,6 +10,7 @@ import tomllib
 
 import pytest
 
+from bot.alerts.model import Severity
 from bot.alerts.routing import Routes
 from bot.app import start_vigil, stop_vigil
 from bot.cli import main
@@ -149,6 +150,22 @@ BAD = {
         rule('name = "x"\nchannel = "c"\nmentions = [' + ", ".join(['"a"'] * 51) + "]"),
         "alerts.routes[2].mentions",
     ),
+    "severity map as a list": (
+        rule('name = "x"\nchannel = "c"\nseverity_map = ["page"]'),
+        "alerts.routes[2].severity_map",
+    ),
+    "severity map to an unknown severity": (
+        rule('name = "x"\nchannel = "c"\nseverity_map = { page = "urgent" }'),
+        "alerts.routes[2].severity_map.page",
+    ),
+    "post_resolved not a boolean": (
+        rule('name = "x"\nchannel = "c"\npost_resolved = "yes"'),
+        "alerts.routes[2].post_resolved",
+    ),
+    "post_resolved on a drop rule": (
+        rule('name = "x"\naction = "drop"\npost_resolved = true'),
+        "alerts.routes[2].post_resolved",
+    ),
     "rule that is not a table": ('[alerts]\nroutes = ["critical"]', "alerts.routes[0]"),
     "routes as a table, not an array": ('[alerts.routes]\nname = "x"', "alerts.routes"),
     "negative window": ("[alerts]\ndedupe_window_seconds = -5", "alerts.dedupe_window_seconds"),
@@ -208,6 +225,8 @@ def test_the_documented_examples_and_an_env_channel_id_pass(tmp_path, capsys, mo
         '\n[[alerts.routes]]\nname = "ips"\nentity_type = ["ip", "domain"]\n'
         "title_regex = '\\d{1,3}(\\.\\d{1,3}){3}'\nchannel = \"19:a1b2-c3_d4.e5@thread.tacv2\"\n"
         'mentions = ["Ann Analyst"]\n'
+        '\n[[alerts.routes]]\nname = "prometheus"\nsource = "alertmanager"\nchannel = "ops"\n'
+        'severity_map = { major = "high", page = "high", none = "low" }\npost_resolved = true\n'
     )
     env = {"VIGIL_ALERTS_DEFAULT_CHANNEL": "19:abc123@thread.tacv2"}
     routes = Routes.load(RawConfig(tomllib.loads(document), env, "vigil.toml"))
@@ -217,7 +236,10 @@ def test_the_documented_examples_and_an_env_channel_id_pass(tmp_path, capsys, mo
         "heartbeats",
         "maintenance",
         "ips",
+        "prometheus",
     ]
+    assert dict(routes.rules[5].severity_map)["major"] is Severity.HIGH
+    assert routes.rules[5].post_resolved and not routes.rules[0].post_resolved
     assert routes.rules[0].channel == "soc-critical"
     assert routes.default_channel == "19:abc123@thread.tacv2"
     path = tmp_path / "vigil.toml"

@@ -100,6 +100,7 @@ def one(body: Any) -> Alert:
         link=text(body.get("alertWebUrl") or body.get("incidentWebUrl"), 2000),
         warnings=warnings,
         raw=body,
+        severity_word=text(body["severity"], 100),
     )
 
 

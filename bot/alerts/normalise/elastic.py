@@ -122,6 +122,7 @@ def normalise(body: Any, fields: Mapping[str, str]) -> list[Alert | InvalidAlert
             source_id=source_id,
             title=title.strip()[:500],
             severity=severity,
+            severity_word=_word(body, fields),
             status=Status.RESOLVED if state in RESOLVED_WORDS else Status.FIRING,
             rule=text(lookup(body, fields["rule"])) or title.strip()[:200],
             category=text(category),
@@ -149,6 +150,12 @@ def _severity(body: Mapping[str, Any], fields: Mapping[str, str], warnings: list
         return risk_severity(number)
     warnings.append(f"{_first(fields['severity'])}: missing; no usable risk score either")
     return Severity.UNKNOWN
+
+
+def _word(body: Mapping[str, Any], fields: Mapping[str, str]) -> str:
+    """The severity word as sent, for a route's severity_map ("" when a risk score decided)."""
+    word = lookup(body, fields["severity"])
+    return text(word, 100) if isinstance(word, str) else ""
 
 
 def _first(paths: str) -> str:

@@ -87,6 +87,7 @@ def one(body: Any, prefix: str) -> Alert:
         link=text(body.get("link"), 2000),
         warnings=warnings,
         raw=body,
+        severity_word=text(body["severity"], 100),
     )
 
 

@@ -76,6 +76,7 @@ def normalise(body: Any) -> list[Alert | InvalidAlert]:
             link=text(props.get("incidentUrl") or props.get("providerIncidentUrl"), 2000),
             warnings=warnings,
             raw=body,
+            severity_word=text(props["severity"], 100),
         )
     ]
 

@@ -84,6 +84,7 @@ def normalise(body: Any) -> list[Alert | InvalidAlert]:
             link=text(body.get("results_link"), 2000),
             warnings=warnings,
             raw=body,
+            severity_word=text(level, 100),
         )
     ]
 
