@@ -3,6 +3,8 @@ then the incident is opened exactly as the one-line command does."""
 
 from __future__ import annotations
 
+import uuid
+
 from botbuilder.dialogs import (
     ComponentDialog,
     DialogTurnResult,
@@ -44,6 +46,8 @@ class IncidentDialog(ComponentDialog):
         self.initial_dialog_id = "incident-steps"
 
     async def _title(self, step: WaterfallStepContext) -> DialogTurnResult:
+        # This run's key: should the last step run twice, it finds the incident it opened.
+        step.values["run"] = uuid.uuid4().hex
         return await ask(
             step,
             "title",
@@ -81,6 +85,7 @@ class IncidentDialog(ComponentDialog):
                 description=step.values["description"],
                 indicators=parse_indicators(related),
                 alert_id=alert,
+                request_key=f"dialog:{step.values['run']}",
             )
         except DomainError as exc:
             await step.context.send_activity(f"{exc}. Nothing was opened.")

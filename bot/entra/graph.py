@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
@@ -104,6 +104,21 @@ class GraphClient:
                 }
             ]
         return await self.call("POST", f"teams/{quote(team_group_id, safe='')}/channels", body)
+
+    async def find_channel(self, team_group_id: str, display_name: str) -> dict[str, Any] | None:
+        """GET /teams/{group id}/channels filtered by display name; the channel or None."""
+        name = display_name.replace("'", "''")  # an OData string literal doubles its quotes
+        query = urlencode({"$filter": f"displayName eq '{name}'"}, quote_via=quote)
+        found = await self.call(
+            "GET", f"teams/{quote(team_group_id, safe='')}/channels?{query}", None
+        )
+        channels = found.get("value")
+        if not isinstance(channels, list):
+            return None
+        for channel in channels:
+            if isinstance(channel, dict) and channel.get("displayName") == display_name:
+                return channel
+        return None
 
     async def call(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
         url = f"{self.base_url}/{path}"

@@ -123,36 +123,43 @@ class BotTokenProvider:
         return _Cached(result["access_token"], self._clock() + lifetime)
 
     def _acquire_msal(self, secret: str) -> dict:
-        if self._msal is None or self._msal_secret != secret:
-            session = requests.Session()
-            # MSAL goes through requests; REQUESTS_CA_BUNDLE would override `verify`, so the
-            # session ignores the environment and trusts exactly the configured bundle.
-            session.trust_env = False
-            if self._ca_bundle:
-                session.verify = self._ca_bundle
-            self._msal = msal.ConfidentialClientApplication(
-                client_id=self.app_id,
-                client_credential=secret,
-                authority=self.login_url,
-                validate_authority=False,
-                instance_discovery=False,
-                http_client=session,
-            )
-            self._msal_secret = secret
         try:
+            if self._msal is None or self._msal_secret != secret:
+                # Building the client already fetches the authority's metadata: an unreachable
+                # Entra fails here, and must read as "no token", not as a crash.
+                self._msal = self._build_msal(secret)
+                self._msal_secret = secret
             return self._msal.acquire_token_for_client(scopes=[self.scope])
         except (requests.RequestException, ValueError) as exc:
+            self._msal = None  # rebuilt on the next call, when Entra may answer again
             raise TokenUnavailable(
                 f"token request to {self.login_url} failed: {type(exc).__name__}"
             ) from None
 
+    def _build_msal(self, secret: str) -> msal.ConfidentialClientApplication:
+        session = requests.Session()
+        # MSAL goes through requests; REQUESTS_CA_BUNDLE would override `verify`, so the
+        # session ignores the environment and trusts exactly the configured bundle.
+        session.trust_env = False
+        if self._ca_bundle:
+            session.verify = self._ca_bundle
+        return msal.ConfidentialClientApplication(
+            client_id=self.app_id,
+            client_credential=secret,
+            authority=self.login_url,
+            validate_authority=False,
+            instance_discovery=False,
+            http_client=session,
+        )
+
     async def _fetch_managed_identity(self) -> _Cached:
-        from azure.core.exceptions import ClientAuthenticationError
+        from azure.core.exceptions import AzureError
         from azure.identity.aio import ManagedIdentityCredential
 
         async with ManagedIdentityCredential(client_id=self.app_id) as credential:
             try:
                 access = await credential.get_token(self.scope)
-            except ClientAuthenticationError as exc:
+            except AzureError as exc:
+                # Refused, or the identity endpoint unreachable: either way there is no token.
                 raise TokenUnavailable(f"managed identity token failed: {exc.message}") from None
         return _Cached(access.token, float(access.expires_on))

@@ -1,19 +1,23 @@
 """Give an incident its Teams channel (Graph) and post the incident card into it (Bot Connector).
 
-If Graph fails the incident still exists: the failure is recorded on the incident, shown on its
-card with a "Retry channel" button, and written to the timeline.
+If anything fails (Graph or Entra unreachable, a timeout, an error answer, the bot not yet in the
+team) the incident still exists: the failure is recorded on the incident, shown on its card with a
+"Retry channel" button, written to the timeline once, and tried again by the channel job (on every
+instance, one attempt at a time) with a doubling wait until the channel exists and has the card.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 from bot.entra.graph import GraphClient, GraphError, token_provider
 from bot.incidents import records, timeline
 from bot.incidents.presentation import current_card
 from bot.incidents.records import Incident
-from bot.incidents.settings import CHANNEL_MEMBERSHIP, GRAPH_URL, INCIDENT_TEAM_ID
+from bot.incidents.settings import CHANNEL_MEMBERSHIP, CHANNEL_RETRY, GRAPH_URL, INCIDENT_TEAM_ID
 from bot.incidents.slug import channel_name
 from bot.kernel.messenger import ConversationUnknown, DeliveryFailed, Message
 from bot.kernel.services import Services, Slot
@@ -23,6 +27,8 @@ log = logging.getLogger(__name__)
 GRAPH: Slot[GraphClient] = Slot("incidents.graph")
 TEAM_KV = ("incidents", "team")
 MAX_NAME_ATTEMPTS = 20
+MAX_RETRY_WAIT = 1800.0
+CLAIM_SCOPE = "incidents.channel"
 NO_TEAM = (
     "no incident team is configured; an admin can say `incident-team use this` in the team "
     "(or set VIGIL_INCIDENT_TEAM_ID)"
@@ -56,14 +62,52 @@ async def remember_team(services: Services, aad_group_id: str, team_id: str, nam
 
 
 async def provision(services: Services, incident: Incident, owner_id: str = "") -> Incident:
-    """Create the channel if the incident has none, then post the card there; the new record."""
-    if not incident.channel_id:
-        await _create_channel(services, incident, owner_id)
+    """Create the channel if the incident has none, then post the card there; the new record.
+
+    Never raises for a failure of Graph, Entra or Teams: that is recorded and retried later."""
+    try:
+        if not incident.channel_id:
+            await _create_channel(services, incident, owner_id)
+            incident = await records.get(services.store, incident.id)
+        if incident.channel_id and not incident.card_activity_id:
+            await _post_card(services, incident)
+            incident = await records.get(services.store, incident.id)
+    except Exception as exc:
+        # Whatever broke, the incident stands; say so on it and let the job try again.
+        log.exception("incident %s: channel step failed", incident.id)
+        await _failed(services, incident, f"unexpected error ({type(exc).__name__})")
         incident = await records.get(services.store, incident.id)
-    if incident.channel_id and not incident.card_activity_id:
-        await _post_card(services, incident)
+    if incident.channel_id and incident.card_activity_id and incident.channel_retry_at:
+        await records.update(services.store, incident.id, channel_retry_at=0.0)
         incident = await records.get(services.store, incident.id)
     return incident
+
+
+async def retry_due(services: Services, now: float | None = None) -> int:
+    """One round of the channel job: every due incident once; how many were tried here."""
+    now = time.time() if now is None else now
+    tried = 0
+    for incident in await records.channels_due(services.store, now):
+        # Keyed by the attempt count, which each failure raises: one instance per attempt.
+        key = f"{incident.id}:{incident.channel_attempts}"
+        if not await services.store.claim_once(CLAIM_SCOPE, key, MAX_RETRY_WAIT):
+            continue
+        await provision(services, incident, incident.opened_by_id)
+        tried += 1
+    return tried
+
+
+async def channel_job(services: Services) -> None:
+    """Runs until cancelled: creates the channels (and posts the cards) that failed before."""
+    poll = min(5.0, services.raw_config.get(CHANNEL_RETRY))
+    while True:
+        try:
+            await retry_due(services)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("incident channel round failed")
+        await asyncio.sleep(poll)
 
 
 async def _create_channel(services: Services, incident: Incident, owner_id: str) -> None:
@@ -81,10 +125,14 @@ async def _create_channel(services: Services, incident: Incident, owner_id: str)
             channel = await client.create_channel(group, name, description, membership, owner_id)
         except GraphError as exc:
             if _name_taken(exc):
-                continue
-            log.warning("incident %s: channel not created: %s", incident.id, exc)
-            await _failed(services, incident, _reason(exc))
-            return
+                # Ours already, when an earlier try was created but its answer lost?
+                channel = await _ours(client, group, name, incident)
+                if channel is None:
+                    continue
+            else:
+                log.warning("incident %s: channel not created: %s", incident.id, exc)
+                await _failed(services, incident, _reason(exc))
+                return
         channel_id = str(channel.get("id") or "")
         if not channel_id:
             await _failed(services, incident, "Graph answered without a channel id")
@@ -134,16 +182,41 @@ async def _post_card(services: Services, incident: Incident) -> None:
 
 
 async def _card_not_posted(services: Services, incident: Incident, reason: str) -> None:
-    await timeline.add_timeline(
-        services.store, incident.id, "Vigil", "channel", f"Card not posted: {reason}"
-    )
+    await _retry_later(services, incident, f"Card not posted: {reason}")
 
 
 async def _failed(services: Services, incident: Incident, reason: str) -> None:
     await records.update(services.store, incident.id, channel_error=reason)
-    await timeline.add_timeline(
-        services.store, incident.id, "Vigil", "channel", f"Channel not created: {reason}"
+    await _retry_later(services, incident, f"Channel not created: {reason}")
+
+
+async def _retry_later(services: Services, incident: Incident, what: str) -> None:
+    """Schedule the next try; the timeline hears of the first failure and of a new reason."""
+    attempts = incident.channel_attempts + 1
+    first = services.raw_config.get(CHANNEL_RETRY)
+    wait = min(MAX_RETRY_WAIT, first * 2 ** min(attempts - 1, 20))
+    await records.update(
+        services.store,
+        incident.id,
+        channel_attempts=attempts,
+        channel_retry_at=time.time() + wait,
     )
+    last = await timeline.last_of_kind(services.store, incident.id, "channel")
+    if last is None or last.text != what:
+        await timeline.add_timeline(services.store, incident.id, "Vigil", "channel", what)
+
+
+async def _ours(
+    client: GraphClient, group: str, name: str, incident: Incident
+) -> dict[str, Any] | None:
+    """The channel named `name` if this incident made it (its description starts with the id)."""
+    try:
+        found = await client.find_channel(group, name)
+    except GraphError:
+        return None
+    if found and str(found.get("description") or "").startswith(f"{incident.id} "):
+        return found
+    return None
 
 
 def _name_taken(exc: GraphError) -> bool:

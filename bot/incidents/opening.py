@@ -10,6 +10,7 @@ from bot.kernel.commands import Conversation
 from bot.kernel.errors import DomainError
 from bot.kernel.rbac import Actor
 from bot.kernel.services import Services
+from bot.store import DuplicateKeyError
 
 
 def parse_severity(text: str | None) -> Severity:
@@ -39,20 +40,36 @@ async def open_incident(
     indicators: list[str] | None = None,
     alert_id: str = "",
     correlation_id: str = "",
+    request_key: str = "",
 ) -> Incident:
-    """The new incident, with its channel when Graph made one (else `channel_error` says why)."""
+    """The new incident, with its channel when Graph made one (else `channel_error` says why and
+    the channel job tries again).
+
+    `request_key` names what asked ("activity:<id>", "dialog:<run>"): asked again, the same
+    request gets the incident it already opened, never a second one."""
     if not records.clean_text(title, records.MAX_TITLE):
         raise DomainError("the incident needs a title")
-    incident = await records.create(
-        services.store,
-        title=title,
-        severity=severity,
-        description=description,
-        indicators=indicators,
-        alert_id=records.clean_text(alert_id, 200),
-        opened_by_id=actor.aad_object_id,
-        opened_by_name=actor.name,
-    )
+    opened = await records.by_request(services.store, request_key)
+    if opened is not None:
+        return opened
+    try:
+        incident = await records.create(
+            services.store,
+            title=title,
+            severity=severity,
+            description=description,
+            indicators=indicators,
+            alert_id=records.clean_text(alert_id, 200),
+            opened_by_id=actor.aad_object_id,
+            opened_by_name=actor.name,
+            request_key=request_key[:200],
+        )
+    except DuplicateKeyError:
+        # The same request, redelivered while the first delivery was opening it.
+        opened = await records.by_request(services.store, request_key[:200])
+        if opened is None:
+            raise
+        return opened
     await _first_entries(services, incident, actor)
     await services.audit.record(
         actor=actor,

@@ -81,6 +81,12 @@ def where_text(incident: Incident, *, created: bool = False) -> str:
         where = f"Channel: [{incident.channel_name}]({incident.channel_url})"
     elif incident.channel_id:
         where = f"Channel: {incident.channel_name}"
+    elif incident.channel_retry_at:
+        # Honest about both facts: the incident exists, its channel does not yet.
+        return (
+            f"{incident.id} opened; its channel is pending ({incident.channel_error}). "
+            "I'll post it there when it exists."
+        )
     else:
         where = f"No channel yet: {incident.channel_error}"
     return opened + where

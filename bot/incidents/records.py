@@ -71,6 +71,9 @@ class Incident:
     channel_error: str = ""
     card_conversation_id: str = ""  # the channel thread the card starts (the Messenger's id)
     card_activity_id: str = ""
+    request_key: str = ""  # what asked for it ("" for none): one incident per request
+    channel_attempts: int = 0  # failed channel creations so far
+    channel_retry_at: float = 0.0  # when the channel job tries again (0: nothing pending)
 
     @property
     def is_open(self) -> bool:
@@ -81,7 +84,7 @@ _COLUMNS = tuple(f.name for f in fields(Incident))
 _TABLE = Table("incidents", _COLUMNS)
 _SELECT = _TABLE.select
 # Columns a caller may change with `update`; ids, numbers and opening facts never change.
-_MUTABLE = frozenset(_COLUMNS) - {"id", "day", "number", "opened_at", "opened_by_id"}
+_MUTABLE = frozenset(_COLUMNS) - {"id", "day", "number", "opened_at", "opened_by_id", "request_key"}
 
 
 def normalise_id(text: str) -> str | None:
@@ -105,9 +108,13 @@ async def create(
     alert_id: str = "",
     opened_by_id: str,
     opened_by_name: str,
+    request_key: str = "",
     now: float | None = None,
 ) -> Incident:
-    """A new incident in triage, commanded by whoever opened it until someone is assigned."""
+    """A new incident in triage, commanded by whoever opened it until someone is assigned.
+
+    With a `request_key` that an incident already has, raises DuplicateKeyError (see by_request).
+    """
     now = time.time() if now is None else now
     async with store.transaction() as tx:
         new_id = await INCIDENT_IDS.next(tx, now)
@@ -126,6 +133,7 @@ async def create(
             commander_id=opened_by_id,
             commander_name=opened_by_name,
             opened_at=now,
+            request_key=request_key,
         )
         await _TABLE.insert(tx, _row(incident))
     return incident
@@ -133,6 +141,25 @@ async def create(
 
 async def get(store: Store, incident_id: str) -> Incident:
     return _incident(await _TABLE.get(store, incident_id, IncidentNotFound))
+
+
+async def by_request(store: Store, request_key: str) -> Incident | None:
+    """The incident a request already opened, if any."""
+    if not request_key:
+        return None
+    row = await store.fetchone(f"{_SELECT} WHERE request_key = ?", request_key)
+    return None if row is None else _incident(row)
+
+
+async def channels_due(store: Store, now: float, limit: int = 20) -> list[Incident]:
+    """Open incidents whose channel creation failed and is due to be tried again."""
+    rows = await store.fetchall(
+        f"{_SELECT} WHERE channel_retry_at > 0 AND channel_retry_at <= ? AND channel_id = ''"
+        " AND status <> 'closed' ORDER BY channel_retry_at LIMIT ?",
+        now,
+        limit,
+    )
+    return [_incident(row) for row in rows]
 
 
 async def for_channel(store: Store, channel_id: str) -> Incident | None:
@@ -181,6 +208,7 @@ def _incident(row: dict[str, Any]) -> Incident:
     values = dict(row)
     values["indicators"] = json.loads(values["indicators"] or "[]")
     values["opened_at"] = float(values["opened_at"])
+    values["channel_retry_at"] = float(values["channel_retry_at"])
     if values["closed_at"] is not None:
         values["closed_at"] = float(values["closed_at"])
     return Incident(**values)

@@ -6,9 +6,15 @@ import re
 from typing import Any
 
 from bot.entra.graph import AAD_AUTHORITY, GRAPH_URL
-from bot.kernel.config import Setting, parse_choice, parse_str
+from bot.kernel.config import Setting, parse_choice, parse_float_range, parse_str
 
-__all__ = ["AAD_AUTHORITY", "CHANNEL_MEMBERSHIP", "GRAPH_URL", "INCIDENT_TEAM_ID"]
+__all__ = [
+    "AAD_AUTHORITY",
+    "CHANNEL_MEMBERSHIP",
+    "CHANNEL_RETRY",
+    "GRAPH_URL",
+    "INCIDENT_TEAM_ID",
+]
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
@@ -34,4 +40,11 @@ CHANNEL_MEMBERSHIP = Setting(
     parse_choice("standard", "private"),
     "standard",
     "membership type of incident channels",
+)
+CHANNEL_RETRY = Setting(
+    "incidents.channel_retry_seconds",
+    "VIGIL_INCIDENT_CHANNEL_RETRY",
+    parse_float_range(0.05, 3600),
+    30.0,
+    "first wait before a failed incident channel is tried again; doubles up to 30 minutes",
 )

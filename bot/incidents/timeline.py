@@ -61,6 +61,16 @@ async def entries(store: Store, incident_id: str) -> list[Entry]:
     return [_entry(row) for row in rows]
 
 
+async def last_of_kind(store: Store, incident_id: str, kind: str) -> Entry | None:
+    row = await store.fetchone(
+        "SELECT seq, at, actor, kind, text FROM incident_timeline WHERE incident_id = ?"
+        " AND kind = ? ORDER BY at DESC, seq DESC LIMIT 1",
+        incident_id,
+        kind,
+    )
+    return None if row is None else _entry(row)
+
+
 async def latest(store: Store, incident_id: str, count: int) -> tuple[list[Entry], int]:
     """The last `count` entries, oldest first, and how many entries there are in all."""
     rows = await store.fetchall(

@@ -1,8 +1,12 @@
-"""A local Microsoft Graph (create channel) plus an Entra token endpoint, over HTTPS on 127.0.0.1.
+"""A local Microsoft Graph (create and list channels) plus an Entra token endpoint, over HTTPS on
+127.0.0.1.
 
 Shapes follow the Graph reference for `POST /teams/{team-id}/channels` (201 with the channel;
-errors as `{"error": {"code", "message", "innerError"}}`) and the v2.0 client-credentials grant.
-Tests queue faults (429/503 with Retry-After, 500) and read back what Vigil sent.
+errors as `{"error": {"code", "message", "innerError"}}`), `GET /teams/{team-id}/channels` with
+`$filter=displayName eq '...'` (`{"value": [...]}`) and the v2.0 client-credentials grant.
+Tests queue faults (429/503 with Retry-After, 500), make the whole service unreachable (every
+connection dropped, Entra included), lose the answer to a created channel, and read back what
+Vigil sent.
 """
 
 from __future__ import annotations
@@ -43,9 +47,12 @@ class GraphFake:
     teams: set[str] = field(default_factory=set)
     conflict_status: int = 400
     channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    calls: list[Call] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)  # channel creations
+    listed: list[str] = field(default_factory=list)  # channel listings (path and query)
     token_requests: int = 0
     on_created: Callable[[str, dict[str, Any]], None] | None = None
+    unreachable: bool = False  # drop every connection, as a network outage looks to a client
+    lose_next_answer: bool = False  # create the next channel, then drop the connection
     ca_path: str = ""
     base_url: str = ""
     _faults: list[tuple[int, str, float | None]] = field(default_factory=list)
@@ -54,10 +61,11 @@ class GraphFake:
 
     async def start(self, directory: str | Path) -> None:
         self.ca_path, context = make_ca(Path(directory) / "graph-tls")
-        app = web.Application()
+        app = web.Application(middlewares=[self._outage])
         app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._metadata)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
         app.router.add_post("/v1.0/teams/{group}/channels", self._create_channel)
+        app.router.add_get("/v1.0/teams/{group}/channels", self._list_channels)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=context)
@@ -126,7 +134,33 @@ class GraphFake:
             }
         )
 
+    @web.middleware
+    async def _outage(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.unreachable and request.transport is not None:
+            request.transport.abort()
+            return web.Response(status=204)  # never reaches the client
+        return await handler(request)
+
     # --- Graph -------------------------------------------------------------------------------
+
+    async def _list_channels(self, request: web.Request) -> web.Response:
+        group = request.match_info["group"]
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self._tokens:
+            return _graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        if group not in self.teams:
+            return _graph_error(404, "NotFound", f"No team found with Group Id {group}")
+        channels = self.channels.get(group, [])
+        wanted = request.query.get("$filter", "")
+        if wanted:
+            prefix, suffix = "displayName eq '", "'"
+            if not (wanted.startswith(prefix) and wanted.endswith(suffix)):
+                return _graph_error(400, "BadRequest", "Unsupported filter.")
+            name = wanted[len(prefix) : -len(suffix)].replace("''", "'")
+            channels = [c for c in channels if c["displayName"] == name]
+        self.listed.append(request.path_qs)
+        context = f"{self.graph_url}/$metadata#teams('{group}')/channels"
+        return web.json_response({"@odata.context": context, "value": channels})
 
     async def _create_channel(self, request: web.Request) -> web.Response:
         group = request.match_info["group"]
@@ -136,6 +170,9 @@ class GraphFake:
             body = None
         response = self._answer(request, group, body)
         self.calls.append(Call("POST", request.path, group, body, response.status))
+        if self.lose_next_answer and response.status == 201 and request.transport is not None:
+            self.lose_next_answer = False
+            request.transport.abort()  # created, but the client never hears of it
         return response
 
     def _answer(self, request: web.Request, group: str, body: Any) -> web.Response:
