@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.intel import pending
 from bot.intel.indicators import (
     MAX_PASTE_INDICATORS,
     Indicator,
@@ -15,7 +17,8 @@ from bot.intel.indicators import (
 )
 from bot.intel.presentation import lookup_name, lookup_verdicts, verdict_card
 from bot.intel.service import look_up
-from bot.kernel.commands import CommandSet, Invocation, Param, Reply, UsageError
+from bot.kernel import timefmt
+from bot.kernel.commands import CommandSet, Invocation, Option, Param, Reply, UsageError
 from bot.kernel.rbac import Actor, Role
 from bot.kernel.services import Services
 
@@ -118,14 +121,43 @@ for typed_check in TYPED_CHECKS:
     "check",
     summary="Enrich any indicators; the type is detected (up to 100)",
     role=Role.ANALYST,
-    params=(Param("indicators", "IPs, domains, URLs or hashes", rest=True),),
-    examples=("check 198.51.100.23", "check evil[.]example[.]com 203.0.113.66"),
+    params=(Param("indicators", "IPs, domains, URLs or hashes", required=False, rest=True),),
+    options=(
+        Option("--retry-pending", "check again what a rate-limited source left not checked here"),
+    ),
+    examples=(
+        "check 198.51.100.23",
+        "check evil[.]example[.]com 203.0.113.66",
+        "check --retry-pending",
+    ),
 )
 async def check_any(call: Invocation) -> Reply:
-    found = extract(" ".join(call.args["indicators"]))
+    words = call.args["indicators"] or []
+    if call.args.get("retry_pending"):
+        if words:
+            raise UsageError("--retry-pending takes no indicators")
+        return await _retry_pending(call)
+    if not words:
+        raise UsageError("missing indicators")
+    found = extract(" ".join(words))
     if not found.indicators:
         raise UsageError("no IP address, domain, URL or hash found")
     return await _check(call, found.indicators, found.left_out)
+
+
+async def _retry_pending(call: Invocation) -> Reply:
+    waiting = await pending.waiting(call.services.store, call.conversation.id or "cli")
+    if not waiting.due:
+        if waiting.later and waiting.next_at is not None:
+            at = timefmt.recent(waiting.next_at, time.time())
+            return Reply(
+                text=f"{waiting.later} not checked yet; the first may be retried after {at}."
+            )
+        return Reply(text="Nothing here is waiting to be checked.")
+    reply = await _check(call, waiting.due)
+    if waiting.later:
+        reply.text = f"{waiting.later} more are not due yet."
+    return reply
 
 
 @COMMANDS.fallback(

@@ -20,7 +20,7 @@ from bot.intel.sources.base import (
     SourceResult,
     Status,
 )
-from bot.intel.verdict import Decision, Signal, Verdict, combine, signal
+from bot.intel.verdict import Decision, Signal, Verdict, combine, settle, signal
 from bot.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,10 @@ class Enricher:
 
     @staticmethod
     def _report(indicator: Indicator, internal: bool, answers: dict[str, SourceAnswer]) -> Report:
-        decision: Decision = combine(answer.signal for answer in answers.values())
+        decision: Decision = settle(
+            combine(answer.signal for answer in answers.values()),
+            (answer.result for answer in answers.values()),
+        )
         return Report(indicator, internal, decision.verdict, decision.score, decision.rule, answers)
 
     async def _ask_source(

@@ -14,7 +14,7 @@ import cards
 from bot.intel.enrichment import Report, SourceAnswer
 from bot.intel.indicators import Indicator, IndicatorType, InvalidIndicator, classify
 from bot.intel.sources.base import Status
-from bot.intel.verdict import Level
+from bot.intel.verdict import NOT_ASKED, Level, Verdict
 from bot.kernel import timefmt
 
 SOURCE_TITLES = {
@@ -103,9 +103,38 @@ def flagged(report: Report) -> tuple[int, int]:
     return len(bad), len(answered)
 
 
-def summary(report: Report) -> str:
+def retry_at(report: Report, now: float) -> float | None:
+    """When every source that was rate-limited on it may be asked again (None: no known wait)."""
+    waits = [
+        a.result.retry_after
+        for a in report.sources.values()
+        if a.result.status is Status.RATE_LIMITED and a.result.retry_after
+    ]
+    return now + max(waits) if waits else None
+
+
+def not_checked_text(report: Report, now: float) -> str:
+    """ "not checked: VirusTotal rate-limited, retry after 14:05" (the sources not asked, why)."""
+    reasons = []
+    for name, answer in report.sources.items():
+        if answer.result.status not in NOT_ASKED:
+            continue
+        title = SOURCE_TITLES.get(name, name)
+        if answer.result.status is Status.UNAVAILABLE:
+            reasons.append(f"{title} unavailable")
+        elif answer.result.retry_after:
+            at = timefmt.recent(now + answer.result.retry_after, now)
+            reasons.append(f"{title} rate-limited, retry after {at}")
+        else:
+            reasons.append(f"{title} rate-limited")
+    return "not checked: " + "; ".join(reasons)
+
+
+def summary(report: Report, now: float | None = None) -> str:
     bad, answered = flagged(report)
     parts = []
+    if report.verdict is Verdict.NOT_CHECKED:
+        parts.append(not_checked_text(report, time.time() if now is None else now) + ".")
     if report.internal:
         parts.append("Internal, not sent to external sources.")
     if report.score is not None:
@@ -123,13 +152,13 @@ def summary(report: Report) -> str:
 
 def verdict_card_data(report: Report, now: float | None = None) -> dict[str, Any]:
     """Data in the shape of cards/samples/intel/verdict.data.json."""
-    checked = timefmt.date_time(time.time() if now is None else now)
+    now = time.time() if now is None else now
     return {
         "indicator": defang(report.indicator),
         "indicatorType": type_label(report.indicator),
-        "verdict": report.verdict.value,
-        "checkedAt": checked,
-        "summary": summary(report),
+        "verdict": shown_verdict(report.verdict),
+        "checkedAt": timefmt.date_time(now),
+        "summary": summary(report, now),
         "sources": [
             {
                 "name": SOURCE_TITLES.get(name, name),
@@ -144,24 +173,33 @@ def verdict_card_data(report: Report, now: float | None = None) -> dict[str, Any
     }
 
 
-def bulk_card_data(reports: Sequence[Report], left_out: int = 0) -> dict[str, Any]:
+def shown_verdict(verdict: Verdict) -> str:
+    return "not checked" if verdict is Verdict.NOT_CHECKED else verdict.value
+
+
+def bulk_card_data(
+    reports: Sequence[Report], left_out: int = 0, now: float | None = None
+) -> dict[str, Any]:
     """Data in the shape of cards/samples/intel/bulk_verdict.data.json."""
-    counts = Counter(report.verdict.value for report in reports)
-    order = ("malicious", "suspicious", "clean", "unknown")
-    text = " · ".join(f"{counts[v]} {v}" for v in order if counts[v])
+    now = time.time() if now is None else now
+    counts = Counter(report.verdict for report in reports)
+    text = " · ".join(f"{counts[v]} {shown_verdict(v)}" for v in Verdict if counts[v])
+    if counts[Verdict.NOT_CHECKED]:
+        text += " (`check --retry-pending` finishes them)"
     internal = sum(1 for report in reports if report.internal)
     if internal:
         text += f" · {internal} internal, not sent out"
     rows = []
     for report in reports:
         bad, answered = flagged(report)
-        rows.append(
-            {
-                "indicator": defang(report.indicator),
+        if report.verdict is Verdict.NOT_CHECKED:
+            row = {"verdict": not_checked_text(report, now), "hits": ""}
+        else:
+            row = {
                 "verdict": report.verdict.value,
                 "hits": f"{bad}/{answered}" if answered else "-",
             }
-        )
+        rows.append({"indicator": defang(report.indicator), **row})
     return {
         "title": f"Bulk check: {len(reports)} indicators",
         "summary": text,

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.incidents import add_timeline
 from bot.incidents import records as incident_records
+from bot.intel import pending
 from bot.intel.enrichment import Enricher, Report
 from bot.intel.indicators import Indicator
 from bot.intel.presentation import defang
@@ -62,6 +63,7 @@ async def look_up(
     enricher = await enricher_for(services)
     reports = await enricher.enrich(indicators)
     await audit_lookup(services, actor, enricher, reports, correlation_id, conversation)
+    await pending.track(services.store, reports, conversation or "cli")
     await record_in_incident(services, actor, reports, conversation)
     return reports
 

@@ -29,7 +29,9 @@ Combined, first matching rule wins:
    signal adds 5 to the score, up to 74
 4. a suspicious signal and a clean one: **suspicious**
 5. a clean signal: **clean**
-6. otherwise: **unknown**. Absence of data is never clean.
+6. otherwise, if a source could not be asked (rate-limited, unavailable): **not checked**, to be
+   retried (`check --retry-pending`);
+7. otherwise: **unknown**: asked, and no source has data. Absence of data is never clean.
 
 Only a strong signal makes **malicious**: VirusTotal >= 5 engines, AbuseIPDB >= 75, a URLhaus
 listing (URL, payload, or host with online malware URLs), or a local feed entry marked malicious.
@@ -57,6 +59,7 @@ class Verdict(StrEnum):
     SUSPICIOUS = "suspicious"
     CLEAN = "clean"
     UNKNOWN = "unknown"
+    NOT_CHECKED = "not_checked"
 
 
 class Level(StrEnum):
@@ -205,3 +208,17 @@ def combine(signals: Iterable[Signal]) -> Decision:
     if clean:
         return Decision(Verdict.CLEAN, 0, "a source vouches for it, none flags it")
     return Decision(Verdict.UNKNOWN, None, "no source has data")
+
+
+NOT_ASKED = (Status.RATE_LIMITED, Status.UNAVAILABLE)
+
+
+def settle(decision: Decision, results: Iterable[SourceResult]) -> Decision:
+    """`decision`, except that unknown means "asked, no data": with no signal and a source that
+    could not be asked, the indicator was not checked (rule 6)."""
+    if decision.verdict is not Verdict.UNKNOWN:
+        return decision
+    unasked = sorted(r.source for r in results if r.status in NOT_ASKED)
+    if not unasked:
+        return decision
+    return Decision(Verdict.NOT_CHECKED, None, f"not checked: {', '.join(unasked)} not answering")

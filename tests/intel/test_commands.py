@@ -99,3 +99,41 @@ async def test_needs_the_analyst_role(pipeline, fakes):
     reply = await pipeline.message("check-ip 198.51.100.23", NOBODY, CHAT, "c7")
     assert "analyst" in reply.text
     assert all(fake.requests == [] for fake in fakes.values())
+
+
+async def test_rate_limited_indicators_say_not_checked_and_retry_pending_finishes_them(
+    pipeline, fakes, sqlite_store
+):
+    """Not checked is not unknown: the card says why and until when; `check --retry-pending`
+    checks them later, in the conversation that asked."""
+    fakes["virustotal"].failure = "429"  # Retry-After: 30
+    fakes["abuseipdb"].failure = "429"
+    fakes["greynoise"].failure = "429"
+    reply = await pipeline.message("check 198.51.100.31 198.51.100.32", ANALYST, CHAT, "p1")
+    text = card_texts(reply.card)
+    assert "2 not checked" in text and "unknown" not in text
+    assert re.search(r"not checked: VirusTotal rate-limited, retry after \d\d:\d\d UTC", text)
+    assert "check --retry-pending" in text
+
+    early = await pipeline.message("check --retry-pending", ANALYST, CHAT, "p2")
+    assert re.search(r"2 not checked yet; the first may be retried after \d\d:\d\d UTC", early.text)
+    elsewhere = await pipeline.message("check --retry-pending", ANALYST, Conversation("c-9"), "p3")
+    assert elsewhere.text == "Nothing here is waiting to be checked."
+
+    # Time passes: the sources' waits are over and they answer again.
+    for fake in fakes.values():
+        fake.failure = None
+    await sqlite_store.execute("UPDATE intel_pending SET not_before = 0")
+    await sqlite_store.execute("DELETE FROM intel_rate")
+    done = await pipeline.message("check --retry-pending", ANALYST, CHAT, "p4")
+    text = card_texts(done.card)
+    assert "Bulk check: 2 indicators" in text and "not checked" not in text
+    again = await pipeline.message("check --retry-pending", ANALYST, CHAT, "p5")
+    assert again.text == "Nothing here is waiting to be checked."
+
+
+@pytest.mark.parametrize("text", ["check --retry-pending 198.51.100.9", "check"])
+async def test_retry_pending_and_missing_indicators_are_usage_errors(pipeline, text):
+    reply = await pipeline.message(text, ANALYST, CHAT, "p6")
+    shown = str(reply.card or "") + (reply.text or "")
+    assert "check" in shown and ("--retry-pending takes no" in shown or "missing" in shown)

@@ -111,7 +111,9 @@ async def test_rate_limit_shows_retry_after(fakes, make_enricher, store):
     limited = reports[-1].sources["virustotal"]
     assert limited.result.detail == "rate-limited, retry after 15 s"
     assert limited.signal.reason == "rate-limited, retry after 15 s"
-    assert reports[-1].verdict is Verdict.UNKNOWN
+    # Asked and no data is unknown; never asked (rate-limited) is not checked.
+    assert reports[0].verdict is Verdict.UNKNOWN
+    assert reports[-1].verdict is Verdict.NOT_CHECKED
     assert len(fakes["virustotal"].requests) == 4
 
 
@@ -157,7 +159,7 @@ async def test_a_crashing_source_is_unavailable_not_fatal():
     enricher = Enricher([Exploding()], guard=InternalGuard())
     [report] = await enricher.enrich([classify("198.51.100.1")])
     assert report.sources["exploding"].result.detail == "internal error"
-    assert report.verdict is Verdict.UNKNOWN
+    assert report.verdict is Verdict.NOT_CHECKED
 
 
 async def test_bulk_paste_is_concurrent_and_deduplicated(fakes, make_enricher):

@@ -69,7 +69,7 @@ async def test_failures_become_a_status(fakes, make_enricher, name, failure, sta
     report, answer = await one(make_enricher, name, SAMPLES[name])
     assert answer.result.status is status
     assert detail in answer.result.detail
-    assert report.verdict is Verdict.UNKNOWN
+    assert report.verdict is Verdict.NOT_CHECKED  # never clean, and not "asked, no data"
     assert "test-key" not in str(report.to_json())
 
 
@@ -79,7 +79,7 @@ async def test_slow_source_times_out(fakes, make_enricher, name):
     report, answer = await one(make_enricher, name, SAMPLES[name], timeout=0.3)
     assert answer.result.status is Status.UNAVAILABLE
     assert "timeout after 0.3 s" in answer.result.detail
-    assert report.verdict is Verdict.UNKNOWN
+    assert report.verdict is Verdict.NOT_CHECKED
 
 
 @pytest.mark.parametrize("name", SAMPLES)

@@ -8,7 +8,7 @@ import pytest
 
 import bot.intel.verdict as verdict_module
 from bot.intel.sources.base import SourceResult, Status
-from bot.intel.verdict import Level, Signal, Verdict, combine, signal
+from bot.intel.verdict import Level, Signal, Verdict, combine, settle, signal
 
 
 def ok(source: str, **evidence) -> SourceResult:
@@ -138,7 +138,7 @@ def test_combination(signals, verdict, score):
             ],
             Verdict.CLEAN,
         ),
-        # Everything down: unknown, never clean
+        # Everything down or without data: not checked (to retry), never clean
         (
             [
                 SourceResult(VT, Status.UNAVAILABLE, detail="timeout"),
@@ -147,7 +147,24 @@ def test_combination(signals, verdict, score):
                 SourceResult(UH, Status.NOT_FOUND),
                 SourceResult(LF, Status.NOT_FOUND),
             ],
+            Verdict.NOT_CHECKED,
+        ),
+        # Every source asked, none has data: unknown
+        (
+            [
+                SourceResult(VT, Status.NOT_FOUND),
+                SourceResult(UH, Status.NOT_FOUND),
+                SourceResult(LF, Status.NOT_FOUND),
+            ],
             Verdict.UNKNOWN,
+        ),
+        # A rate-limited source beside a signal: the signal decides
+        (
+            [
+                SourceResult(VT, Status.RATE_LIMITED, detail="rate-limited", retry_after=60),
+                ok(AB, abuse_confidence=90, total_reports=40),
+            ],
+            Verdict.MALICIOUS,
         ),
         # URL: URLhaus online malware download, VT has not seen it -> malicious
         (
@@ -200,7 +217,7 @@ def test_combination(signals, verdict, score):
     ],
 )
 def test_source_combinations(results, verdict):
-    assert combine(signal(r) for r in results).verdict is verdict
+    assert settle(combine(signal(r) for r in results), results).verdict is verdict
 
 
 def test_weak_signals_score_higher_than_one_but_stay_suspicious():
