@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 MDE_RESOURCE = "https://api.securitycenter.microsoft.com"
+# Where whoever checked the caller's token leaves the app id Defender records as the requestor.
+CLIENT_KEY = "defender.client"
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
 INDICATOR_TYPES = ("FileSha1", "FileSha256", "FileMd5", "CertificateThumbprint", "IpAddress",
                    "DomainName", "Url")  # fmt: skip
@@ -139,7 +141,7 @@ class DefenderStandin:
 
     def requestor(self, request: web.Request) -> str:
         """Who made the request, as Defender records it (the app id of the caller's token)."""
-        return str(request.get("defender.client", ""))
+        return str(request.get(CLIENT_KEY, ""))
 
     # --- machines ------------------------------------------------------------------------------
 
