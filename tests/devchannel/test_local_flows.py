@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -135,17 +136,21 @@ async def control(tmp_path: Path):
             server.wait()
 
 
+def _read(log: Path) -> str:
+    return log.read_text()
+
+
 async def _listening(server: subprocess.Popen, log: Path, *ports: int) -> None:
     deadline = time.monotonic() + 60
     for port in ports:
         while True:
-            assert server.poll() is None, log.read_text()
+            assert server.poll() is None, _read(log)
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", port)
                 writer.close()
                 break
             except OSError:
-                assert time.monotonic() < deadline, log.read_text()
+                assert time.monotonic() < deadline, _read(log)
                 await asyncio.sleep(0.1)
 
 
@@ -210,3 +215,82 @@ async def test_isolate_endpoint_is_approved_in_the_approvals_channel_and_defende
     assert "beaconing" in action["requestorComment"]
     # The other demo machines were left alone.
     assert not any(m["isolated"] for name, m in machines.items() if name != MACHINE)
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    env = {}
+    for line in path.read_text().splitlines():
+        [assignment] = shlex.split(line)
+        key, _, value = assignment.partition("=")
+        env[key] = value
+    return env
+
+
+async def test_two_serves_on_one_postgresql_share_one_vigil_channel(tmp_path, pg_url):
+    ports, channel_port = [_port(), _port()], _port()
+    env_file = tmp_path / "channel.env"
+    base = {
+        **os.environ,
+        "VIGIL_LOG_LEVEL": "WARNING",
+        "VIGIL_LOCAL_CHANNEL_PORT": str(channel_port),
+    }
+    bots = [arg for port in ports for arg in ("--bot", f"http://127.0.0.1:{port}")]
+    processes: list[subprocess.Popen] = []
+    log = tmp_path / "processes.log"
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+    try:
+        with log.open("w") as out:
+            channel = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "channel", *bots, "--env-file", str(env_file)],
+                env=base,
+                cwd=tmp_path,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            processes.append(channel)
+            await _listening(channel, log, channel_port)
+            shared = {**base, **_env_file(env_file), "VIGIL_DB_URL": pg_url}
+            assert env_file.stat().st_mode & 0o077 == 0  # it holds the app password
+            for port in ports:  # one at a time: the first applies the migrations
+                serve = subprocess.Popen(
+                    [sys.executable, "-m", "bot.cli", "serve"],
+                    env={**shared, "VIGIL_PORT": str(port)},
+                    cwd=tmp_path,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+                processes.append(serve)
+                await _listening(serve, log, port)
+        control = Control(session, f"http://127.0.0.1:{channel_port}")
+
+        # Activities go to both instances in turn; the demo admin is admin on each.
+        for _ in range(2):
+            sent = await control.send(ADMIN, {"kind": "personal"}, text="whoami")
+            answer = await control.event(
+                sent["conversation_id"],
+                lambda e: "admin" in _text(e["activity"]).lower(),
+                after=sent["seq"] - 1,
+            )
+            assert "Demo Admin" in _text(answer["activity"])
+
+        # One instance stops: the channel delivers to the other, which shares the stand-ins.
+        processes[1].send_signal(signal.SIGTERM)
+        assert processes[1].wait(30) == 0
+        for _ in range(2):
+            sent = await control.send(ADMIN, {"kind": "personal"}, text="create-incident low Probe")
+            assert sent["status"] == 200, sent
+        soc = (await control.standins())["teams"][0]
+        assert len([c for c in soc["channels"] if "probe" in c["displayName"]]) == 2
+    finally:
+        await session.close()
+        for process in reversed(processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    # The channel's password and CA died with it, and so does the file naming them.
+    assert not env_file.exists()
