@@ -7,12 +7,14 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import secrets
 import signal
 import sys
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -20,12 +22,23 @@ from bot.kernel.config import ConfigError, RawConfig, Setting, parse_int_range
 from bot.kernel.rbac import Role, RoleMap
 from bot.kernel.settings import PORT
 
+if TYPE_CHECKING:
+    from bot.devchannel.channel import LocalChannel
+
 log = logging.getLogger(__name__)
 
 LOCAL_CHANNEL_PORT = Setting(
     "local.channel_port", "VIGIL_LOCAL_CHANNEL_PORT", parse_int_range(0, 65535), 3979
 )
+LOCAL_CHANNEL_ENV = Path(".vigil") / "channel.env"
 DEMO_USER = "demo"
+STANDINS_NOTE = (
+    "Graph and Defender stand-ins: incident channels go to team SOC; machines ws-fin-042,"
+    " ws-hr-007, srv-db-01; approvers answer with `vigil chat --as approver --channel"
+    " SOC/Approvals`"
+)
+# Four eyes: the demo admin cannot approve its own requests, so the local setup has an approver.
+DEMO_APPROVER = "approver"
 
 
 @dataclass(frozen=True)
@@ -37,13 +50,19 @@ class LocalUser:
 
 
 def local_users(raw: RawConfig) -> dict[str, LocalUser]:
-    """Users `vigil chat --as` can be: `[local.users.KEY]` tables plus the demo admin."""
+    """Users `vigil chat --as` can be: `[local.users.KEY]` tables, the demo admin and approver."""
     from bot.devchannel.channel import ChannelUser
 
     users = {
         DEMO_USER: LocalUser(
             DEMO_USER, "Demo Admin", ChannelUser.named("Demo Admin").aad_object_id, (Role.ADMIN,)
-        )
+        ),
+        DEMO_APPROVER: LocalUser(
+            DEMO_APPROVER,
+            "Demo Approver",
+            ChannelUser.named("Demo Approver").aad_object_id,
+            (Role.APPROVER,),
+        ),
     }
     for key, table in raw.table("local.users").items():
         if not isinstance(table, Mapping):
@@ -80,6 +99,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--local", action="store_true", help="also run the local Teams channel")
     serve.set_defaults(func=lambda args: run_loop(run_serve(args, chat=False)))
 
+    channel = subparsers.add_parser(
+        "channel",
+        help="run the local Teams channel and the Graph/Defender stand-ins for `vigil serve`s",
+    )
+    channel.add_argument(
+        "--bot",
+        action="append",
+        metavar="URL",
+        help="a `vigil serve` to deliver to; repeat for several instances on one database "
+        "(default http://VIGIL_HOST:VIGIL_PORT)",
+    )
+    channel.add_argument(
+        "--env-file",
+        help=f"where to write the settings the bots need (default {LOCAL_CHANNEL_ENV})",
+    )
+    channel.set_defaults(func=lambda args: run_loop(run_channel(args)))
+
     dev = subparsers.add_parser("dev", help="bot + local channel + a terminal chat as demo admin")
     dev.set_defaults(func=lambda args: run_loop(run_serve(args, chat=True)))
 
@@ -112,9 +148,10 @@ async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
     raw = RawConfig.load(args.config)
     channel = None
     try:
-        if local:
-            channel, raw = await _start_local_channel(raw)
         users = local_users(raw) if local else {}
+        if local:
+            channel = await _start_local_channel(raw, users, [_own_endpoint(raw)])
+            raw = _with_env(raw, _local_env(raw, channel))
         vigil = await start_vigil(raw, roles=local_roles(raw, users) if local else None)
     except (ConfigError, PortBusy) as exc:
         what = "configuration error: " if isinstance(exc, ConfigError) else ""
@@ -152,6 +189,7 @@ async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
             demo = users[DEMO_USER]
             user = ChannelUser(demo.aad_object_id, demo.name)
             print(f"Vigil dev: chatting as {demo.name} (admin). Type help; Ctrl-D to leave.")
+            print(STANDINS_NOTE)
             chat_task = asyncio.create_task(
                 run_chat(channel.control_url, user, ChannelConversation.personal(user))
             )
@@ -164,7 +202,8 @@ async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
         else:
             if channel:
                 print(
-                    f"local channel on {channel.control_url}; `vigil chat --as NAME` to talk",
+                    f"local channel on {channel.control_url}; `vigil chat --as NAME` to talk\n"
+                    f"{STANDINS_NOTE}",
                     flush=True,
                 )
             await stop.wait()
@@ -176,23 +215,115 @@ async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
     return 0
 
 
-async def _start_local_channel(raw: RawConfig):
-    from bot.devchannel.channel import LocalChannel
-    from bot.kernel.settings import HOST, PORT
+async def _start_local_channel(
+    raw: RawConfig, users: Mapping[str, LocalUser], endpoints: list[str]
+) -> LocalChannel:
+    """The local channel on VIGIL_LOCAL_CHANNEL_PORT, with the Graph and Defender stand-ins."""
+    from bot.devchannel.channel import ChannelUser, LocalChannel
+    from bot.devchannel.standins import LocalStandins
 
-    host, port = raw.get(HOST), raw.get(PORT)
+    members = [ChannelUser(user.aad_object_id, user.name) for user in users.values()]
     channel = LocalChannel(
         app_id=raw.environ.get("VIGIL_APP_ID") or "00000000-0000-4000-8000-00000000b07a",
         app_password=secrets.token_urlsafe(24),
-        bot_endpoint=f"http://{host}:{port}",
         port=raw.get(LOCAL_CHANNEL_PORT),
+        standins=LocalStandins(members),
     )
+    channel.bot_endpoints = endpoints
     try:
         await channel.start()
     except OSError as exc:
         raise PortBusy.naming(LOCAL_CHANNEL_PORT, channel.host, channel.port, exc) from None
-    env = {**raw.environ, **channel.bot_env(), **_local_secrets(raw)}
-    return channel, RawConfig(raw.document, env, raw.source)
+    return channel
+
+
+def _own_endpoint(raw: RawConfig) -> str:
+    from bot.kernel.settings import HOST, PORT
+
+    return f"http://{raw.get(HOST)}:{raw.get(PORT)}"
+
+
+def _local_env(raw: RawConfig, channel: LocalChannel) -> dict[str, str]:
+    """What a bot behind the local channel needs: the channel's settings, the stand-ins' where
+    the user has not chosen (environment or config file), and a local audit key."""
+    from bot.config_report import all_settings
+
+    by_env = {setting.env: setting for setting in all_settings()}
+    standins = {
+        env: value
+        for env, value in channel.standin_env().items()
+        if env not in by_env or raw.lookup(by_env[env])[1] == "default"
+    }
+    return {**channel.bot_env(), **standins, **_local_secrets(raw)}
+
+
+def _with_env(raw: RawConfig, env: Mapping[str, str]) -> RawConfig:
+    return RawConfig(raw.document, {**raw.environ, **env}, raw.source)
+
+
+async def run_channel(args: argparse.Namespace) -> int:
+    """`vigil channel`: the local channel and stand-ins alone, for `vigil serve`s to share."""
+    raw = RawConfig.load(args.config)
+    channel = None
+    env_file = Path(args.env_file or LOCAL_CHANNEL_ENV)
+    try:
+        users = local_users(raw)
+        channel = await _start_local_channel(raw, users, args.bot or [_own_endpoint(raw)])
+        _write_env_file(
+            env_file, {**_local_env(raw, channel), **_role_env(local_roles(raw, users))}
+        )
+    except (ConfigError, PortBusy) as exc:
+        what = "configuration error: " if isinstance(exc, ConfigError) else ""
+        print(f"vigil: {what}{exc}", file=sys.stderr)
+        if channel:
+            await channel.stop()
+        return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(
+        f"local channel on {channel.base_url} for {', '.join(channel.bot_endpoints)}\n"
+        f"{STANDINS_NOTE}\n"
+        f"each `vigil serve` needs the settings in {env_file} (the app password too):\n"
+        f"  set -a; . {env_file}; set +a; VIGIL_PORT=... vigil serve\n"
+        "then `vigil chat --as NAME` to talk",
+        flush=True,
+    )
+    try:
+        await stop.wait()
+    finally:
+        await channel.stop()
+        _remove_env_file(env_file)
+    return 0
+
+
+def _role_env(roles: RoleMap) -> dict[str, str]:
+    """VIGIL_ROLE_* granting the local users their roles in a `vigil serve` without --local."""
+    from bot.kernel.rbac import ROLE_SETTINGS
+
+    env = {}
+    for role, setting in ROLE_SETTINGS.items():
+        principals = sorted(p for p, granted in roles.by_principal.items() if role in granted)
+        if principals:
+            env[setting.env] = ",".join(principals)
+    return env
+
+
+def _remove_env_file(path: Path) -> None:
+    # The password and CA it names die with this channel.
+    path.unlink(missing_ok=True)
+
+
+def _write_env_file(path: Path, env: Mapping[str, str]) -> None:
+    """KEY=value lines a shell can source, readable by the user only (it holds a password)."""
+    import shlex
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.writelines(f"{key}={shlex.quote(value)}\n" for key, value in sorted(env.items()))
 
 
 def _local_secrets(raw: RawConfig) -> dict[str, str]:

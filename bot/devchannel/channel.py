@@ -11,6 +11,12 @@ Endpoints (all on 127.0.0.1; non-loopback peers get 403):
 - https `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/oauth2/v2.0/token`  login
 - http  `/v3/conversations...`, `/v3/teams/{id}...`  the connector (see devchannel_connector)
 - http  `/_local/...`  the control API for another process (see devchannel_control)
+- https `/graph/v1.0/...`, `/defender/api/...`  Graph and Defender stand-ins, when given
+  (see standins.py); the bot is then installed in their demo team before the first activity
+
+Several bot endpoints (instances of one bot on one database) take activities in turn, as the
+load balancer in front of App Service instances would; an endpoint that refuses connections is
+skipped.
 
 Token lifetimes follow the service: an hour, unless `token_lifetime` says otherwise. Note that
 botbuilder allows 5 minutes of clock skew, so a forged `exp`/`nbf` must be further off than that.
@@ -39,6 +45,7 @@ from bot.devchannel.identity import LOCAL_TENANT, ChannelConversation, ChannelUs
 from bot.devchannel.keys import LocalCertificateAuthority, SigningKey
 from bot.devchannel.record import CallLog, RecordedCall
 from bot.devchannel.server import ServerThread
+from bot.devchannel.standins import LocalStandins
 from bot.kernel.config import is_loopback_host
 
 __all__ = [
@@ -74,6 +81,7 @@ class LocalChannel:
         bot_name: str = "Vigil",
         oauth_scope: str = DEFAULT_OAUTH_SCOPE,
         token_lifetime: int = 3600,
+        standins: LocalStandins | None = None,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError("the local channel binds to a loopback address only")
@@ -81,7 +89,12 @@ class LocalChannel:
             raise ValueError("the local channel needs the bot's app id and password")
         self.app_id = app_id
         self._app_password = app_password
-        self.bot_endpoint = bot_endpoint
+        self.bot_endpoints: list[str] = [bot_endpoint] if bot_endpoint else []
+        self._next_endpoint = 0
+        self.standins = standins
+        # Teams sends the bot a conversationUpdate when it is installed in a team's channel.
+        self._installs = list(standins.team_channels) if standins else []
+        self._installing = False
         self.host = host
         self.port = port
         self.tls_port = 0
@@ -133,6 +146,8 @@ class LocalChannel:
         self._auth_endpoints.add_routes(app)
         self._connector.add_routes(app)
         add_control_routes(app, self)
+        if self.standins is not None:
+            self.standins.mount(app, self._auth_endpoints, self._connector.register)
         self._server = ServerThread(app, http_sock, (tls_sock, self._ca.server_context()))
         await self._server.start()
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
@@ -201,6 +216,18 @@ class LocalChannel:
             "VIGIL_LOGIN_URL": self.login_url,
             "VIGIL_CA_BUNDLE": self.ca_file,
         }
+
+    def standin_env(self) -> dict[str, str]:
+        """The VIGIL_* variables that point a bot at the Graph and Defender stand-ins."""
+        return self.standins.env(self.login_url) if self.standins is not None else {}
+
+    @property
+    def bot_endpoint(self) -> str | None:
+        return self.bot_endpoints[0] if self.bot_endpoints else None
+
+    @bot_endpoint.setter
+    def bot_endpoint(self, url: str | None) -> None:
+        self.bot_endpoints = [url] if url else []
 
     # Tokens
 
@@ -276,27 +303,52 @@ class LocalChannel:
         session = self._server.session if self._server.owns_running_loop() else self._session
         if session is None:
             raise RuntimeError("the channel is not started")
-        url = self._messages_url()
+        if self._installs and not self._installing:
+            await self._install()
         headers = {}
         if authorization == "auto":
             headers["Authorization"] = f"Bearer {self.mint_token()}"
         elif authorization is not None:
             headers["Authorization"] = authorization
-        async with session.post(url, data=payload, headers=headers) as response:
-            text = await response.text()
+        urls = self._messages_urls()
+        for n, url in enumerate(urls, 1):
             try:
-                body = await response.json(content_type=None) if text else None
-            except ValueError:
-                body = text
-            return response.status, body
+                async with session.post(url, data=payload, headers=headers) as response:
+                    text = await response.text()
+                    try:
+                        body = await response.json(content_type=None) if text else None
+                    except ValueError:
+                        body = text
+                    return response.status, body
+            except aiohttp.ClientConnectorError:
+                # Never connected, so never delivered: the next instance may take it.
+                if n == len(urls):
+                    raise
+        raise RuntimeError("bot_endpoint is not set")
 
-    def _messages_url(self) -> str:
-        if not self.bot_endpoint:
+    async def _install(self) -> None:
+        """Install the bot in the stand-ins' team channels; tried again until the bot takes it."""
+        self._installing = True
+        try:
+            for conversation in list(self._installs):
+                if await self.send_conversation_update(conversation, [], bot_added=True) < 300:
+                    self._installs.remove(conversation)
+        finally:
+            self._installing = False
+
+    def _messages_urls(self) -> list[str]:
+        """Every bot endpoint's messages URL, starting with the one whose turn it is."""
+        if not self.bot_endpoints:
             raise RuntimeError("bot_endpoint is not set")
-        host = urlsplit(self.bot_endpoint).hostname or ""
-        if not is_loopback_host(host):
-            raise ValueError("the local channel only posts to a loopback bot endpoint")
-        return self.bot_endpoint.rstrip("/") + "/api/messages"
+        urls = []
+        for endpoint in self.bot_endpoints:
+            host = urlsplit(endpoint).hostname or ""
+            if not is_loopback_host(host):
+                raise ValueError("the local channel only posts to a loopback bot endpoint")
+            urls.append(endpoint.rstrip("/") + "/api/messages")
+        start = self._next_endpoint % len(urls)
+        self._next_endpoint += 1
+        return urls[start:] + urls[:start]
 
     async def send_message(
         self,

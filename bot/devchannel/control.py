@@ -20,6 +20,9 @@ or 400 with `{"error": reason}`, or 502 when the bot cannot be reached.
 the bot sent to the conversation after sequence number N: `{"events": [{"seq", "kind" (send,
 reply, update, delete, create), "conversation_id", "activity_id", "activity"}], "last": N}`.
 
+`GET /_local/standins` shows the Graph and Defender stand-ins' state (see standins.py snapshot),
+404 when the channel runs without them.
+
 Conversation ids are derived from names, so both sides compute the same ones. Only loopback
 peers are served, the Host header must name a loopback host (no DNS rebinding) and POST bodies
 must be application/json (so a web page cannot send a simple cross-origin form).
@@ -50,6 +53,7 @@ SEND_TYPES = ("message", "action", "submit", "conversationUpdate", "installation
 def add_control_routes(app: web.Application, channel: LocalChannel) -> None:
     app.router.add_post("/_local/send", _guard(lambda r: _send(r, channel)))
     app.router.add_get("/_local/events", _guard(lambda r: _events(r, channel)))
+    app.router.add_get("/_local/standins", _guard(lambda r: _standins(r, channel)))
 
 
 def _guard(handler: Callable) -> Callable:
@@ -171,3 +175,9 @@ async def _events(request: web.Request, channel: LocalChannel) -> web.Response:
         for c in calls
     ]
     return web.json_response({"events": events, "last": channel.last_seq})
+
+
+async def _standins(request: web.Request, channel: LocalChannel) -> web.Response:
+    if channel.standins is None:
+        return _bad("this channel runs without the Graph and Defender stand-ins", 404)
+    return web.json_response(channel.standins.snapshot())

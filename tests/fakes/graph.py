@@ -1,34 +1,26 @@
-"""A local Microsoft Graph (create and list channels) plus an Entra token endpoint, over HTTPS on
-127.0.0.1.
+"""The product's Graph stand-in (bot/devchannel/graph_standin.py) behind its own Entra token
+endpoint and CA, over HTTPS on 127.0.0.1, with the faults tests need.
 
-Shapes follow the Graph reference for `POST /teams/{team-id}/channels` (201 with the channel;
-errors as `{"error": {"code", "message", "innerError"}}`), `GET /teams/{team-id}/channels` with
-`$filter=displayName eq '...'` (`{"value": [...]}`) and the v2.0 client-credentials grant.
-Tests queue faults (429/503 with Retry-After, 500), make the whole service unreachable (every
-connection dropped, Entra included), lose the answer to a created channel, and read back what
-Vigil sent.
+Tests queue faults on channel creation (429/503 with Retry-After, 500), make the whole service
+unreachable (every connection dropped, Entra included), lose the answer to a created channel, and
+read back what Vigil sent: `calls` (channel creations, with their status) and `listed` (channel
+listings that were answered).
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
+from bot.devchannel.graph_standin import GraphStandin, graph_error
 from tests.fakes.tls import make_ca
 
 TENANT_ID = "9d1f6a2e-3c4b-4e5f-8a7b-1c2d3e4f5a6b"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
-FORBIDDEN = set("~#%&*{}+/\\:<>?|'\",")
-MEMBERSHIP = ("standard", "private", "shared")
 
 
 @dataclass
@@ -41,31 +33,25 @@ class Call:
 
 
 @dataclass
-class GraphFake:
-    app_id: str
-    app_password: str
-    teams: set[str] = field(default_factory=set)
-    conflict_status: int = 400
-    channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+class GraphFake(GraphStandin):
+    app_id: str = ""
+    app_password: str = ""
     calls: list[Call] = field(default_factory=list)  # channel creations
     listed: list[str] = field(default_factory=list)  # channel listings (path and query)
     token_requests: int = 0
-    on_created: Callable[[str, dict[str, Any]], None] | None = None
     unreachable: bool = False  # drop every connection, as a network outage looks to a client
     lose_next_answer: bool = False  # create the next channel, then drop the connection
     ca_path: str = ""
-    base_url: str = ""
     _faults: list[tuple[int, str, float | None]] = field(default_factory=list)
     _tokens: set[str] = field(default_factory=set)
     _runner: web.AppRunner | None = None
 
     async def start(self, directory: str | Path) -> None:
         self.ca_path, context = make_ca(Path(directory) / "graph-tls")
-        app = web.Application(middlewares=[self._outage])
+        app = web.Application(middlewares=[self._outage, self._guard])
         app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._metadata)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
-        app.router.add_post("/v1.0/teams/{group}/channels", self._create_channel)
-        app.router.add_get("/v1.0/teams/{group}/channels", self._list_channels)
+        self.add_routes(app)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=context)
@@ -80,10 +66,6 @@ class GraphFake:
     @property
     def authority(self) -> str:
         return f"{self.base_url}/{TENANT_ID}"
-
-    @property
-    def graph_url(self) -> str:
-        return f"{self.base_url}/v1.0"
 
     def fail_next(self, status: int, count: int = 1, retry_after: float | None = None) -> None:
         codes = {429: "TooManyRequests", 503: "ServiceUnavailable", 500: "InternalServerError"}
@@ -134,6 +116,8 @@ class GraphFake:
             }
         )
 
+    # --- faults, tokens and what was called ----------------------------------------------------
+
     @web.middleware
     async def _outage(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if self.unreachable and request.transport is not None:
@@ -141,112 +125,37 @@ class GraphFake:
             return web.Response(status=204)  # never reaches the client
         return await handler(request)
 
-    # --- Graph -------------------------------------------------------------------------------
-
-    async def _list_channels(self, request: web.Request) -> web.Response:
-        group = request.match_info["group"]
-        auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or auth[7:] not in self._tokens:
-            return _graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
-        if group not in self.teams:
-            return _graph_error(404, "NotFound", f"No team found with Group Id {group}")
-        channels = self.channels.get(group, [])
-        wanted = request.query.get("$filter", "")
-        if wanted:
-            prefix, suffix = "displayName eq '", "'"
-            if not (wanted.startswith(prefix) and wanted.endswith(suffix)):
-                return _graph_error(400, "BadRequest", "Unsupported filter.")
-            name = wanted[len(prefix) : -len(suffix)].replace("''", "'")
-            channels = [c for c in channels if c["displayName"] == name]
-        self.listed.append(request.path_qs)
-        context = f"{self.graph_url}/$metadata#teams('{group}')/channels"
-        return web.json_response({"@odata.context": context, "value": channels})
-
-    async def _create_channel(self, request: web.Request) -> web.Response:
-        group = request.match_info["group"]
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        response = self._answer(request, group, body)
-        self.calls.append(Call("POST", request.path, group, body, response.status))
-        if self.lose_next_answer and response.status == 201 and request.transport is not None:
-            self.lose_next_answer = False
-            request.transport.abort()  # created, but the client never hears of it
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if not request.path.startswith("/v1.0/"):
+            return await handler(request)
+        creating = request.method == "POST" and request.path.endswith("/channels")
+        response = await self._answer(request, handler, creating)
+        if creating:
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            group = request.match_info.get("group", "")
+            self.calls.append(Call("POST", request.path, group, body, response.status))
+            if self.lose_next_answer and response.status == 201 and request.transport is not None:
+                self.lose_next_answer = False
+                request.transport.abort()  # created, but the client never hears of it
+        elif request.path.endswith("/channels") and response.status == 200:
+            self.listed.append(request.path_qs)
         return response
 
-    def _answer(self, request: web.Request, group: str, body: Any) -> web.Response:
+    async def _answer(
+        self, request: web.Request, handler: Any, creating: bool
+    ) -> web.StreamResponse:
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self._tokens:
-            return _graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
-        if self._faults:
+            return graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        if creating and self._faults:
             status, code, retry_after = self._faults.pop(0)
             headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
-            return _graph_error(status, code, "Simulated failure.", **headers)
-        if group not in self.teams:
-            return _graph_error(404, "NotFound", f"No team found with Group Id {group}")
-        problem = _body_problem(body)
-        if problem:
-            return _graph_error(400, "BadRequest", problem)
-        existing = self.channels.setdefault(group, [])
-        name = body["displayName"]
-        if any(channel["displayName"].lower() == name.lower() for channel in existing):
-            return _graph_error(
-                self.conflict_status,
-                "NameAlreadyExists",
-                "Channel name already existed, please use other name.",
-            )
-        digest = hashlib.sha256(f"{group}/{name}".encode()).hexdigest()[:32]
-        channel_id = f"19:{digest}@thread.tacv2"
-        channel = {
-            "@odata.context": f"{self.graph_url}/$metadata#teams('{group}')/channels/$entity",
-            "id": channel_id,
-            "createdDateTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "displayName": name,
-            "description": body.get("description"),
-            "isFavoriteByDefault": None,
-            "email": "",
-            "webUrl": f"https://teams.microsoft.com/l/channel/{quote(channel_id, safe='')}/"
-            f"{quote(name)}?groupId={group}&tenantId={TENANT_ID}",
-            "membershipType": body.get("membershipType", "standard"),
-        }
-        existing.append(channel)
-        if self.on_created is not None:
-            self.on_created(group, channel)
-        return web.json_response(channel, status=201)
-
-
-def _body_problem(body: Any) -> str:
-    if not isinstance(body, dict):
-        return "Request body must be a JSON object."
-    name = body.get("displayName")
-    if not isinstance(name, str) or not name.strip():
-        return "displayName is required."
-    if len(name) > 50:
-        return "displayName must be 50 characters or fewer."
-    if FORBIDDEN & set(name) or name.startswith(("_", ".")):
-        return "displayName contains characters that are not allowed."
-    if body.get("membershipType", "standard") not in MEMBERSHIP:
-        return "membershipType is invalid."
-    description = body.get("description", "")
-    if description is not None and (not isinstance(description, str) or len(description) > 1024):
-        return "description must be a string of 1024 characters or fewer."
-    if body.get("membershipType") == "private" and not body.get("members"):
-        return "An owner is required to create a private channel with application permissions."
-    return ""
-
-
-def _graph_error(status: int, code: str, message: str, **headers: str) -> web.Response:
-    inner = {
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
-        "request-id": str(uuid.uuid4()),
-        "client-request-id": str(uuid.uuid4()),
-    }
-    return web.json_response(
-        {"error": {"code": code, "message": message, "innerError": inner}},
-        status=status,
-        headers=headers,
-    )
+            return graph_error(status, code, "Simulated failure.", **headers)
+        return await handler(request)
 
 
 def _oauth_error(status: int, error: str, description: str) -> web.Response:

@@ -17,50 +17,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
-import hashlib
-import ipaddress
 import json
-import re
 import secrets
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
+from bot.devchannel.defender_standin import (
+    FINAL,
+    MDE_RESOURCE,
+    DefenderStandin,
+    error,
+    now_iso,
+    permission,
+)
 from tests.fakes.tls import client_context, make_ca
 
+__all__ = ["FINAL", "MDE_SCOPE", "Fault", "MdeFake", "Recorded", "now_iso"]
+
 TENANT_ID = "4b1d3c2a-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
-MDE_RESOURCE = "https://api.securitycenter.microsoft.com"
 MDE_SCOPE = f"{MDE_RESOURCE}/.default"
 ALL_PERMISSIONS = frozenset({"Machine.Read.All", "Machine.Isolate", "Ti.ReadWrite"})
-FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
-INDICATOR_TYPES = ("FileSha1", "FileSha256", "FileMd5", "CertificateThumbprint", "IpAddress",
-                   "DomainName", "Url")  # fmt: skip
-INDICATOR_ACTIONS = ("Warn", "Block", "Audit", "Alert", "AlertAndBlock", "BlockAndRemediate",
-                     "Allowed")  # fmt: skip
-SEVERITIES = ("Informational", "Low", "Medium", "High")
-ISOLATION_TYPES = ("Full", "Selective", "UnManagedDevice")
-HASH_LENGTHS = {"FileSha1": 40, "FileSha256": 64, "FileMd5": 32, "CertificateThumbprint": 40}
-_DOMAIN = re.compile(
-    r"(?=.{1,253}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}"
-)
-_EQ = re.compile(r"(\w+) eq '((?:[^']|'')*)'")
-_STARTSWITH = re.compile(r"startswith\((\w+),\s*'((?:[^']|'')*)'\)")
-
-
-def now_iso() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def error(status: int, code: str, message: str, **headers: str) -> web.Response:
-    body = {"error": {"code": code, "message": message, "target": uuid.uuid4().hex}}
-    return web.json_response(body, status=status, headers=headers)
 
 
 @dataclass
@@ -86,16 +67,12 @@ class Fault:
 
 
 @dataclass
-class MdeFake:
+class MdeFake(DefenderStandin):
+    """The product's Defender stand-in behind its own Entra, managed identity, CA and faults."""
+
     app_id: str = "7a1c0e55-2b3d-4e6f-8a9b-0c1d2e3f4a5b"
     app_password: str = "mde-fake-client-secret-0123456789"  # noqa: S105 (a test value)
     permissions: set[str] = field(default_factory=lambda: set(ALL_PERMISSIONS))
-    # Polls of a machine action before it is final, and the final status it then reports.
-    polls_to_finish: int = 2
-    final_status: str = "Succeeded"
-    machines: dict[str, dict[str, Any]] = field(default_factory=dict)
-    actions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    indicators: dict[str, dict[str, Any]] = field(default_factory=dict)
     recorded: list[Recorded] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
@@ -105,8 +82,6 @@ class MdeFake:
     identity_header: str = field(default_factory=lambda: secrets.token_hex(16))
     managed_identity_ids: tuple[str, ...] = ()
     _tokens: dict[str, tuple[str, str, float]] = field(default_factory=dict)
-    _polls: dict[str, int] = field(default_factory=dict)
-    _next_indicator: int = 1000
     _runners: list[web.AppRunner] = field(default_factory=list)
 
     # --- test controls -------------------------------------------------------------------------
@@ -115,32 +90,8 @@ class MdeFake:
     def authority(self) -> str:
         return f"{self.url}/{TENANT_ID}"
 
-    def add_machine(self, dns_name: str, **fields: Any) -> dict[str, Any]:
-        machine_id = hashlib.sha1(dns_name.encode(), usedforsecurity=False).hexdigest()
-        machine = {
-            "id": machine_id,
-            "computerDnsName": dns_name,
-            "firstSeen": "2024-03-01T08:00:00Z",
-            "lastSeen": now_iso(),
-            "osPlatform": "Windows11",
-            "osVersion": "10.0.22631",
-            "osProcessor": "x64",
-            "version": "23H2",
-            "lastIpAddress": "10.20.30.42",
-            "lastExternalIpAddress": "198.51.100.20",
-            "healthStatus": "Active",
-            "onboardingStatus": "Onboarded",
-            "rbacGroupName": "Finance",
-            "riskScore": "Medium",
-            "exposureLevel": "Low",
-            "isAadJoined": True,
-            "aadDeviceId": str(uuid.uuid4()),
-            "machineTags": [],
-            "deviceValue": "Normal",
-            **fields,
-        }
-        self.machines[machine_id] = machine
-        return machine
+    def requestor(self, request: web.Request) -> str:
+        return self._client_of(request)
 
     def fault(self, method: str, path_suffix: str, **options: Any) -> None:
         """Queue a fault for the next matching request(s)."""
@@ -186,15 +137,7 @@ class MdeFake:
         api = web.Application(middlewares=[self._record_and_fault])
         api.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", self._metadata)
         api.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
-        api.router.add_get("/api/machines", self._list_machines)
-        api.router.add_get("/api/machines/{id}", self._get_machine)
-        api.router.add_post("/api/machines/{id}/isolate", self._isolate)
-        api.router.add_post("/api/machines/{id}/unisolate", self._unisolate)
-        api.router.add_get("/api/machineactions", self._list_actions)
-        api.router.add_get("/api/machineactions/{id}", self._get_action)
-        api.router.add_get("/api/indicators", self._list_indicators)
-        api.router.add_post("/api/indicators", self._submit_indicator)
-        api.router.add_delete("/api/indicators/{id}", self._delete_indicator)
+        self.add_routes(api)
         api.router.add_get("/_fake/requests", self._recorded_requests)
         identity = web.Application()
         identity.router.add_get("/msi/token", self._identity_token)
@@ -248,7 +191,7 @@ class MdeFake:
             return error(401, "Unauthorized", "Authorization token is missing or invalid.")
         if token[1] != MDE_RESOURCE:
             return error(401, "Unauthorized", "The token audience is not this API.")
-        needed = _permission(request)
+        needed = permission(request)
         if needed not in self.permissions:
             return error(
                 403,
@@ -354,233 +297,6 @@ class MdeFake:
         token = secrets.token_urlsafe(24)
         self._tokens[token] = (client_id, audience, time.time() + 3600)
         return token
-
-    # --- machines ------------------------------------------------------------------------------
-
-    async def _list_machines(self, request: web.Request) -> web.Response:
-        if not self.machines:
-            # Documented: "If there are no recent machines, you see 404 Not Found."
-            return error(404, "ResourceNotFound", "No machines found")
-        found = _filtered(list(self.machines.values()), request.query.get("$filter", ""))
-        if found is None:
-            return error(400, "ODataError", "Invalid $filter.")
-        top = request.query.get("$top")
-        if top is not None:
-            found = found[: int(top)] if top.isdigit() else found
-        return _odata_list("Machines", found)
-
-    async def _get_machine(self, request: web.Request) -> web.Response:
-        machine = self.machines.get(request.match_info["id"])
-        if machine is None:
-            return error(
-                404, "ResourceNotFound", f"Machine {request.match_info['id']} was not found"
-            )
-        return web.json_response({"@odata.context": _context("Machines/$entity"), **machine})
-
-    async def _isolate(self, request: web.Request) -> web.Response:
-        return await self._machine_action(request, "Isolate")
-
-    async def _unisolate(self, request: web.Request) -> web.Response:
-        return await self._machine_action(request, "Unisolate")
-
-    async def _machine_action(self, request: web.Request, kind: str) -> web.Response:
-        machine = self.machines.get(request.match_info["id"])
-        if machine is None:
-            return error(
-                404, "ResourceNotFound", f"Machine {request.match_info['id']} was not found"
-            )
-        try:
-            body = await request.json()
-        except ValueError:
-            return error(400, "InvalidRequestBody", "Request body is not valid JSON.")
-        if not isinstance(body, dict) or not isinstance(body.get("Comment"), str):
-            return error(400, "MissingRequiredParameter", "Parameter Comment is missing.")
-        if kind == "Isolate" and body.get("IsolationType", "Full") not in ISOLATION_TYPES:
-            return error(400, "InvalidInput", "Invalid input IsolationType.")
-        for action in self.actions.values():
-            pending = action["status"] in ("Pending", "InProgress")
-            if action["machineId"] == machine["id"] and action["type"] == kind and pending:
-                return error(
-                    400,
-                    "ActiveRequestAlreadyExists",
-                    f"Action is already in progress for machine {machine['id']}",
-                )
-        action = {
-            "id": str(uuid.uuid4()),
-            "type": kind,
-            "scope": body.get("IsolationType", "Full") if kind == "Isolate" else None,
-            "requestor": self._client_of(request),
-            "requestorComment": body["Comment"],
-            "status": "Pending",
-            "machineId": machine["id"],
-            "computerDnsName": machine["computerDnsName"],
-            "creationDateTimeUtc": now_iso(),
-            "lastUpdateDateTimeUtc": now_iso(),
-            "cancellationRequestor": None,
-            "cancellationComment": None,
-            "cancellationDateTimeUtc": None,
-            "errorHResult": 0,
-            "commands": [],
-            "relatedFileInfo": None,
-        }
-        self.actions[action["id"]] = action
-        self._polls[action["id"]] = 0
-        return web.json_response(
-            {"@odata.context": _context("MachineActions/$entity"), **action}, status=201
-        )
-
-    async def _list_actions(self, request: web.Request) -> web.Response:
-        found = _filtered(list(self.actions.values()), request.query.get("$filter", ""))
-        if found is None:
-            return error(400, "ODataError", "Invalid $filter.")
-        return _odata_list("MachineActions", found)
-
-    async def _get_action(self, request: web.Request) -> web.Response:
-        action = self.actions.get(request.match_info["id"])
-        if action is None:
-            return error(404, "ResourceNotFound", "Machine action was not found")
-        self._progress(action)
-        return web.json_response({"@odata.context": _context("MachineActions/$entity"), **action})
-
-    def _progress(self, action: dict[str, Any]) -> None:
-        if action["status"] in FINAL:
-            return
-        self._polls[action["id"]] = polls = self._polls.get(action["id"], 0) + 1
-        action["status"] = "InProgress" if polls < self.polls_to_finish else self.final_status
-        action["lastUpdateDateTimeUtc"] = now_iso()
-
-    # --- indicators ----------------------------------------------------------------------------
-
-    async def _list_indicators(self, request: web.Request) -> web.Response:
-        found = _filtered(list(self.indicators.values()), request.query.get("$filter", ""))
-        if found is None:
-            return error(400, "ODataError", "Invalid $filter.")
-        return _odata_list("Indicators", found)
-
-    async def _submit_indicator(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            return error(400, "InvalidRequestBody", "Request body is not valid JSON.")
-        problem = _indicator_problem(body)
-        if problem:
-            return error(400, *problem)
-        existing = next(
-            (i for i in self.indicators.values() if i["indicatorValue"] == body["indicatorValue"]),
-            None,
-        )
-        if existing is None:
-            self._next_indicator += 1
-            existing = {"id": str(self._next_indicator), "creationTimeDateTimeUtc": now_iso()}
-        existing.update(
-            {
-                "indicatorValue": body["indicatorValue"],
-                "indicatorType": body["indicatorType"],
-                "action": body["action"],
-                "application": body.get("application"),
-                "source": "Vigil",
-                "sourceType": "AadApp",
-                "title": body["title"],
-                "description": body["description"],
-                "recommendedActions": body.get("recommendedActions"),
-                "expirationTime": body.get("expirationTime"),
-                "severity": body.get("severity", "Informational"),
-                "generateAlert": body.get("generateAlert", False),
-                "createdBy": self._client_of(request),
-                "lastUpdateTime": now_iso(),
-                "lastUpdatedBy": self._client_of(request),
-                "rbacGroupNames": [],
-            }
-        )
-        self.indicators[existing["id"]] = existing
-        return web.json_response({"@odata.context": _context("Indicators/$entity"), **existing})
-
-    async def _delete_indicator(self, request: web.Request) -> web.Response:
-        if self.indicators.pop(request.match_info["id"], None) is None:
-            return error(404, "ResourceNotFound", "Indicator was not found")
-        return web.Response(status=204)
-
-
-def _permission(request: web.Request) -> str:
-    if request.path.endswith("/isolate") or request.path.endswith("/unisolate"):
-        return "Machine.Isolate"
-    if request.path.startswith("/api/indicators"):
-        return "Ti.ReadWrite"
-    return "Machine.Read.All"
-
-
-def _indicator_problem(body: Any) -> tuple[str, str] | None:
-    """(error code, message) from the documented codes, or None when the submit is valid."""
-    if not isinstance(body, dict):
-        return "InvalidRequestBody", "Request body is incorrect"
-    for name in ("indicatorValue", "indicatorType", "action", "title", "description"):
-        if not isinstance(body.get(name), str) or not body[name]:
-            return "MissingRequiredParameter", f"Parameter {name} is missing."
-    if body["indicatorType"] not in INDICATOR_TYPES:
-        return "InvalidInput", "Invalid input indicatorType."
-    if body["action"] not in INDICATOR_ACTIONS:
-        return "InvalidInput", "Invalid input action."
-    if body.get("severity", "Informational") not in SEVERITIES:
-        return "InvalidInput", "Invalid input severity."
-    if body["action"] == "Audit" and body.get("generateAlert") is not True:
-        return "InvalidInput", "generateAlert must be true for the Audit action."
-    problem = _value_problem(body["indicatorType"], body["indicatorValue"])
-    if problem:
-        return problem
-    expiration = body.get("expirationTime")
-    if expiration is not None:
-        try:
-            datetime.datetime.fromisoformat(str(expiration).replace("Z", "+00:00"))
-        except ValueError:
-            return "InvalidInput", "Invalid input expirationTime."
-    return None
-
-
-def _value_problem(kind: str, value: str) -> tuple[str, str] | None:
-    """The documented Invalid{Hash,DomainName,IpAddress,Url} refusals for a mistyped value."""
-    if kind in HASH_LENGTHS:
-        if len(value) != HASH_LENGTHS[kind] or not re.fullmatch(r"[0-9A-Fa-f]+", value):
-            return "InvalidHashValue", f"Hash value {value[:100]} is invalid."
-    elif kind == "IpAddress":
-        try:
-            ipaddress.ip_address(value)  # CIDR notation for IPs is not supported
-        except ValueError:
-            return "InvalidIpAddress", f"IP address {value[:100]} is invalid."
-    elif kind == "DomainName":
-        if not _DOMAIN.fullmatch(value) or len(value) > 253:
-            return "InvalidDomainName", f"Domain name {value[:100]} is invalid."
-    elif kind == "Url":
-        parts = urlsplit(value) if not any(ch.isspace() for ch in value) else None
-        if parts is None or parts.scheme not in ("http", "https", "") or not value.strip("/"):
-            return "InvalidUrl", f"URL {value[:100]} is invalid."
-    return None
-
-
-def _filtered(items: list[dict[str, Any]], expression: str) -> list[dict[str, Any]] | None:
-    """The OData subset Vigil uses: `a eq 'x' [and b eq 'y']` and `startswith(a,'x')`."""
-    if not expression:
-        return items
-    found = items
-    for clause in re.split(r"\s+and\s+", expression.strip()):
-        if match := _EQ.fullmatch(clause.strip()):
-            field_name, value = match.group(1), match.group(2).replace("''", "'")
-            found = [i for i in found if str(i.get(field_name, "")).lower() == value.lower()]
-        elif match := _STARTSWITH.fullmatch(clause.strip()):
-            field_name, value = match.group(1), match.group(2).replace("''", "'")
-            found = [
-                i for i in found if str(i.get(field_name, "")).lower().startswith(value.lower())
-            ]
-        else:
-            return None
-    return found
-
-
-def _context(entity: str) -> str:
-    return f"https://api.securitycenter.microsoft.com/api/$metadata#{entity}"
-
-
-def _odata_list(entity: str, items: list[dict[str, Any]]) -> web.Response:
-    return web.json_response({"@odata.context": _context(entity), "value": items})
 
 
 def _oauth_error(status: int, code: str, description: str) -> web.Response:
