@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 import signal
@@ -167,17 +168,18 @@ async def _start_local_channel(raw: RawConfig):
     )
     await channel.start()
     env = {**raw.environ, **channel.bot_env(), **_local_secrets(raw)}
-    return channel, RawConfig(raw.document, env, raw.source)
+    return channel, dataclasses.replace(raw, environ=env)
 
 
 def _local_secrets(raw: RawConfig) -> dict[str, str]:
-    """Embedded defaults need an audit key: make one once, in ./.vigil/secrets, if none is set."""
+    """Embedded defaults need an audit key: make one once, in .vigil/secrets beside the config
+    file (or in the current folder), if none is set."""
     from bot.audit.trail import AUDIT_KEY_SECRET
-    from bot.secrets.local import LOCAL_SECRETS_DIR, SECRETS_DIR
+    from bot.secrets.local import SECRETS_DIR, local_secrets_dir
 
     if raw.environ.get("VIGIL_SECRET_AUDIT_HMAC_KEY") or raw.get(SECRETS_DIR):
         return {}
-    directory = LOCAL_SECRETS_DIR
+    directory = local_secrets_dir(raw)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_file = directory / AUDIT_KEY_SECRET
     if not key_file.exists():

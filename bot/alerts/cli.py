@@ -16,7 +16,7 @@ from bot.alerts.normalise import SOURCES
 from bot.kernel.config import ConfigError, RawConfig
 from bot.kernel.signature import sign
 from bot.secrets.source import SecretNotFound, SecretUnavailable, secret_source_from_config
-from bot.store import DB_URL, Store, StoreError, open_store
+from bot.store import Store, StoreError, open_configured_store
 
 DEFAULT_URL = "http://127.0.0.1:3978"
 
@@ -88,7 +88,7 @@ async def run_send(args: argparse.Namespace) -> int:
 
 async def _store(args: argparse.Namespace):
     raw = RawConfig.load(getattr(args, "config", None))
-    store = await open_store(raw.get(DB_URL))
+    store = await open_configured_store(raw, create=getattr(args, "create", False))
     await store.migrate()
     return raw, store
 

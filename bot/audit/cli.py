@@ -12,7 +12,7 @@ from typing import TextIO
 
 from bot.audit import log as audit
 from bot.kernel.config import ConfigError, RawConfig
-from bot.store import DB_URL, StoreError, open_store
+from bot.store import StoreError, open_configured_store
 
 HMAC_KEY_NAME = "audit-hmac-key"
 EXPORT_FIELDS = audit.RECORD_COLUMNS
@@ -73,7 +73,7 @@ async def run_verify(args: argparse.Namespace) -> int:
     try:
         raw = RawConfig.load(getattr(args, "config", None))
         key = await hmac_key(raw)
-        store = await open_store(raw.get(DB_URL))
+        store = await open_configured_store(raw, create=getattr(args, "create", False))
     except (ConfigError, StoreError, AuditCliError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -121,7 +121,7 @@ async def run_export(args: argparse.Namespace) -> int:
         return 2
     try:
         raw = RawConfig.load(getattr(args, "config", None))
-        store = await open_store(raw.get(DB_URL))
+        store = await open_configured_store(raw, create=getattr(args, "create", False))
     except (ConfigError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
