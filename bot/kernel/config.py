@@ -67,7 +67,9 @@ class RawConfig:
             raise ConfigError(f"config file {str(file)!r} ({found}): {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {str(file)!r} ({found}): invalid TOML: {exc}") from exc
-        return cls(document, env, str(file), found, file.resolve().parent)
+        # absolute, not resolved: a config file linked from a dotfiles checkout keeps its
+        # database beside the link, where the user put it.
+        return cls(document, env, str(file), found, file.absolute().parent)
 
     @property
     def base_directory(self) -> Path:
@@ -130,7 +132,7 @@ def find_config_file(path: str | None, environ: Mapping[str, str]) -> tuple[Path
         return Path(environ["VIGIL_CONFIG"]), "named by VIGIL_CONFIG"
     here = Path(CONFIG_FILE_NAME)
     if here.is_file():
-        return here.resolve(), "found as ./vigil.toml in the current folder"
+        return here.absolute(), "found as ./vigil.toml in the current folder"
     user, shown = user_config_file(environ)
     if user.is_file():
         return user, shown

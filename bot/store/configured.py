@@ -36,7 +36,7 @@ def configured_url(raw: RawConfig) -> str:
 
 def _named_by(raw: RawConfig) -> str:
     if DB_URL.env in raw.environ:
-        return f"{DB_URL.env}, relative to the current folder"
+        return DB_URL.env
     if raw.in_file(DB_URL):
         return f"db.url in {raw.source}"
     return "the default db.url, relative to the current folder"
@@ -59,7 +59,7 @@ def check_exists(raw: RawConfig, url: str) -> None:
 
 async def open_configured_store(raw: RawConfig, *, create: bool = False) -> Store:
     """The configured store; a SQLite file that does not exist yet is made only when `create`."""
-    from bot.store import open_store
+    from bot.store import open_store  # the package imports this module: import at call time
 
     url = configured_url(raw)
     if not create:

@@ -35,6 +35,8 @@ def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     monkeypatch.delenv("VIGIL_CONFIG")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(folders["xdg"]))
     monkeypatch.setenv("VIGIL_SECRET_AUDIT_HMAC_KEY", KEY)
+    # `vigil doctor` checks the OpenID metadata too: a closed local port, not the internet.
+    monkeypatch.setenv("VIGIL_OPENID_METADATA_URL", "http://127.0.0.1:9/metadata")
     return folders
 
 
