@@ -23,9 +23,10 @@ from prometheus_client.exposition import generate_latest
 from bot.alerts.outbox import depth as alert_outbox_depth
 from bot.audit.trail import AUDIT_KEY_SECRET, AuditTrail
 from bot.capabilities import CAPABILITIES
+from bot.config_report import configuration_problems
 from bot.entra.tokens import bot_connector_tokens
 from bot.kernel.commands import CommandRegistry, CommandSet
-from bot.kernel.config import RawConfig, Setting, parse_bool
+from bot.kernel.config import ConfigError, RawConfig, Setting, parse_bool
 from bot.kernel.hooks import Hooks
 from bot.kernel.rbac import RoleMap
 from bot.kernel.redaction import Redactor
@@ -33,7 +34,7 @@ from bot.kernel.request_body import BodyRejected, parse_json, read_raw
 from bot.kernel.services import Services
 from bot.kernel.settings import ServiceSettings
 from bot.secrets.source import check, secret_source_from_config
-from bot.store import DB_URL, Store, open_store
+from bot.store import Store, open_configured_store
 from bot.teams.endpoint import (
     AuthenticationFailed,
     BadActivity,
@@ -180,10 +181,16 @@ async def start_vigil(
 
     Its resources are owned by `vigil.resources` and released in reverse order by stop_vigil;
     its background jobs run only while an app built by build_app runs."""
+    # Every declared setting, not only those start-up happens to read: a wrong value that is
+    # parsed lazily (the Graph URL at the first create-incident) must stop start-up instead.
+    problems = configuration_problems(raw)
+    if problems:
+        raise ConfigError("; ".join(problems))
     settings = ServiceSettings.load(raw)
     async with contextlib.AsyncExitStack() as resources:
         if store is None:
-            store = await open_store(raw.get(DB_URL))
+            # The server owns its database: it makes a new one where none is yet.
+            store = await open_configured_store(raw, create=True)
             # An open store's thread would keep `vigil serve` from exiting.
             resources.push_async_callback(store.close)
         if raw.get(AUTO_MIGRATE):

@@ -24,7 +24,16 @@ KERNEL_COMMAND_MODULES: tuple[str, ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vigil", description="Vigil security ChatOps bot")
-    parser.add_argument("--config", help="TOML configuration file (or VIGIL_CONFIG)")
+    parser.add_argument(
+        "--config",
+        help="TOML configuration file (else VIGIL_CONFIG, ./vigil.toml, "
+        "then $XDG_CONFIG_HOME/vigil/vigil.toml or ~/.config/vigil/vigil.toml)",
+    )
+    parser.add_argument(
+        "--create",
+        action="store_true",
+        help="let the command start a new empty SQLite database where none exists yet",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in KERNEL_COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

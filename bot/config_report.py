@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from types import ModuleType
 
 from bot.kernel.config import ConfigError, RawConfig, Setting
@@ -30,19 +31,29 @@ def _settings_modules() -> list[ModuleType]:
 
 
 def all_settings() -> list[Setting]:
+    """Every setting the declared modules hold, as constants or in their tables (a dict of
+    tuples for the intel sources): what `config check` shows and start-up validates."""
     found: dict[str, Setting] = {}
     for module in _settings_modules():
-        for value in vars(module).values():
-            candidates = value.values() if isinstance(value, dict) else (value,)
-            for candidate in candidates:
-                if isinstance(candidate, Setting):
-                    found.setdefault(candidate.key, candidate)
+        for setting in settings_in(list(vars(module).values())):
+            found.setdefault(setting.key, setting)
     return list(found.values())
+
+
+def settings_in(value: object) -> Iterator[Setting]:
+    """The Settings in a value: itself, or inside dicts, tuples and lists, however nested."""
+    if isinstance(value, Setting):
+        yield value
+    elif isinstance(value, dict):
+        yield from settings_in(list(value.values()))
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from settings_in(item)
 
 
 def effective_config(raw: RawConfig, settings: Iterable[Setting] | None = None) -> list[str]:
     """One line per setting: ✓ key = value (origin), or ✗ key: what is wrong."""
-    lines = [f"configuration from {raw.source}"]
+    lines = [f"configuration from {raw.source} ({raw.found})", _database(raw)]
     for setting in settings or all_settings():
         _, origin = raw.lookup(setting)
         try:
@@ -54,6 +65,32 @@ def effective_config(raw: RawConfig, settings: Iterable[Setting] | None = None) 
         lines.append(f"✓ {setting.key} = {shown}  ({origin}; env {setting.env})")
     lines.extend(line for line in _cross_checks(raw) if line not in lines)
     return lines
+
+
+def configuration_problems(raw: RawConfig) -> list[str]:
+    """What is wrong with the configuration, one sentence a problem naming the key; [] if none.
+    `vigil serve` refuses to start on any, as `vigil config check` reports them."""
+    return [line[2:] for line in effective_config(raw) if line.startswith("✗ ")]
+
+
+def _database(raw: RawConfig) -> str:
+    """Which database every command opens (the password masked), and whether it exists yet."""
+    from bot.store import configured_url, mask_url, parse_store_url
+
+    try:
+        url = configured_url(raw)
+    except (ConfigError, ValueError):
+        return "database: see db.url below"
+    parsed = parse_store_url(url)
+    if parsed.dialect != "sqlite" or parsed.path == ":memory:":
+        return f"database {mask_url(url)}"
+    path = Path(parsed.path).resolve()
+    state = (
+        "exists"
+        if path.exists()
+        else "not created yet: `vigil serve` or `vigil db migrate` make it"
+    )
+    return f"database {path} ({state})"
 
 
 def _cross_checks(raw: RawConfig) -> list[str]:

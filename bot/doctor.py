@@ -14,12 +14,12 @@ import aiohttp
 from bot.app import REQUIRED_SECRETS, ssl_context
 from bot.audit.log import AuditLog
 from bot.audit.trail import AUDIT_KEY_SECRET
-from bot.config_report import effective_config
+from bot.config_report import configuration_problems
 from bot.entra.tokens import APP_PASSWORD_SECRET, TokenUnavailable, bot_connector_tokens
 from bot.kernel.config import ConfigError, RawConfig
 from bot.kernel.settings import ServiceSettings
 from bot.secrets.source import SecretSource, SecretUnavailable, check, secret_source_from_config
-from bot.store import DB_URL, Store, open_store
+from bot.store import NoDatabase, Store, open_configured_store
 
 MAX_SKEW_SECONDS = 300.0
 TIMEOUT = aiohttp.ClientTimeout(total=10)
@@ -95,7 +95,7 @@ async def diagnose(raw: RawConfig) -> list[Finding]:
 
 
 async def check_config(context: Context) -> list[Finding]:
-    problems = [line[2:] for line in effective_config(context.raw) if line.startswith("✗")]
+    problems = configuration_problems(context.raw)
     if problems:
         return [
             Finding(False, f"configuration: {problem}", "correct that key (see README)")
@@ -113,8 +113,12 @@ async def check_config(context: Context) -> list[Finding]:
 
 async def check_store(context: Context) -> list[Finding]:
     try:
-        context.store = await asyncio.wait_for(open_store(context.raw.get(DB_URL)), 15)
+        context.store = await asyncio.wait_for(open_configured_store(context.raw), 15)
         await context.store.ping()
+    except NoDatabase as exc:
+        return [
+            Finding(False, str(exc), "run `vigil doctor` with the configuration `vigil serve` uses")
+        ]
     except Exception as exc:
         return [
             Finding(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import logging
 import os
@@ -258,7 +259,7 @@ def _local_env(raw: RawConfig, channel: LocalChannel) -> dict[str, str]:
 
 
 def _with_env(raw: RawConfig, env: Mapping[str, str]) -> RawConfig:
-    return RawConfig(raw.document, {**raw.environ, **env}, raw.source)
+    return dataclasses.replace(raw, environ={**raw.environ, **env})
 
 
 async def run_channel(args: argparse.Namespace) -> int:
@@ -327,13 +328,14 @@ def _write_env_file(path: Path, env: Mapping[str, str]) -> None:
 
 
 def _local_secrets(raw: RawConfig) -> dict[str, str]:
-    """Embedded defaults need an audit key: make one once, in ./.vigil/secrets, if none is set."""
+    """Embedded defaults need an audit key: make one once, in .vigil/secrets beside the config
+    file (or in the current folder), if none is set."""
     from bot.audit.trail import AUDIT_KEY_SECRET
-    from bot.secrets.local import LOCAL_SECRETS_DIR, SECRETS_DIR
+    from bot.secrets.local import SECRETS_DIR, local_secrets_dir
 
     if raw.environ.get("VIGIL_SECRET_AUDIT_HMAC_KEY") or raw.get(SECRETS_DIR):
         return {}
-    directory = LOCAL_SECRETS_DIR
+    directory = local_secrets_dir(raw)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_file = directory / AUDIT_KEY_SECRET
     if not key_file.exists():

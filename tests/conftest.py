@@ -1,4 +1,5 @@
-"""Root fixtures: a migrated `store` on SQLite and on PostgreSQL, and a fresh-schema `pg_url`."""
+"""Root fixtures: a hermetic run, a migrated `store` on SQLite and on PostgreSQL, and a
+fresh-schema `pg_url`."""
 
 from __future__ import annotations
 
@@ -30,6 +31,29 @@ async def _pg_admin() -> asyncpg.Connection:
 
 def _with_schema(url: str, schema: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}schema={schema}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def hermetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite never reads what a developer's `vigil dev` or shell left behind: the checkout's
+    ./vigil.toml, ./vigil.db and ./.vigil, ~/.config/vigil, or an exported VIGIL_* setting.
+
+    Tests, and the processes they start (which inherit this environment), run in an empty folder
+    with an empty config file named by VIGIL_CONFIG and an empty user config directory; a test
+    that looks for config files itself unsets VIGIL_CONFIG and makes its own folders."""
+    home = tmp_path_factory.mktemp("hermetic")
+    work = home / "work"
+    work.mkdir()
+    config = home / "vigil.toml"
+    config.write_text("# the test suite's configuration: every default\n", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("VIGIL_") and not name.startswith("VIGIL_TEST_"):
+                patch.delenv(name)
+        patch.setenv("VIGIL_CONFIG", str(config))
+        patch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+        patch.chdir(work)
+        yield
 
 
 @pytest.fixture

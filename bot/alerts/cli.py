@@ -18,7 +18,7 @@ from bot.kernel.config import ConfigError, RawConfig
 from bot.kernel.settings import HOST, PORT
 from bot.kernel.signature import sign
 from bot.secrets.source import SecretNotFound, SecretUnavailable, secret_source_from_config
-from bot.store import DB_URL, Store, StoreError, open_store
+from bot.store import Store, StoreError, open_configured_store
 
 _SINCE = re.compile(r"(\d+)([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -108,7 +108,7 @@ def _served_url(raw: RawConfig) -> str:
 
 async def _store(args: argparse.Namespace):
     raw = RawConfig.load(getattr(args, "config", None))
-    store = await open_store(raw.get(DB_URL))
+    store = await open_configured_store(raw, create=getattr(args, "create", False))
     await store.migrate()
     return raw, store
 

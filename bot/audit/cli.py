@@ -14,7 +14,7 @@ from bot.audit import anchor_cli
 from bot.audit import log as audit
 from bot.audit.anchor_verify import check_anchors
 from bot.kernel.config import ConfigError, RawConfig
-from bot.store import DB_URL, StoreError, open_store
+from bot.store import StoreError, open_configured_store
 
 HMAC_KEY_NAME = "audit-hmac-key"
 EXPORT_FIELDS = audit.RECORD_COLUMNS
@@ -90,7 +90,7 @@ async def run_verify(args: argparse.Namespace) -> int:
             anchors = anchor_cli.load_anchors(args.anchors)
         raw = RawConfig.load(getattr(args, "config", None))
         key = await hmac_key(raw)
-        store = await open_store(raw.get(DB_URL))
+        store = await open_configured_store(raw, create=getattr(args, "create", False))
     except (ConfigError, StoreError, AuditCliError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -117,7 +117,7 @@ async def run_anchor(args: argparse.Namespace) -> int:
     try:
         raw = RawConfig.load(getattr(args, "config", None))
         key = await hmac_key(raw)
-        store = await open_store(raw.get(DB_URL))
+        store = await open_configured_store(raw, create=getattr(args, "create", False))
     except (ConfigError, StoreError, AuditCliError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -164,7 +164,7 @@ async def run_export(args: argparse.Namespace) -> int:
         return 2
     try:
         raw = RawConfig.load(getattr(args, "config", None))
-        store = await open_store(raw.get(DB_URL))
+        store = await open_configured_store(raw, create=getattr(args, "create", False))
     except (ConfigError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.incidents import records, timeline
 from bot.incidents.export import FORMATS, to_json, to_markdown
 from bot.kernel.config import ConfigError, RawConfig
-from bot.store import DB_URL, open_store
+from bot.store import StoreError, open_configured_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,8 +29,8 @@ async def run_export(args: argparse.Namespace) -> int:
         return 2
     try:
         raw = RawConfig.load(getattr(args, "config", None))
-        store = await open_store(raw.get(DB_URL))
-    except ConfigError as exc:
+        store = await open_configured_store(raw, create=getattr(args, "create", False))
+    except (ConfigError, StoreError) as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return 2
     try:

@@ -91,7 +91,7 @@ def text_lines(reports: Sequence[Report]) -> list[str]:
 
 async def run_check(args: argparse.Namespace) -> int:
     from bot.secrets.source import secret_source_from_config
-    from bot.store import DB_URL, open_store
+    from bot.store import StoreError, open_configured_store
 
     stdin_text = sys.stdin.read() if "-" in args.indicators else ""
     indicators, invalid, left_out = parse_arguments(args.indicators, stdin_text)
@@ -104,9 +104,13 @@ async def run_check(args: argparse.Namespace) -> int:
         raw = RawConfig.load(args.config)
         settings = IntelSettings.load(raw)
         secrets = secret_source_from_config(raw)
-        store = await open_store(raw.get(DB_URL))
+        store = await open_configured_store(raw, create=getattr(args, "create", False))
     except ConfigError as exc:
         print(f"vigil check: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        await secrets.close()
+        print(f"vigil check: {exc}", file=sys.stderr)
         return 2
     try:
         await store.migrate()

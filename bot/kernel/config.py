@@ -33,27 +33,52 @@ class Setting:
     secret: bool = False
 
 
+CONFIG_FILE_NAME = "vigil.toml"
+
+
 @dataclass
 class RawConfig:
-    """The TOML document and the environment, before any setting is parsed."""
+    """The TOML document and the environment, before any setting is parsed.
+
+    `source` is the file (or "(defaults)"), `found` how it was found, and `directory` the folder
+    that relative paths in the file (a SQLite `db.url`, the local `.vigil` state) start from.
+    """
 
     document: Mapping[str, Any] = field(default_factory=dict)
     environ: Mapping[str, str] = field(default_factory=dict)
     source: str = "(defaults)"
+    found: str = "no file: no --config or VIGIL_CONFIG, no ./vigil.toml, none in ~/.config/vigil"
+    directory: Path | None = None
 
     @classmethod
     def load(cls, path: str | None = None, environ: Mapping[str, str] | None = None) -> RawConfig:
+        """The configuration every `vigil` command uses: the first of --config, VIGIL_CONFIG,
+        ./vigil.toml and $XDG_CONFIG_HOME/vigil/vigil.toml (~/.config/vigil/vigil.toml)."""
         env = dict(os.environ if environ is None else environ)
-        path = path or env.get("VIGIL_CONFIG") or None
-        if not path:
+        chosen = find_config_file(path, env)
+        if chosen is None:
             return cls({}, env)
+        file, found = chosen
         try:
-            document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            document = tomllib.loads(file.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ConfigError(f"config file {path!r}: not found") from exc
+            raise ConfigError(f"config file {str(file)!r} ({found}): not found") from exc
+        except OSError as exc:
+            raise ConfigError(f"config file {str(file)!r} ({found}): {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path!r}: invalid TOML: {exc}") from exc
-        return cls(document, env, path)
+            raise ConfigError(f"config file {str(file)!r} ({found}): invalid TOML: {exc}") from exc
+        # absolute, not resolved: a config file linked from a dotfiles checkout keeps its
+        # database beside the link, where the user put it.
+        return cls(document, env, str(file), found, file.absolute().parent)
+
+    @property
+    def base_directory(self) -> Path:
+        """Where relative paths of the file start: its folder, else the current folder."""
+        return self.directory if self.directory is not None else Path.cwd()
+
+    def in_file(self, setting: Setting) -> bool:
+        """Whether the setting's value comes from the file (not the environment or a default)."""
+        return setting.env not in self.environ and self.lookup(setting)[1] != "default"
 
     def lookup(self, setting: Setting) -> tuple[Any, str]:
         """The raw value of a setting and where it came from (env, file or default)."""
@@ -86,6 +111,32 @@ class RawConfig:
         if not isinstance(node, Mapping):
             raise ConfigError(f"[{key}] must be a table")
         return node
+
+
+def user_config_file(environ: Mapping[str, str]) -> tuple[Path, str]:
+    """$XDG_CONFIG_HOME/vigil/vigil.toml, or ~/.config/vigil/vigil.toml (XDG's default; a
+    relative XDG_CONFIG_HOME is ignored, as the XDG spec says)."""
+    xdg = environ.get("XDG_CONFIG_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "vigil" / CONFIG_FILE_NAME, "found in $XDG_CONFIG_HOME/vigil"
+    home = Path(environ["HOME"]) if environ.get("HOME") else Path.home()
+    return home / ".config" / "vigil" / CONFIG_FILE_NAME, "found in ~/.config/vigil"
+
+
+def find_config_file(path: str | None, environ: Mapping[str, str]) -> tuple[Path, str] | None:
+    """The config file and how it was found, in the order every `vigil` command looks; None
+    when there is none (an explicit --config or VIGIL_CONFIG must exist: it is not skipped)."""
+    if path:
+        return Path(path), "given with --config"
+    if environ.get("VIGIL_CONFIG"):
+        return Path(environ["VIGIL_CONFIG"]), "named by VIGIL_CONFIG"
+    here = Path(CONFIG_FILE_NAME)
+    if here.is_file():
+        return here.absolute(), "found as ./vigil.toml in the current folder"
+    user, shown = user_config_file(environ)
+    if user.is_file():
+        return user, shown
+    return None
 
 
 # Parsers: each raises ValueError with a sentence saying what was expected.

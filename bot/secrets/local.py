@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.kernel.config import Setting, parse_str
+from bot.kernel.config import RawConfig, Setting, parse_str
 from bot.secrets.source import Secret, SecretNotFound, SecretUnavailable, check_name
 
 MAX_FILE_BYTES = 64 * 1024
@@ -29,9 +29,11 @@ SECRETS_DIR = Setting(
 )
 
 
-# Where `vigil dev` / `vigil serve --local` keep the secrets they generate (the audit key), so
-# `vigil audit verify` and `vigil doctor` run from the same directory find them too.
-LOCAL_SECRETS_DIR = Path(".vigil") / "secrets"
+def local_secrets_dir(raw: RawConfig) -> Path:
+    """Where `vigil dev` / `vigil serve --local` keep the secrets they generate (the audit key):
+    `.vigil/secrets` beside the config file, or in the current folder when there is none. Every
+    command that finds the same configuration finds the same key; nothing else reads it."""
+    return raw.base_directory / ".vigil" / "secrets"
 
 
 def env_name(name: str) -> str:

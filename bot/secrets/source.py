@@ -258,7 +258,8 @@ def secret_source_from_config(
 ) -> SecretSource:
     """Key Vault when VIGIL_KEYVAULT_URL is set, else env then directory; always cached.
 
-    The directory is VIGIL_SECRETS_DIR, or else ./.vigil/secrets when local mode wrote one.
+    The directory is VIGIL_SECRETS_DIR, or else the `.vigil/secrets` local mode wrote beside the
+    config file (or in the current folder, with no file).
 
     `on_value` sees every value read (pass `Redactor.remember` so logs never show one).
     """
@@ -271,8 +272,9 @@ def secret_source_from_config(
     else:
         backends: list[SecretSource] = [secrets_local.EnvSecretSource(raw.environ)]
         directory = raw.get(secrets_local.SECRETS_DIR)
-        if not directory and secrets_local.LOCAL_SECRETS_DIR.is_dir():
-            directory = str(secrets_local.LOCAL_SECRETS_DIR)
+        local = secrets_local.local_secrets_dir(raw)
+        if not directory and local.is_dir():
+            directory = str(local)
         if directory:
             backends.append(secrets_local.DirectorySecretSource(directory))
         backend = ChainedSecretSource(backends)

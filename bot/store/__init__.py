@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from bot.store.base import ConcurrencyError, DuplicateKeyError, Store, StoreError, Transaction
+from bot.store.configured import NoDatabase, configured_url, open_configured_store
 from bot.store.url import DB_URL, StoreUrlError, mask_url, parse_store_url
 
 __all__ = [
     "DB_URL",
     "ConcurrencyError",
     "DuplicateKeyError",
+    "NoDatabase",
     "Store",
     "StoreError",
     "StoreUrlError",
     "Transaction",
+    "configured_url",
     "mask_url",
+    "open_configured_store",
     "open_store",
 ]
 

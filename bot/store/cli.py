@@ -6,20 +6,23 @@ import argparse
 from collections.abc import Awaitable, Callable
 
 from bot.kernel.config import ConfigError, RawConfig
-from bot.store import DB_URL, Store, StoreError, mask_url, open_store
+from bot.store import Store, StoreError, configured_url, mask_url, open_configured_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     db = subparsers.add_parser("db", help="database schema: migrate, status")
     commands = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
-    migrate = commands.add_parser("migrate", help="apply pending schema migrations")
+    migrate = commands.add_parser(
+        "migrate", help="apply pending schema migrations (making the database if none is yet)"
+    )
     migrate.set_defaults(func=run_migrate)
     status = commands.add_parser("status", help="show the database and pending migrations")
     status.set_defaults(func=run_status)
 
 
 async def run_migrate(args: argparse.Namespace) -> int:
-    done = await _with_store(args, lambda store: store.migrate())
+    # Migrating is asking for the database: like `vigil serve`, it makes a new one.
+    done = await _with_store(args, lambda store: store.migrate(), create=True)
     if done is None:
         return 1
     url, _, applied = done
@@ -53,13 +56,17 @@ async def run_status(args: argparse.Namespace) -> int:
 
 
 async def _with_store(
-    args: argparse.Namespace, work: Callable[[Store], Awaitable[list[str]]]
+    args: argparse.Namespace,
+    work: Callable[[Store], Awaitable[list[str]]],
+    *,
+    create: bool = False,
 ) -> tuple[str, str, list[str]] | None:
     """(url, dialect, what `work` gave) with the configured store, closed after; None when the
     configuration, the connection or the work failed (the error is printed)."""
     try:
-        url = RawConfig.load(getattr(args, "config", None)).get(DB_URL)
-        store = await open_store(url)
+        raw = RawConfig.load(getattr(args, "config", None))
+        url = configured_url(raw)
+        store = await open_configured_store(raw, create=create or getattr(args, "create", False))
     except (ConfigError, StoreError) as exc:
         print(f"error: {exc}")
         return None

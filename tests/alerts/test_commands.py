@@ -70,7 +70,9 @@ def test_cli_route_test_dead_and_send_errors(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VIGIL_ALERTS_DEFAULT_CHANNEL", "soc")
     body = tmp_path / "alert.json"
     body.write_text(json.dumps({"title": "CLI alert", "severity": "high"}))
-    assert main(["alerts", "route-test", str(body)]) == 0
+    assert main(["alerts", "route-test", str(body)]) == 2  # no database there yet
+    assert "no Vigil database at" in capsys.readouterr().err
+    assert main(["--create", "alerts", "route-test", str(body)]) == 0
     assert "rule default" in capsys.readouterr().out
     assert main(["alerts", "dead"]) == 0
     assert "0 dead letter" in capsys.readouterr().out

@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+import sqlite3
 
 import pytest
 
@@ -44,6 +45,9 @@ async def _seed(url: str, clock=None, **entry) -> None:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request, monkeypatch) -> str:
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    if request.param == "sqlite":
+        # The database exists, as where `vigil serve` ran; the CLI never starts a new one.
+        sqlite3.connect(url.removeprefix("sqlite:///")).close()
     monkeypatch.setenv("VIGIL_DB_URL", url)
     monkeypatch.setenv("VIGIL_SECRET_AUDIT_HMAC_KEY", KEY_TEXT)
     monkeypatch.delenv("VIGIL_KEYVAULT_URL", raising=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import signal
 import socket
 import subprocess
@@ -11,6 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+from bot.config_report import all_settings, settings_in
+from bot.kernel.config import Setting
 
 
 def _port() -> int:
@@ -153,3 +158,52 @@ def test_a_busy_port_is_one_line_naming_the_setting(busy, command, local_env, tm
     assert err.strip().splitlines() == [
         f"vigil: cannot listen on 127.0.0.1:{env[busy]}: it is in use; set {busy} to a free port"
     ]
+
+
+def _accepts(setting: Setting, value: str) -> bool:
+    try:
+        setting.parse(value)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _https_only_settings() -> list[Setting]:
+    """Declared settings that take an https URL and refuse plain http to a public host: found
+    from the capabilities' declarations and their parsers, not listed by hand."""
+    return [
+        setting
+        for setting in all_settings()
+        if _accepts(setting, "https://vigil.example.com/api")
+        and not _accepts(setting, "http://vigil.example.com/api")
+    ]
+
+
+def test_the_https_only_settings_include_those_read_only_when_used():
+    keys = {setting.key for setting in _https_only_settings()}
+    # graph.url is read at the first create-incident, containment.mde.url at the first isolation.
+    assert {"graph.url", "containment.mde.url"} <= keys
+
+
+@pytest.mark.parametrize("setting", _https_only_settings(), ids=lambda setting: setting.key)
+def test_serve_refuses_a_plain_http_url_at_start_up(setting, local_env, tmp_path):
+    env = {**local_env, setting.env: "http://vigil.example.com/api"}
+    server = _vigil("serve", env=env, cwd=tmp_path)
+    _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 2, stderr
+    assert stderr.startswith("vigil: configuration error:"), stderr
+    assert f"{setting.key} (env {setting.env}) = 'http://vigil.example.com/api'" in stderr
+    assert "Traceback" not in stderr
+    assert not (tmp_path / "vigil.db").exists()  # refused before anything was made
+
+
+def test_every_setting_in_the_code_is_declared_so_start_up_checks_it():
+    """A Setting no capability lists would be parsed only when first used: none may exist."""
+    import bot
+
+    declared = {setting.key for setting in all_settings()}
+    in_code: dict[str, str] = {}
+    for module in pkgutil.walk_packages(bot.__path__, "bot."):
+        for setting in settings_in(list(vars(importlib.import_module(module.name)).values())):
+            in_code.setdefault(setting.key, module.name)
+    assert {key: name for key, name in in_code.items() if key not in declared} == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from bot.audit.log import AuditEntry, AuditLog
@@ -79,6 +81,7 @@ async def test_wrong_password_and_missing_audit_key(channel, db_url):
 
 
 async def test_pending_migrations_and_unreachable_metadata(channel, tmp_path):
+    sqlite3.connect(tmp_path / "fresh.db").close()  # a database made, never migrated
     raw = _env(
         channel,
         f"sqlite:///{tmp_path}/fresh.db",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import sqlite3
 
 import pytest
 
@@ -26,6 +27,7 @@ def environment(fakes, monkeypatch, tmp_path):
     for env in ("VIRUSTOTAL_API_KEY", "ABUSEIPDB_API_KEY", "GREYNOISE_API_KEY", "URLHAUS_AUTH_KEY"):
         monkeypatch.setenv(f"VIGIL_SECRET_{env}", "test-key")
     monkeypatch.setenv("VIGIL_DB_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    sqlite3.connect(tmp_path / "cli.db").close()  # where `vigil serve` runs: its database exists
     monkeypatch.delenv("VIGIL_CONFIG", raising=False)
     monkeypatch.delenv("VIGIL_KEYVAULT_URL", raising=False)
     return fakes

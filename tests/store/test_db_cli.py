@@ -9,7 +9,10 @@ from bot.cli import main
 
 def test_status_migrate_status(sqlite_url: str, monkeypatch, capsys) -> None:
     monkeypatch.setenv("VIGIL_DB_URL", sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
     assert main(["db", "status"]) == 1
+    assert f"no Vigil database at {path} (VIGIL_DB_URL" in capsys.readouterr().out
+    assert main(["--create", "db", "status"]) == 1
     assert "pending 0001_core" in capsys.readouterr().out
     assert main(["db", "migrate"]) == 0
     assert "applied 0001_core" in capsys.readouterr().out
