@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.kernel.http_body import json_object, json_or_none
 from bot.kernel.storable import (
     REPLACEMENT,
     Unstorable,
@@ -66,3 +67,11 @@ def test_deep_data_needs_no_recursion():
     for _ in range(50_000):
         made = made[0]
     assert made == [f"x{REPLACEMENT}"]
+
+
+def test_provider_answers_are_made_storable_where_they_are_read():
+    # Every connector (Graph, Bot Connector, Defender, SOAR) reads JSON answers through these.
+    raw = b'{"status": "done\\u0000", "by": ["Eve\\ud800"]}'
+    expected = {"status": f"done{REPLACEMENT}", "by": [f"Eve{REPLACEMENT}"]}
+    assert json_or_none(raw) == expected
+    assert json_object(raw.decode()) == expected
