@@ -10,8 +10,12 @@ import asyncio
 import pytest
 
 from bot.alerts import repository
+from bot.alerts.dedupe import Window
 from bot.alerts.group_commit import GroupCommit
 from bot.alerts.model import Alert, Severity
+from bot.alerts.pipeline import route_pending
+from bot.alerts.routing import Routes
+from bot.kernel.config import RawConfig
 from tests.alerts.webhook import alert_env, post
 from tests.bot.harness import Harness
 
@@ -103,3 +107,18 @@ async def test_a_batch_holding_an_alert_the_database_rejects_commits_the_others(
     assert all(isinstance(result, list) for result in stored), stored
     assert all(isinstance(result, Exception) for result in failed), failed
     assert await store.fetchval("SELECT COUNT(*) FROM alerts") == len(good)
+
+
+async def test_an_alert_whose_routing_fails_is_set_aside_and_the_others_are_routed(store):
+    await GroupCommit(store).save([_alert(f"r{n}", "ok") for n in range(6)])
+    # A row no router can read (written past the edge: by an older Vigil, or by hand).
+    await store.execute("UPDATE alerts SET severity = 'bogus' WHERE source_id = 'r2'")
+    routes = Routes.load(RawConfig({}, {}, "test.toml"))
+    window = Window(seconds=300, digest_after=5)
+
+    assert await route_pending(store, routes, window) == 6
+    rows = await store.fetchall("SELECT source_id, routed FROM alerts ORDER BY source_id")
+    states = {row["source_id"]: row["routed"] for row in rows}
+    assert states.pop("r2") == repository.FAILED
+    assert set(states.values()) == {repository.NO_CHANNEL}  # routed: no channel is configured
+    assert await route_pending(store, routes, window) == 0  # nothing is left holding the queue
