@@ -22,7 +22,13 @@ from bot.alerts.normalise import SOURCES, normalise
 from bot.alerts.settings import AlertSettings
 from bot.kernel.request_body import BodyRejected, parse_json, read_raw
 from bot.kernel.services import Services, Slot
-from bot.kernel.storable import Unstorable, exact, storable_data, storable_text
+from bot.kernel.storable import (
+    Unstorable,
+    exact,
+    json_is_storable,
+    storable_data,
+    storable_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +54,9 @@ def alert_webhook(services: Services) -> Callable[[web.Request], Awaitable[web.R
             body = await read_raw(request, settings.max_body)
             how = await auth.check(source, request.headers, body, claim=False)  # type: ignore[arg-type]
             document = parse_json(body)
-            results = storable(normalise(source, document, settings.elastic_fields))
+            results = normalise(source, document, settings.elastic_fields)
+            if not json_is_storable(body):
+                results = storable(results)
         except AuthRefused as exc:
             log.info("alert post refused for %s: %s", source, exc.reason)
             return _answer(exc.status, {"error": exc.reason})

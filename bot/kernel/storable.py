@@ -23,6 +23,10 @@ from typing import Any
 
 REPLACEMENT = "\ufffd"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# How JSON text can carry them: as escapes, or (json.loads decodes bytes with "surrogatepass") as
+# UTF-8-encoded surrogates, ED A0..BF xx. A NUL byte anywhere (also every UTF-16/32 body) makes
+# the bytes unreadable this way, so it counts as a match. False alarms only cost the walk.
+_IN_JSON = re.compile(rb"\x00|\xed[\xa0-\xbf]|\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 
 
 class Unstorable(ValueError):
@@ -31,6 +35,11 @@ class Unstorable(ValueError):
     def __init__(self, field: str) -> None:
         super().__init__(f"{field}: holds a lone surrogate or NUL, which cannot be stored")
         self.field = field
+
+
+def json_is_storable(raw: bytes) -> bool:
+    """True when JSON text `raw` cannot parse to anything unstorable: the walk can be skipped."""
+    return _IN_JSON.search(raw) is None
 
 
 def is_storable(text: str) -> bool:

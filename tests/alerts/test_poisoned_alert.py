@@ -89,6 +89,15 @@ async def test_an_id_that_cannot_be_stored_is_refused_naming_the_field(bot, pois
     assert [item["field"] for item in answer["rejected"]] == ["[1].id"]
 
 
+async def test_a_surrogate_sent_as_raw_utf8_bytes_is_replaced_too(bot):
+    # Not valid UTF-8, but Python's JSON parser reads bytes with "surrogatepass".
+    raw = b'{"id": "raw-1", "title": "x\xed\xa0\x80", "severity": "high"}'
+    status, answer = await post(bot.url, "generic", raw=raw)
+    assert status == 202, answer
+    stored = await repository.get(bot.vigil.services.store, answer["ids"][0])
+    assert stored is not None and stored[0].title == f"x{REPLACEMENT}"
+
+
 def _alert(source_id: str, title: str) -> Alert:
     return Alert(source="generic", source_id=source_id, title=title, severity=Severity.HIGH)
 

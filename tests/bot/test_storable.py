@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.kernel.http_body import json_object, json_or_none
@@ -10,6 +12,7 @@ from bot.kernel.storable import (
     Unstorable,
     exact,
     is_storable,
+    json_is_storable,
     storable_data,
     storable_text,
 )
@@ -75,3 +78,20 @@ def test_provider_answers_are_made_storable_where_they_are_read():
     expected = {"status": f"done{REPLACEMENT}", "by": [f"Eve{REPLACEMENT}"]}
     assert json_or_none(raw) == expected
     assert json_object(raw.decode()) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        (b'{"a": "plain \\u00e9 \\ud7ff \xc3\xa9"}', True),
+        (b'{"a": "x\\ud800"}', False),
+        (b'{"a": "x\\uDC00"}', False),
+        (b'{"a": "x\\u0000"}', False),
+        (b'{"a": "x\xed\xa0\x80"}', False),  # json.loads decodes bytes with surrogatepass
+        ('{"a": "x"}'.encode("utf-16"), False),  # NUL bytes: not read as UTF-8 at all
+    ],
+)
+def test_json_that_cannot_hold_unstorable_text_is_recognised_from_its_bytes(raw, clean):
+    assert json_is_storable(raw) is clean
+    if clean:
+        assert storable_data(json.loads(raw)) == json.loads(raw)
