@@ -100,7 +100,14 @@ async def recent_reply(services: Services) -> Reply:
     rows = await repository.recent(services.store, RECENT)
     if not rows:
         return Reply(text="No alerts yet.")
-    states = {0: "waiting", 1: "routed", 2: "dropped/snoozed", 3: "no channel", 4: "recorded"}
+    states = {
+        0: "waiting",
+        1: "routed",
+        2: "dropped/snoozed",
+        3: "no channel",
+        4: "recorded",
+        5: "failed",
+    }
     lines = [
         f"- {when(a.last_seen)} {a.severity.value.upper()} {a.title[:80]} ({a.source}, {a.id},"
         f" {states.get(int(c['routed']), '?')}{', rule ' + c['route'] if c['route'] else ''})"

@@ -2,7 +2,8 @@
 
 Each post still waits for the commit that holds its alerts before it is answered, so nothing is
 acknowledged before it is durable; a burst of 16 concurrent senders costs a few commits, not 16.
-The commit runs in its own task, so a sender that disconnects cannot roll back the others.
+The commit runs in its own task, so a sender that disconnects cannot roll back the others. A
+batch the database refuses is committed again post by post, so a poisoned post fails only itself.
 """
 
 from __future__ import annotations
@@ -86,14 +87,36 @@ class GroupCommit:
                 self._purged = time.time()
             try:
                 results = await save_batch(self.store, [(w.alerts, w.claim) for w in batch], purge)
-            except Exception as exc:  # every waiting post hears the failure (a 500)
-                for waiting in batch:
-                    if not waiting.done.done():
-                        waiting.done.set_exception(exc)
+            except Exception as exc:
+                if len(batch) == 1:
+                    _fail(batch[0], exc)
+                else:
+                    await self._one_by_one(batch)
                 continue
             for waiting, stored in zip(batch, results, strict=True):
-                if not waiting.done.done():
-                    waiting.done.set_result(stored)
+                _settle(waiting, stored)
+
+    async def _one_by_one(self, batch: list[_Waiting]) -> None:
+        """Each post of a failed batch committed on its own, so a post the database refuses
+        fails alone (a 500) and the others are stored. The failed transaction was undone whole,
+        claims included, so committing each again is safe."""
+        for waiting in batch:
+            try:
+                [stored] = await save_batch(self.store, [(waiting.alerts, waiting.claim)])
+            except Exception as exc:
+                _fail(waiting, exc)
+                continue
+            _settle(waiting, stored)
+
+
+def _settle(waiting: _Waiting, stored: list[Stored] | None) -> None:
+    if not waiting.done.done():
+        waiting.done.set_result(stored)
+
+
+def _fail(waiting: _Waiting, exc: Exception) -> None:
+    if not waiting.done.done():
+        waiting.done.set_exception(exc)
 
 
 async def save_batch(

@@ -7,6 +7,7 @@ for bad or missing credentials, 413/400/422 for bodies that are too big, unreada
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,11 +18,18 @@ from bot.alerts import repository
 from bot.alerts.auth import REPLAYED, AlertAuth, AuthRefused
 from bot.alerts.group_commit import GroupCommit, Replayed
 from bot.alerts.keys import AlertKeys
-from bot.alerts.model import Alert, InvalidAlert
+from bot.alerts.model import Alert, Entity, InvalidAlert
 from bot.alerts.normalise import SOURCES, normalise
 from bot.alerts.settings import AlertSettings
 from bot.kernel.request_body import BodyRejected, parse_json, read_raw
 from bot.kernel.services import Services, Slot
+from bot.kernel.storable import (
+    Unstorable,
+    exact,
+    json_is_storable,
+    storable_data,
+    storable_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,8 @@ def alert_webhook(services: Services) -> Callable[[web.Request], Awaitable[web.R
             how = await auth.check(source, request.headers, body, claim=False)  # type: ignore[arg-type]
             document = parse_json(body)
             results = normalise(source, document, settings.elastic_fields)
+            if not json_is_storable(body):
+                results = storable(results)
         except AuthRefused as exc:
             log.info("alert post refused for %s: %s", source, exc.reason)
             return _answer(exc.status, {"error": exc.reason})
@@ -82,6 +92,41 @@ def alert_webhook(services: Services) -> Callable[[web.Request], Awaitable[web.R
         )
 
     return handle
+
+
+def storable(results: list[Alert | InvalidAlert]) -> list[Alert | InvalidAlert]:
+    """Each alert's text made storable (bot/kernel/storable.py) before it goes near the store;
+    an alert whose id cannot be stored as sent is refused, naming it ("[2].id" in a list).
+
+    After normalising, not before: an id derived from the content (a fingerprint) is then
+    derived from the content as sent, so two different alerts never share one."""
+    many = len(results) > 1
+    made: list[Alert | InvalidAlert] = []
+    for index, item in enumerate(results):
+        if isinstance(item, InvalidAlert):
+            made.append(item)
+            continue
+        field = f"[{index}].id" if many else "id"
+        try:
+            made.append(_storable_alert(item, field))
+        except Unstorable as exc:
+            made.append(InvalidAlert(exc.field, "the alert's id holds a lone surrogate or NUL"))
+    return made
+
+
+def _storable_alert(alert: Alert, id_field: str) -> Alert:
+    return dataclasses.replace(
+        alert,
+        source_id=exact(alert.source_id, id_field),
+        title=storable_text(alert.title),
+        rule=storable_text(alert.rule),
+        category=storable_text(alert.category),
+        description=storable_text(alert.description),
+        link=storable_text(alert.link),
+        entities=[Entity(e.type, storable_text(e.value)) for e in alert.entities],
+        warnings=[storable_text(warning) for warning in alert.warnings],
+        raw=storable_data(alert.raw),
+    )
 
 
 def _accepted(item: repository.Stored) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 The batch is read inside the routing lock (one query), snoozes are read once per batch and the
 routing marks are written with one executemany, so several instances never fold one alert twice
-and a burst costs few statements per alert.
+and a burst costs few statements per alert. A batch that fails is routed again alert by alert.
 """
 
 from __future__ import annotations
@@ -41,15 +41,34 @@ def snoozed(snoozes: set[tuple[str, str]], alert: Alert) -> bool:
 
 
 async def route_pending(store: Store, routes: Routes, window: Window) -> int:
-    """Route up to BATCH unrouted alerts; how many were handled."""
+    """Route up to BATCH unrouted alerts; how many were handled.
+
+    When the batch fails, its alerts are routed one by one and an alert whose routing fails
+    alone is marked FAILED: one poisoned alert never holds up the others."""
     if await store.fetchone("SELECT id FROM alerts WHERE routed = 0 LIMIT 1") is None:
         return 0
+    try:
+        return await _route(store, routes, window)
+    except Exception:
+        log.exception("routing a batch of alerts failed; routing them one by one")
+    handled = 0
+    for alert_id in await repository.unrouted_ids(store, BATCH):
+        try:
+            handled += await _route(store, routes, window, alert_id)
+        except Exception:
+            log.exception("routing alert %s failed; it is left out (vigil alerts replay)", alert_id)
+            await repository.routing_failed(store, alert_id)
+            handled += 1
+    return handled
+
+
+async def _route(store: Store, routes: Routes, window: Window, alert_id: str | None = None) -> int:
     now = time.time()
     channels: dict[str, str | None] = {}
     async with store.transaction() as tx:
         await tx.lock("alerts.route")
         # Read inside the lock: another instance's routing committed before we got here.
-        pending = await repository.unrouted(tx, BATCH)
+        pending = await repository.unrouted(tx, BATCH, alert_id)
         snoozes = await active_snoozes(tx, now)
         marks: list[tuple[int, str | None, str | None, str, str]] = []
         for alert, columns in pending:

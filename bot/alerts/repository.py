@@ -11,8 +11,9 @@ from bot.alerts.model import MAX_RAW_BYTES, Alert, Entity, Severity, Status
 from bot.store import Store, Transaction
 
 # routed: 0 waits for the router, 1 routed, 2 dropped or snoozed by a rule, 3 no channel found,
-# 4 recorded only (a resolved alert with no card to update, on a route that does not post those).
-UNROUTED, ROUTED, DROPPED, NO_CHANNEL, RECORDED = 0, 1, 2, 3, 4
+# 4 recorded only (a resolved alert with no card to update, on a route that does not post those),
+# 5 routing it failed (`vigil alerts replay` sends it through again).
+UNROUTED, ROUTED, DROPPED, NO_CHANNEL, RECORDED, FAILED = 0, 1, 2, 3, 4, 5
 _COLUMNS = (
     "id, source, source_id, title, rule, category, severity, status, first_seen, last_seen,"
     " entities, description, link, warnings, raw, received_at, routed, route, group_id, producer"
@@ -93,14 +94,34 @@ async def recent(store: Store, limit: int) -> list[tuple[Alert, dict[str, Any]]]
     return [(from_row(row), row) for row in rows]
 
 
-async def unrouted(tx: Transaction, limit: int) -> list[tuple[Alert, dict[str, Any]]]:
-    """The oldest alerts waiting for the router, with their routing columns (not the raw body,
-    which routing never reads: it is the largest column)."""
+async def unrouted(
+    tx: Transaction, limit: int, alert_id: str | None = None
+) -> list[tuple[Alert, dict[str, Any]]]:
+    """The oldest alerts waiting for the router (only `alert_id` when given), with their routing
+    columns (not the raw body, which routing never reads: it is the largest column)."""
+    only = "" if alert_id is None else " AND id = ?"
     rows = await tx.fetchall(
-        f"SELECT {_ROUTING_COLUMNS} FROM alerts WHERE routed = 0 ORDER BY received_at LIMIT ?",  # noqa: S608 - constant
+        f"SELECT {_ROUTING_COLUMNS} FROM alerts WHERE routed = 0{only}"  # noqa: S608 - constant
+        " ORDER BY received_at LIMIT ?",
+        *([] if alert_id is None else [alert_id]),
         limit,
     )
     return [(from_row(row), row) for row in rows]
+
+
+async def unrouted_ids(store: Store, limit: int) -> list[str]:
+    """The ids of the oldest alerts waiting for the router, nothing else of them read."""
+    rows = await store.fetchall(
+        "SELECT id FROM alerts WHERE routed = 0 ORDER BY received_at LIMIT ?", limit
+    )
+    return [row["id"] for row in rows]
+
+
+async def routing_failed(store: Store, alert_id: str) -> None:
+    """Take an alert whose routing raised out of the queue, so it cannot hold up the rest."""
+    await store.execute(
+        "UPDATE alerts SET routed = ? WHERE id = ? AND routed = 0", FAILED, alert_id
+    )
 
 
 async def requeue(store: Store, alert_id: str) -> bool:

@@ -199,7 +199,8 @@ class AuditLog:
     """Append, verify, tail and export the audit chain in `store`.
 
     Concurrent appends are written together in one INSERT (group commit); `append` returns only
-    after the statement holding its record committed, so a reported append is durable.
+    after the statement holding its record committed, so a reported append is durable. A batch
+    the database refuses is written again record by record: a poisoned record fails only itself.
 
     Appends are optimistic: the next seq follows this log's own last append, and the primary key
     on seq refuses a record at a position another writer (instance, CLI) took first. The whole
@@ -240,13 +241,29 @@ class AuditLog:
             try:
                 records = await self._write([columns for columns, _ in batch])
             except Exception as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(AuditWriteError(f"audit append failed: {exc}"))
+                if len(batch) == 1:
+                    _fail(batch[0][1], exc)
+                else:
+                    await self._one_by_one(batch)
                 continue
             for (_, done), record in zip(batch, records, strict=True):
                 if not done.done():
                     done.set_result(record)
+
+    async def _one_by_one(
+        self, batch: list[tuple[dict[str, str], asyncio.Future[AuditRecord]]]
+    ) -> None:
+        """Each append of a failed batch written on its own, so a record the database refuses
+        fails alone and the others commit. Nothing of the failed INSERT was stored and the head
+        moves only after a commit, so each is chained onto the last one that went in."""
+        for columns, done in batch:
+            try:
+                [record] = await self._write([columns])
+            except Exception as exc:
+                _fail(done, exc)
+                continue
+            if not done.done():
+                done.set_result(record)
 
     async def _write(self, batch: list[dict[str, str]]) -> list[AuditRecord]:
         for _ in range(ATTEMPTS):
@@ -369,3 +386,8 @@ async def export(
 
 class AuditWriteError(Exception):
     """An append could not be committed; the record was not written."""
+
+
+def _fail(done: asyncio.Future[AuditRecord], exc: Exception) -> None:
+    if not done.done():
+        done.set_exception(AuditWriteError(f"audit append failed: {exc}"))

@@ -2,6 +2,7 @@
 
 Every client (Graph, the Bot Connector, Defender, the SOAR webhook, the intel sources) reads
 answers from servers it does not control, so none reads a body whole or trusts it to be JSON.
+The JSON is made storable here (bot/kernel/storable.py), where provider answers enter Vigil.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 from typing import Any
 
 import aiohttp
+
+from bot.kernel.storable import storable_data
 
 
 async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
@@ -24,21 +27,21 @@ async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
 
 
 def json_or_none(raw: bytes) -> Any:
-    """The parsed JSON, or None when the body is empty or not JSON."""
+    """The parsed JSON (storable), or None when the body is empty or not JSON."""
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return storable_data(json.loads(raw))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
 def json_object(text: str) -> dict[str, Any]:
-    """The JSON object in `text`, or {} when it is empty, not JSON or not an object."""
+    """The JSON object in `text` (storable), or {} when it is empty, not JSON or not an object."""
     if not text.strip():
         return {}
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
-    return value if isinstance(value, dict) else {}
+    return storable_data(value) if isinstance(value, dict) else {}

@@ -21,6 +21,8 @@ from typing import Protocol, TypeVar
 
 import aiohttp
 
+from bot.kernel.storable import storable_text
+
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 412, 502, 503, 504})
@@ -192,7 +194,8 @@ class BearerHttp:
             async with self.http.request(
                 method, url, data=data, headers=signed, timeout=self.timeout
             ) as response:
-                text = await response.text()
+                # Storable once here: error reasons quote it into records and the audit.
+                text = storable_text(await response.text())
                 return Answer(response.status, text, response.headers.get("Retry-After"))
 
         return await with_retries(

@@ -17,6 +17,7 @@ from bot.kernel.capability import Capability
 from bot.kernel.pipeline import Pipeline
 from bot.kernel.services import Services
 from bot.kernel.settings import ServiceSettings
+from bot.kernel.storable import Unstorable, storable_data
 from bot.teams.adapter import AuthenticationFailed, VigilAdapter
 from bot.teams.connector import BotConnector
 from bot.teams.dialog_state import StoreStorage
@@ -30,6 +31,24 @@ class BadActivity(ValueError):
     """The body is not a Bot Framework activity; answered with 400."""
 
 
+# Identifiers Vigil stores or keys by: refused rather than changed (bot/kernel/storable.py).
+ACTIVITY_IDS = (
+    "id",
+    "replyToId",
+    "channelId",
+    "serviceUrl",
+    "from.id",
+    "from.aadObjectId",
+    "recipient.id",
+    "conversation.id",
+    "conversation.tenantId",
+    "channelData.tenant.id",
+    "channelData.team.id",
+    "channelData.team.aadGroupId",
+    "channelData.channel.id",
+)
+
+
 @dataclass
 class TeamsEndpoint:
     adapter: VigilAdapter
@@ -39,6 +58,11 @@ class TeamsEndpoint:
         """The validated token and the activity; BadActivity or AuthenticationFailed if not."""
         if not isinstance(body.get("type"), str):
             raise BadActivity("body is not a Bot Framework activity")
+        try:
+            # Text made storable here, once, before anything of the activity is stored.
+            body = storable_data(body, ACTIVITY_IDS)
+        except Unstorable as exc:
+            raise BadActivity(str(exc)) from None
         try:
             activity = Activity().deserialize(body)
         except Exception:

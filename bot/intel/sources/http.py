@@ -12,6 +12,7 @@ import aiohttp
 from bot.intel.sources.base import SourceFailure, SourceRateLimited
 from bot.kernel.http_body import read_capped
 from bot.kernel.retry import parse_retry_after
+from bot.kernel.storable import storable_data
 from bot.secrets.source import (
     CredentialRejected,
     SecretSource,
@@ -125,7 +126,7 @@ class ApiClient:
         if len(raw) > MAX_RESPONSE_BYTES:
             raise SourceFailure("response too large")
         try:
-            body = json.loads(raw.decode("utf-8"))
+            body = storable_data(json.loads(raw.decode("utf-8")))
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise SourceFailure(f"malformed JSON (HTTP {status})") from None
         return ApiAnswer(status, body)
