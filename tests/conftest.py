@@ -56,6 +56,20 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def own_local_state(
+    hermetic: None, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test gets its own empty folder and config file: what one test's `vigil serve --local`
+    writes beside them (.vigil/secrets, ./vigil.db) is never seen by the next."""
+    home = tmp_path_factory.mktemp("local")
+    (home / "work").mkdir()
+    config = home / "vigil.toml"
+    config.write_text("# the test suite's configuration: every default\n", encoding="utf-8")
+    monkeypatch.setenv("VIGIL_CONFIG", str(config))
+    monkeypatch.chdir(home / "work")
+
+
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
     """A PostgreSQL URL whose `schema` parameter names a fresh schema, dropped afterwards."""
