@@ -55,5 +55,7 @@ def test_replay_needs_an_id_or_all_and_a_readable_window(tmp_path, monkeypatch, 
     assert main(["alerts", "replay", "al-1", "--since", "1h"]) == 2
     assert main(["alerts", "replay", "--all", "--since", "soon"]) == 2
     assert "--since" in capsys.readouterr().err
-    assert main(["alerts", "replay", "--all"]) == 0
+    assert main(["alerts", "replay", "--all"]) == 2  # no database there: refused, none made
+    assert "no Vigil database" in capsys.readouterr().err
+    assert main(["--create", "alerts", "replay", "--all"]) == 0
     assert "0 dead letter(s)" in capsys.readouterr().out
