@@ -71,8 +71,10 @@ def _flush(literal: list[str], parts: list[str | Expression]) -> None:
 
 
 def _expression_end(text: str, pos: int) -> int:
-    # The lexer's TEMPLATE token: quoted strings may hold braces; no braces, newlines or backticks.
+    # The lexer's TEMPLATE token: quoted strings may hold braces, object literals nest `{…}`;
+    # no newlines or backticks.
     start = pos
+    depth = 0
     while pos < len(text):
         char = text[pos]
         if char in "'\"":
@@ -80,11 +82,17 @@ def _expression_end(text: str, pos: int) -> int:
             while close < len(text) and text[close] != char:
                 close += 2 if text[close] == "\\" else 1
             pos = close + 1
+        elif char == "{":
+            depth += 1
+            pos += 1
+        elif char == "}" and depth:
+            depth -= 1
+            pos += 1
         elif char == "}":
             if pos == start:
                 raise ValueError(f"empty expression in {text!r}")
             return pos
-        elif char in "{\r\n`":
+        elif char in "\r\n`":
             raise ValueError(f"unsupported character {char!r} in an expression of {text!r}")
         else:
             pos += 1
