@@ -33,7 +33,7 @@ _TOKEN = re.compile(
     (?P<ws>[ \t\ufeff\u00a0\r\n]+)
   | (?P<number>\d+(?:\.\d+)?)
   | (?P<string>'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")
-  | (?P<ident>(?:@@|[a-zA-Z_#@$%])[a-zA-Z0-9_]*)
+  | (?P<ident>(?:@@|[a-zA-Z_#@$]|%(?=[a-zA-Z0-9_]))[a-zA-Z0-9_]*)
   | (?P<op>=>|==|!=|<>|<=|>=|&&|\|\||\?\?|[-+!<>().,*/%^&?:\[\]{}])
     """,
     re.VERBOSE,
@@ -63,7 +63,7 @@ _LEVELS: tuple[tuple[str, ...], ...] = (
     ("&&",),
     ("<", "<=", ">", ">="),
     ("&",),
-    ("==", "!=", "<>"),
+    ("==", "!="),  # `<>` lexes, but the JS engine has no function for it: refused at load
     ("+", "-"),
     ("*", "/", "%"),
 )
@@ -78,13 +78,12 @@ _OPERATOR_FUNCTIONS = {
     "&": "concat",
     "==": "equals",
     "!=": "!=",
-    "<>": "!=",
     "+": "add",
     "-": "sub",
     "*": "mul",
     "/": "div",
     "%": "mod",
-    "^": "power",
+    "^": "^",
     "!": "not",
 }
 _LITERALS = {"true": True, "false": False, "null": None, "undefined": UNDEFINED}
@@ -138,7 +137,7 @@ class _Parser:
         if self.tokens[self.pos][0] == "op" and self.peek() == "^":
             self.take()
             exponent = self.power()  # right-associative: 2^3^2 is 2^9
-            return self.call("power", [base, exponent], f"{base.source} ^ {exponent.source}")
+            return self.call("^", [base, exponent], f"{base.source} ^ {exponent.source}")
         return base
 
     def unary(self) -> Node:
@@ -189,7 +188,9 @@ class _Parser:
                 node = _element(node, index)
             elif text == "(":
                 if node.kind != "accessor":
-                    raise ExpressionSyntaxError(f"only a function name can be called: {self.source!r}")
+                    raise ExpressionSyntaxError(
+                        f"only a function name can be called: {self.source!r}"
+                    )
                 self.take()
                 node = self.call(node.source, self.arguments(")"))
             else:
@@ -376,7 +377,9 @@ def _call(function: Function, args: list[Node], source: str) -> Node:
         def run_lazy(scope: Scope, subst: bool) -> Any:
             return impl(args, scope, subst)
 
-        return Node(run_lazy, source, function.returns, "call")
+        node = Node(run_lazy, source, function.returns, "call")
+        node.name, node.args = function.name, args
+        return node
 
     eager: Callable[[list[Any]], Any] = function.run
     runs = [arg.run for arg in args]
@@ -384,23 +387,36 @@ def _call(function: Function, args: list[Node], source: str) -> Node:
     def run(scope: Scope, subst: bool) -> Any:
         return eager([each(scope, subst) for each in runs])
 
-    return Node(run, source, function.returns, "call")
+    node = Node(run, source, function.returns, "call")
+    node.name, node.args = function.name, args
+    return node
 
 
 class Expression:
     """A compiled expression; `evaluate` raises ExpressionError where the JS engine reports one."""
 
-    __slots__ = ("source", "_run")
+    __slots__ = ("source", "_run", "parts")
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._run = _Parser(source).parse().run
+        root = _Parser(source).parse()
+        self._run = root.run
+        # adaptivecards-templating joins the arguments of a top-level concat (or `&`) itself,
+        # as it does the parts of "a ${x} b": each one's text, a failed one as "${…}".
+        self.parts: list[Expression] | None = None
+        if root.kind == "call" and root.name == "concat":
+            self.parts = [_from_node(arg) for arg in root.args]
 
     def evaluate(self, scope: Scope, subst: bool) -> Any:
         return self._run(scope, subst)
 
 
+def _from_node(node: Node) -> Expression:
+    expression = Expression.__new__(Expression)
+    expression.source, expression._run, expression.parts = node.source, node.run, None
+    return expression
+
+
 def supported_functions() -> list[str]:
     """Names of the expression functions the engine implements."""
     return sorted(name for name in FUNCTIONS if name.isidentifier())
-

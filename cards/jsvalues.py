@@ -50,14 +50,27 @@ def _number_to_string(value: float) -> str:
         return "NaN"
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
-    if value.is_integer() and abs(value) < 1e21:
+    if value.is_integer() and abs(value) < MAX_SAFE_INTEGER:
         return str(int(value))
-    text = repr(value)
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    sign = "-" if exponent.startswith("-") else "+"
-    return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+    # Number::toString: the shortest round-trip digits (as repr), placed as ECMAScript says.
+    sign = "-" if value < 0 else ""
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0") or "0"
+    point = (
+        len(whole.lstrip("0")) if whole.strip("0") else -(len(fraction) - len(fraction.lstrip("0")))
+    )
+    point += int(exponent or 0)
+    digits = digits.rstrip("0") or "0"
+    if len(digits) <= point <= 21:
+        return sign + digits + "0" * (point - len(digits))
+    if 0 < point <= 21:
+        return sign + digits[:point] + "." + digits[point:]
+    if -6 < point <= 0:
+        return sign + "0." + "0" * -point + digits
+    exp = point - 1
+    shown = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{sign}{shown}e{'+' if exp >= 0 else '-'}{abs(exp)}"
 
 
 def js_equals(left: Any, right: Any) -> bool:
@@ -101,7 +114,9 @@ def js_string(value: Any) -> str:
     if value is UNDEFINED:
         return "undefined"
     if isinstance(value, list):
-        return ",".join("" if item is None or item is UNDEFINED else js_string(item) for item in value)
+        return ",".join(
+            "" if item is None or item is UNDEFINED else js_string(item) for item in value
+        )
     return js_to_string(value)
 
 
@@ -160,7 +175,9 @@ def js_trim(text: str) -> str:
 
 
 _PARSE_INT = re.compile(f"[{JS_SPACE}]*([+-]?\\d+)")
-_PARSE_FLOAT = re.compile(f"[{JS_SPACE}]*([+-]?(?:Infinity|(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?))")
+_PARSE_FLOAT = re.compile(
+    f"[{JS_SPACE}]*([+-]?(?:Infinity|(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?))"
+)
 
 
 def js_parse_int(text: str) -> int | float:
@@ -185,7 +202,7 @@ def utf16(text: str) -> str:
 
 def from_utf16(units: str) -> str:
     """Code units back to text: surrogate pairs become one character again."""
-    return units.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return units.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def js_sort_key(text: str) -> bytes:

@@ -8,6 +8,7 @@ nulls vanish from arrays and nested arrays are flattened. Data values are never 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -116,14 +117,19 @@ def _compile_string(text: str) -> Node:
     if "${" not in text:
         return lambda scope: text
     parts = split_interpolated(text)
-    if len(parts) == 1 and isinstance(parts[0], Expression):
+    if len(parts) == 1 and isinstance(parts[0], Expression) and parts[0].parts is not None:
+        parts = list(parts[0].parts)
+    elif len(parts) == 1 and isinstance(parts[0], Expression):
         expression = parts[0]
 
         def single(scope: Scope) -> Any:
             try:
-                return expression.evaluate(scope, True)
+                value = expression.evaluate(scope, True)
             except ExpressionError as exc:
                 raise TemplateError(str(exc)) from exc
+            if isinstance(value, float) and not math.isfinite(value):
+                return None  # JSON has no NaN or Infinity; JSON.stringify writes null
+            return value
 
         return single
 

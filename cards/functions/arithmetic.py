@@ -20,7 +20,8 @@ def _nullish(value: Any) -> bool:
 
 def _add(values: list[Any]) -> Any:
     for value in values:
-        if not (_nullish(value) or js_is_number(value) or isinstance(value, str)):
+        # verifyNumberOrStringOrNull: despite its name, null is refused (undefined is not).
+        if not (value is UNDEFINED or js_is_number(value) or isinstance(value, str)):
             raise ExpressionError(f"{value!r} is neither a number nor string")
     result = values[0]
     for value in values[1:]:
@@ -137,7 +138,7 @@ FUNCTIONS = [
     Function("mul", _sequence(lambda a, b: a * b), NUMBER, arity(2, kind=NUMBER)),
     Function("div", _divide_all, NUMBER, arity(2, kind=NUMBER)),
     Function("mod", _mod, NUMBER, arity(2, 2, NUMBER)),
-    Function("power", _power, NUMBER, arity(2, 2, NUMBER)),
+    Function("^", _power, NUMBER, arity(2, 2, NUMBER)),
     Function("exp", _power, NUMBER, arity(2, 2, NUMBER)),
     Function("min", _min, NUMBER, arity(1)),
     Function("max", _max, NUMBER, arity(1)),

@@ -28,6 +28,7 @@ from cards.functions.types import (
 )
 from cards.jsvalues import (
     UNDEFINED,
+    from_utf16,
     js_equals,
     js_is_integer,
     js_is_number,
@@ -37,7 +38,6 @@ from cards.jsvalues import (
     js_truthy,
     js_unique,
     utf16,
-    from_utf16,
 )
 from cards.scope import ExpressionError, Scope, access_property
 
@@ -112,9 +112,7 @@ def _as_list(instance: Any, name: str) -> list:
     raise ExpressionError(f"{instance!r} is not a collection or structure object to run {name}")
 
 
-def _each(
-    nodes: list[Node], scope: Scope, subst: bool, items: list
-) -> list[tuple[Any, Any, bool]]:
+def _each(nodes: list[Node], scope: Scope, subst: bool, items: list) -> list[tuple[Any, Any, bool]]:
     name, body = nodes[1].name, nodes[2]
     results = []
     for item in items:
@@ -140,7 +138,11 @@ def _foreach(nodes: list[Node], scope: Scope, subst: bool) -> list:
 def _where(nodes: list[Node], scope: Scope, subst: bool) -> Any:
     instance = nodes[0].run(scope, subst)
     items = _as_list(instance, "Where")
-    kept = [item for item, value, failed in _each(nodes, scope, subst, items) if not failed and logic_true(value)]
+    kept = [
+        item
+        for item, value, failed in _each(nodes, scope, subst, items)
+        if not failed and logic_true(value)
+    ]
     if isinstance(instance, list):
         return kept
     return {pair["key"]: pair["value"] for pair in kept}

@@ -219,6 +219,9 @@ FUNCTIONS = [
         arity(1, 1),
     ),
     Function("isArray", lambda v: isinstance(v[0], list), BOOLEAN, arity(1, 1)),
-    Function("isObject", lambda v: isinstance(v[0], dict), BOOLEAN, arity(1, 1)),
+    # typeof value === 'object': arrays and null are objects too.
+    Function(
+        "isObject", lambda v: isinstance(v[0], dict | list) or v[0] is None, BOOLEAN, arity(1, 1)
+    ),
     Function("isBoolean", lambda v: isinstance(v[0], bool), BOOLEAN, arity(1, 1)),
 ]

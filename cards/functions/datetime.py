@@ -155,11 +155,14 @@ def parse_timestamp(text: str) -> dt.datetime:
     if match is None:
         raise ExpressionError(f"{text} is not a valid datetime string.")
     year, month, day, hour, minute, second, fraction, zone = match.groups()
+    if not 1 <= int(day or 1) <= 31:
+        raise ExpressionError(f"{text} is not a valid datetime string.")
     try:
+        # V8 takes any day 1 to 31 and rolls over: 2024-02-30 is 2024-03-01.
         when = dt.datetime(
             int(year),
             int(month or 1),
-            int(day or 1),
+            1,
             int(hour or 0),
             int(minute or 0),
             int(second or 0),
@@ -168,6 +171,7 @@ def parse_timestamp(text: str) -> dt.datetime:
         )
     except ValueError:
         raise ExpressionError(f"{text} is not a valid datetime string.") from None
+    when += dt.timedelta(days=int(day or 1) - 1)
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         hours, minutes = int(zone[1:3]), int(zone[4:6])
@@ -200,7 +204,5 @@ def _translate(pattern: str) -> str:
 
 
 FUNCTIONS = [
-    Function(
-        "formatDateTime", _format_date_time, STRING, order(STRING, optional=(STRING, STRING))
-    ),
+    Function("formatDateTime", _format_date_time, STRING, order(STRING, optional=(STRING, STRING))),
 ]

@@ -51,20 +51,24 @@ def _and(nodes: list[Node], scope: Scope, subst: bool) -> bool:
     return True
 
 
-def _or(nodes: list[Node], scope: Scope, subst: bool) -> bool:
+def _or(nodes: list[Node], scope: Scope, subst: bool) -> Any:
+    # Like AEL: when nothing is true, the answer is the last argument's value (null stays null).
+    result: Any = False
     for node in nodes:
         try:
-            if logic_true(node.run(scope, False)):
-                return True
+            result = node.run(scope, False)
         except ExpressionError:
+            result = UNDEFINED
             continue
-    return False
+        if logic_true(result):
+            return True
+    return result
 
 
 def comparison(
     test: Callable[[list[Any]], bool], verify: Callable[[Any], bool] | None = None
 ) -> Callable[..., bool]:
-    """ComparisonEvaluator: arguments without substitution; any failure answers false."""
+    """ComparisonEvaluator: arguments without substitution; a failed argument answers false."""
 
     def compare(nodes: list[Node], scope: Scope, subst: bool) -> bool:
         values = []
@@ -74,9 +78,9 @@ def comparison(
                 if verify is not None and not verify(value):
                     return False
                 values.append(value)
-            return test(values)
         except ExpressionError:
             return False
+        return test(values)  # an error of the comparison itself stays an error
 
     return compare
 
@@ -143,7 +147,9 @@ FUNCTIONS = [
         arity(2, 2),
         True,
     ),
-    Function("less", comparison(_ordered(lambda a, b: a < b), _not_null), BOOLEAN, arity(2, 2), True),
+    Function(
+        "less", comparison(_ordered(lambda a, b: a < b), _not_null), BOOLEAN, arity(2, 2), True
+    ),
     Function(
         "lessOrEquals",
         comparison(_ordered(lambda a, b: a <= b), _not_null),

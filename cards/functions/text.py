@@ -11,7 +11,17 @@ import uuid
 from typing import Any
 
 from cards.functions.regex import js_replace, literal_pattern, translate_literal_pattern
-from cards.functions.types import ARRAY, BOOLEAN, NUMBER, OBJECT, STRING, Function, Node, arity, order
+from cards.functions.types import (
+    ARRAY,
+    BOOLEAN,
+    NUMBER,
+    OBJECT,
+    STRING,
+    Function,
+    Node,
+    arity,
+    order,
+)
 from cards.jsvalues import (
     JS_SPACE,
     UNDEFINED,
@@ -54,7 +64,9 @@ def _replace_ignore_case(values: list[Any]) -> str:
     if not pattern:
         raise ExpressionError(f"{pattern!r} should be a string with length at least 1")
     # new RegExp(pattern, 'gi'): the pattern is a literal checked at load (cards.functions.regex).
-    return js_replace(translate_literal_pattern(pattern, ignore_case=True, ael_flags=False), text, new)
+    return js_replace(
+        translate_literal_pattern(pattern, ignore_case=True, ael_flags=False), text, new
+    )
 
 
 def _split(values: list[Any]) -> list[str]:
@@ -207,7 +219,9 @@ def _reverse(values: list[Any]) -> Any:
 FUNCTIONS = [
     Function("length", _length, NUMBER, arity(1, 1, STRING)),
     Function("replace", _replace, STRING, arity(3, 3, STRING)),
-    Function("replaceIgnoreCase", _replace_ignore_case, STRING, literal_pattern(3, ael_flags=False)),
+    Function(
+        "replaceIgnoreCase", _replace_ignore_case, STRING, literal_pattern(3, ael_flags=False)
+    ),
     Function("split", _split, ARRAY, arity(1, 2, STRING)),
     Function("substring", _substring, STRING, order(STRING, NUMBER, optional=(NUMBER,)), True),
     Function("toLower", _case("lower"), STRING, arity(1, 2, STRING)),
@@ -220,7 +234,9 @@ FUNCTIONS = [
     Function("concat", _concat, STRING | ARRAY, arity(1)),
     Function("newGuid", _new_guid, STRING, arity(0, 0)),
     Function("indexOf", _index_of, NUMBER, order(STRING | ARRAY, OBJECT)),
-    Function("lastIndexOf", lambda v: _index_of(v, last=True), NUMBER, order(STRING | ARRAY, OBJECT)),
+    Function(
+        "lastIndexOf", lambda v: _index_of(v, last=True), NUMBER, order(STRING | ARRAY, OBJECT)
+    ),
     Function("sentenceCase", _sentence_case, STRING, arity(1, 2, STRING)),
     Function("titleCase", _title_case, STRING, arity(1, 2, STRING)),
     Function("reverse", _reverse, STRING | ARRAY, order(STRING | ARRAY)),

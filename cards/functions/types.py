@@ -18,7 +18,18 @@ MANY = 1 << 30
 class Node:
     """One parsed expression: `run(scope, subst)` evaluates it; the rest describes it."""
 
-    __slots__ = ("run", "source", "rtype", "kind", "value", "name", "parent", "instance", "index")
+    __slots__ = (
+        "run",
+        "source",
+        "rtype",
+        "kind",
+        "value",
+        "name",
+        "parent",
+        "instance",
+        "index",
+        "args",
+    )
 
     def __init__(self, run: Callable[..., Any], source: str, rtype: int, kind: str) -> None:
         self.run = run
@@ -30,6 +41,7 @@ class Node:
         self.parent: Node | None = None
         self.instance: Node | None = None
         self.index: Node | None = None
+        self.args: list[Node] = []  # a call's arguments
 
 
 Validator = Callable[[str, list[Node]], None]
