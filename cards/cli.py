@@ -46,7 +46,9 @@ def list_templates(args: argparse.Namespace) -> int:
     if not _install(args):
         return 2
     for name in catalog.names():
-        origin = f"  (override, data of {catalog.contract(name)})" if catalog.is_override(name) else ""
+        origin = (
+            f"  (override, data of {catalog.contract(name)})" if catalog.is_override(name) else ""
+        )
         print(name + origin)
     return 0
 

@@ -97,7 +97,11 @@ def _prepared_cases(name: str) -> list[tuple[str, dict]]:
             "colour is not a property of TextBlock",
         ),
         (
-            {"alert.json": with_body({"type": "TextBlock", "text": "${replace(title, '\\\\', '')}"})},
+            {
+                "alert.json": with_body(
+                    {"type": "TextBlock", "text": "${replace(title, '\\\\', '')}"}
+                )
+            },
             "shows data as markup",
         ),
         (
