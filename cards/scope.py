@@ -39,13 +39,15 @@ class Scope:
 
     def read(self, parts: list[str]) -> Any:
         """The value at a path already split into parts (`a.b[0]` is `a`, `b`, `0`)."""
+        first = parts[0]
+        if not self.frames and first[0] != "$":
+            return walk(self.root if self.data is UNDEFINED else self.data, parts)
         for name, item in reversed(self.frames):
             # StackedMemory: the first memory that has a value for the whole path wins.
             if parts[0].lower() == name.lower():
                 value = walk(item, parts[1:])
                 if value is not UNDEFINED:
                     return value
-        first = parts[0]
         if not first.startswith("$"):
             return walk(self.current(), parts)
         low = first.lower()
@@ -79,8 +81,11 @@ def split_path(path: str) -> list[str]:
 def walk(value: Any, parts: list[str]) -> Any:
     """Follow the parts from value; undefined as soon as a step fails."""
     for part in parts:
-        match = _INT_PREFIX.match(part)
-        if match is not None and isinstance(value, list):
+        if isinstance(value, dict):  # the common case first: a property of an object
+            value = _property(value, part)
+            continue
+        match = _INT_PREFIX.match(part) if isinstance(value, list) else None
+        if match is not None:
             index = int(match.group())
             if not 0 <= index < len(value):
                 return UNDEFINED
@@ -90,15 +95,20 @@ def walk(value: Any, parts: list[str]) -> Any:
     return value
 
 
+def _property(instance: dict, key: str) -> Any:
+    # Object.keys(o).find(k => k.toLowerCase() === key.toLowerCase()): the first match wins.
+    low = key.lower()
+    for candidate in instance:
+        if candidate.lower() == low:
+            return instance[candidate]
+    return UNDEFINED
+
+
 def access_property(instance: Any, key: str) -> Any:
     """AEL's accessProperty: the first key equal ignoring case; undefined for falsy instances."""
-    if not js_truthy(instance):
-        return UNDEFINED
     if isinstance(instance, dict):
-        low = key.lower()
-        for candidate in instance:
-            if candidate.lower() == low:
-                return instance[candidate]
+        return _property(instance, key)
+    if not js_truthy(instance):
         return UNDEFINED
     if isinstance(instance, list | str) and key.isdigit() and str(int(key)) == key:
         # Object.keys of an array or string are its indexes.

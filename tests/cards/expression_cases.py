@@ -357,6 +357,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("join(createArray('x', 'y'), ', ', ' and ')", {}),
     ("join(createArray(1, nothing, 'z'), '-', '+')", {}),
     ("join(nested, ';')", {}),
+    ("join(createArray('a', 'b', nothing), ', ', ' and ')", {}),
+    ("concat(createArray(1), createArray(2, 3))", {}),
     ("join(s, ',')", {}),
     ("count(items)", {}),
     ("count(s)", {}),
