@@ -25,6 +25,7 @@ from bot.audit.trail import AUDIT_KEY_SECRET, AuditTrail
 from bot.capabilities import CAPABILITIES
 from bot.config_report import configuration_problems
 from bot.entra.tokens import bot_connector_tokens
+from bot.kernel.card_templates import install_from_config
 from bot.kernel.commands import CommandRegistry, CommandSet
 from bot.kernel.config import ConfigError, RawConfig, Setting, parse_bool
 from bot.kernel.hooks import Hooks
@@ -152,6 +153,7 @@ def build_services(
     """The ports handlers get: config, store, HTTP, secrets, redaction, the audit trail and the
     capabilities' event subscriptions (those they declare, unless `hooks` is given)."""
     settings = ServiceSettings.load(raw)
+    install_from_config(raw)  # override card templates: checked here, refused with the reason
     known = [settings.app_password] if settings.app_password else []
     redactor = Redactor.from_config(raw, secrets=known)
     roles = roles or RoleMap.load(raw)

@@ -19,6 +19,7 @@ KERNEL_SETTINGS_MODULES: tuple[str, ...] = (
     "bot.secrets.local",
     "bot.secrets.keyvault",
     "bot.kernel.redaction",
+    "bot.kernel.card_templates",
     "bot.app",
 )
 
@@ -96,10 +97,11 @@ def _database(raw: RawConfig) -> str:
 def _cross_checks(raw: RawConfig) -> list[str]:
     """Rules that span several keys (no app id on a public address, say)."""
     from bot.capabilities import CAPABILITIES
+    from bot.kernel.card_templates import load_overrides
     from bot.kernel.rbac import RoleMap
     from bot.kernel.settings import ServiceSettings
 
-    checks = [ServiceSettings.load, RoleMap.load]
+    checks = [ServiceSettings.load, RoleMap.load, load_overrides]
     checks += [check for capability in CAPABILITIES for check in capability.config_checks]
     problems = []
     for load in checks:

@@ -1,8 +1,14 @@
-"""The card templates and sample data shipped in this package, loaded and compiled once."""
+"""The card templates: those shipped in this package, and the overrides an admin installed.
+
+An override (cards.overrides, `VIGIL_CARDS_DIR`) either replaces a shipped template under its
+own name or adds a template with a shipped template's data contract (its sample).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,19 +31,66 @@ LIST_CAPS: dict[str, dict[str, int]] = {
 }
 
 
-def names() -> list[str]:
-    """Template names, sorted."""
+@dataclass(frozen=True)
+class Installed:
+    """Templates from outside the package: name -> (template JSON, data contract name)."""
+
+    templates: Mapping[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
+    origin: str = ""
+
+
+_installed = Installed()
+
+
+def install(overrides: Installed) -> None:
+    """Use these override templates from now on (checked by cards.overrides beforehand)."""
+    global _installed
+    _installed = overrides
+    compiled.cache_clear()
+
+
+def installed() -> Installed:
+    return _installed
+
+
+def shipped_names() -> list[str]:
+    """The templates this package ships, sorted."""
     return sorted(_files(TEMPLATES_DIR, ".json"))
 
 
+def names() -> list[str]:
+    """Template names (shipped and added by overrides), sorted."""
+    return sorted(set(shipped_names()) | set(_installed.templates))
+
+
+def contract(name: str) -> str:
+    """The shipped template whose sample is this template's data contract."""
+    if name in _installed.templates:
+        return _installed.templates[name][1]
+    _path(TEMPLATES_DIR, name, ".json")  # a KeyError naming the known ones
+    return name
+
+
+def is_override(name: str) -> bool:
+    return name in _installed.templates
+
+
 def template_source(name: str) -> dict[str, Any]:
-    """The template JSON as written (for the official engine and for tools)."""
+    """The template JSON in use (an override when one is installed), for tools and node."""
+    if name in _installed.templates:
+        return _installed.templates[name][0]
+    return shipped_source(name)
+
+
+def shipped_source(name: str) -> dict[str, Any]:
+    """The template JSON as shipped."""
     return json.loads(_path(TEMPLATES_DIR, name, ".json").read_text(encoding="utf-8"))
 
 
 def sample(name: str) -> dict[str, Any]:
-    """The sample data of a template: the contract of its data shape."""
-    return json.loads(_path(SAMPLES_DIR, name, ".data.json").read_text(encoding="utf-8"))
+    """The sample data of a template's contract: the shape its data takes."""
+    shipped = contract(name)
+    return json.loads(_path(SAMPLES_DIR, shipped, ".data.json").read_text(encoding="utf-8"))
 
 
 @cache
@@ -46,15 +99,23 @@ def compiled(name: str) -> Template:
     return Template(template_source(name))
 
 
-@cache
 def shape(name: str) -> dict[str, Any]:
-    """The sample, cached: render() conforms data to it on every call."""
-    return sample(name)
+    """The contract's sample, cached: render() conforms data to it on every call."""
+    return _shape(contract(name))
+
+
+@cache
+def _shape(shipped: str) -> dict[str, Any]:
+    return sample(shipped)
+
+
+def list_caps(name: str) -> dict[str, int]:
+    return LIST_CAPS.get(contract(name), {})
 
 
 def group(name: str) -> str:
-    """The capability a template belongs to (its folder)."""
-    return _path(TEMPLATES_DIR, name, ".json").parent.name
+    """The capability a template belongs to (its contract's folder)."""
+    return _path(TEMPLATES_DIR, contract(name), ".json").parent.name
 
 
 def _path(folder: Path, name: str, suffix: str) -> Path:

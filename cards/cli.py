@@ -1,4 +1,8 @@
-"""`vigil card list` and `vigil card render NAME --data FILE`: preview and diff cards."""
+"""`vigil card list` and `vigil card render NAME --data FILE`: preview and diff cards.
+
+Both use the override templates of `VIGIL_CARDS_DIR` (`[cards] dir`), checked as `vigil serve`
+checks them, so `vigil card render alert --data alert.json` previews an admin's own card.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import json
 import sys
 from typing import Any
 
+from bot.kernel.card_templates import install_from_config
+from bot.kernel.config import ConfigError, RawConfig
 from cards import catalog
 from cards.render import render
 
@@ -27,13 +33,29 @@ def register(subparsers: Any) -> None:
     rendering.set_defaults(func=render_template)
 
 
+def _install(args: argparse.Namespace) -> bool:
+    try:
+        install_from_config(RawConfig.load(getattr(args, "config", None)))
+    except ConfigError as exc:
+        print(f"✗ {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def list_templates(args: argparse.Namespace) -> int:
+    if not _install(args):
+        return 2
     for name in catalog.names():
-        print(name)
+        origin = (
+            f"  (override, data of {catalog.contract(name)})" if catalog.is_override(name) else ""
+        )
+        print(name + origin)
     return 0
 
 
 def render_template(args: argparse.Namespace) -> int:
+    if not _install(args):
+        return 2
     if args.name not in catalog.names():
         print(f"unknown template {args.name!r}; try `vigil card list`", file=sys.stderr)
         return 2

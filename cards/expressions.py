@@ -1,8 +1,11 @@
-"""Adaptive Expressions: the subset the card templates use, compiled once into Python closures.
+"""Adaptive Expressions, parsed once into a tree of Python closures.
 
-Semantics follow the official `adaptive-expressions` 4.x package as driven by
-`adaptivecards-templating` 2.3.1: case-insensitive property lookup, `${path}` null substitution,
-and the error-swallowing rules of `if`, `not`, `and`, `or` and the comparisons.
+The grammar, operator precedence and evaluation rules are those of the official
+`adaptive-expressions` 4.23.3 package as `adaptivecards-templating` 2.3.1 drives it: member
+access and indexing (`a.b[0].c`, `$root.items[1]`, `a['key']`), array and object literals,
+lambdas (`foreach(items, x => x.name)`), `${path}` null substitution, and the functions of
+cards.functions. Every function name, arity and literal argument type is checked when the
+template is loaded; an unsupported function is refused there, by name, never at render time.
 """
 
 from __future__ import annotations
@@ -11,71 +14,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from cards.jsvalues import UNDEFINED, js_equals, js_is_number, js_to_string
+from cards.functions import FUNCTIONS, Function
+from cards.functions.types import BOOLEAN, NUMBER, OBJECT, STRING, Node
+from cards.jsvalues import UNDEFINED, js_number, js_parse_int, js_string
+from cards.scope import ExpressionError, Scope, access_index, access_property, split_path, walk
 
-# Evaluates a compiled expression against a scope; `subst` enables `${path}` null substitution.
-Evaluator = Callable[["Scope", bool], Any]
-
-
-class ExpressionError(Exception):
-    """An expression failed to evaluate (the JS engine reports an error for the same input)."""
+__all__ = ["Expression", "ExpressionError", "ExpressionSyntaxError", "Scope", "supported_functions"]
 
 
 class ExpressionSyntaxError(ValueError):
-    """A template expression uses syntax or a function outside the supported subset."""
-
-
-class Scope:
-    """What an expression reads: `$root`, `$data` and `$index`, like the JS TemplateObjectMemory."""
-
-    __slots__ = ("root", "data", "index")
-
-    def __init__(self, root: Any, data: Any = UNDEFINED, index: Any = UNDEFINED) -> None:
-        self.root = root
-        self.data = data
-        self.index = index
-
-    def get(self, first: str) -> Any:
-        """Value of a path's first segment; names without `$` live under `$data`."""
-        low = first.lower()
-        if low == "$root":
-            return self.root
-        if low == "$data":
-            return self.current()
-        if low == "$index":
-            return self.index
-        if first.startswith("$"):
-            return UNDEFINED
-        return lookup(self.current(), first)
-
-    def current(self) -> Any:
-        return self.root if self.data is UNDEFINED else self.data
-
-
-_INT_PREFIX = re.compile(r"\s*[+-]?\d+")
-
-
-def lookup(instance: Any, key: str) -> Any:
-    """One path segment, like SimpleObjectMemory: list index or case-insensitive property."""
-    if isinstance(instance, list):
-        match = _INT_PREFIX.match(key)
-        if match is not None:
-            index = int(match.group())
-            return instance[index] if 0 <= index < len(instance) else UNDEFINED
-        return UNDEFINED
-    if isinstance(instance, dict):
-        found = _first_ci_key(instance, key)
-        return UNDEFINED if found is None else instance[found]
-    return UNDEFINED
-
-
-def _first_ci_key(instance: dict, key: str) -> str | None:
-    # JS uses Object.keys(o).find(k => k.toLowerCase() === key.toLowerCase()): first match wins.
-    low = key.lower()
-    for candidate in instance:
-        if candidate.lower() == low:
-            return candidate
-    return None
+    """A template expression is malformed, or uses a function the engine does not support."""
 
 
 # ---------------------------------------------------------------- tokens
@@ -84,9 +32,9 @@ _TOKEN = re.compile(
     r"""
     (?P<ws>[ \t\ufeff\u00a0\r\n]+)
   | (?P<number>\d+(?:\.\d+)?)
-  | (?P<string>'(?:\\['\\]|[^'])*?'|"(?:\\["\\]|[^"])*?")
-  | (?P<ident>(?:@@|[a-zA-Z_#@$%])[a-zA-Z0-9_]*)
-  | (?P<op>==|!=|<>|<=|>=|&&|\|\||[-+!<>().,])
+  | (?P<string>'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")
+  | (?P<ident>(?:@@|[a-zA-Z_#@$]|%(?=[a-zA-Z0-9_]))[a-zA-Z0-9_]*)
+  | (?P<op>=>|==|!=|<>|<=|>=|&&|\|\||\?\?|[-+!<>().,*/%^&?:\[\]{}])
     """,
     re.VERBOSE,
 )
@@ -107,27 +55,38 @@ def _tokenize(source: str) -> list[tuple[str, str]]:
     return tokens
 
 
-# ---------------------------------------------------------------- parser
-
-# Binary operators by precedence level, loosest first, as in ExpressionAntlrParser.g4.
+# Binary operators by precedence, loosest first, as in ExpressionAntlrParser.g4 (the JS engine
+# reads `1 < 2 == true` as `1 < (2 == true)` and `1 + 2 & 3 == 3` as `(1 + 2) & (3 == 3)`).
 _LEVELS: tuple[tuple[str, ...], ...] = (
+    ("??",),
     ("||",),
     ("&&",),
     ("<", "<=", ">", ">="),
-    ("==", "!=", "<>"),
+    ("&",),
+    ("==", "!="),  # `<>` lexes, but the JS engine has no function for it: refused at load
     ("+", "-"),
+    ("*", "/", "%"),
 )
-
-
-class _Node:
-    """A parsed expression: an evaluator plus the null-substitution path when it is an accessor."""
-
-    __slots__ = ("run", "path", "source")
-
-    def __init__(self, run: Evaluator, source: str, path: str | None = None) -> None:
-        self.run = run
-        self.source = source
-        self.path = path
+_OPERATOR_FUNCTIONS = {
+    "??": "coalesce",
+    "||": "or",
+    "&&": "and",
+    "<": "less",
+    "<=": "lessOrEquals",
+    ">": "greater",
+    ">=": "greaterOrEquals",
+    "&": "concat",
+    "==": "equals",
+    "!=": "!=",
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "div",
+    "%": "mod",
+    "^": "^",
+    "!": "not",
+}
+_LITERALS = {"true": True, "false": False, "null": None, "undefined": UNDEFINED}
 
 
 class _Parser:
@@ -136,95 +95,154 @@ class _Parser:
         self.tokens = _tokenize(source)
         self.pos = 0
 
-    def parse(self) -> _Node:
-        node = self.binary(0)
-        if self.peek()[0] != "end":
-            raise ExpressionSyntaxError(f"unexpected {self.peek()[1]!r} in {self.source!r}")
+    def parse(self) -> Node:
+        node = self.expression()
+        if self.peek() != "end":
+            raise ExpressionSyntaxError(f"unexpected {self.peek()!r} in {self.source!r}")
         return node
 
-    def peek(self) -> tuple[str, str]:
-        return self.tokens[self.pos]
+    def peek(self) -> str:
+        kind, text = self.tokens[self.pos]
+        return "end" if kind == "end" else text
 
     def take(self, text: str | None = None) -> tuple[str, str]:
         token = self.tokens[self.pos]
-        if text is not None and token[1] != text:
+        if text is not None and (token[1] != text or token[0] in ("string", "end")):
             raise ExpressionSyntaxError(f"expected {text!r}, got {token[1]!r} in {self.source!r}")
         self.pos += 1
         return token
 
-    def binary(self, level: int) -> _Node:
+    def expression(self) -> Node:
+        condition = self.binary(0)
+        if self.peek() != "?":
+            return condition
+        self.take("?")
+        yes = self.expression()
+        self.take(":")
+        no = self.expression()
+        return self.call("if", [condition, yes, no])
+
+    def binary(self, level: int) -> Node:
         if level == len(_LEVELS):
-            return self.unary()
+            return self.power()
         left = self.binary(level + 1)
-        while self.peek()[0] == "op" and self.peek()[1] in _LEVELS[level]:
+        while self.tokens[self.pos][0] == "op" and self.peek() in _LEVELS[level]:
             op = self.take()[1]
             right = self.binary(level + 1)
-            left = _call(_OPERATORS[op], [left, right], f"{left.source} {op} {right.source}")
+            left = self.call(_OPERATOR_FUNCTIONS[op], [left, right], f"{left.source} {op} {right}")
         return left
 
-    def unary(self) -> _Node:
-        kind, text = self.peek()
+    def power(self) -> Node:
+        base = self.unary()
+        if self.tokens[self.pos][0] == "op" and self.peek() == "^":
+            self.take()
+            exponent = self.power()  # right-associative: 2^3^2 is 2^9
+            return self.call("^", [base, exponent], f"{base.source} ^ {exponent.source}")
+        return base
+
+    def unary(self) -> Node:
+        kind, text = self.tokens[self.pos]
         if kind == "op" and text in ("!", "-", "+"):
             self.take()
             operand = self.unary()
             if text == "!":
-                return _call(_FUNCTIONS["not"], [operand], f"!{operand.source}")
+                return self.call("not", [operand], f"!{operand.source}")
             zero = _constant(0)
-            return _call(_OPERATORS[text], [zero, operand], f"{text}{operand.source}")
-        return self.primary()
+            name = "add" if text == "+" else "sub"
+            return self.call(name, [zero, operand], f"{text}{operand.source}")
+        return self.postfix(self.primary())
 
-    def primary(self) -> _Node:
+    def primary(self) -> Node:
         kind, text = self.take()
         if kind == "number":
-            node = _constant(float(text) if "." in text else int(text))
-        elif kind == "string":
-            node = _constant(_unquote(text))
-        elif kind == "op" and text == "(":
-            node = self.binary(0)
+            return _constant(js_number(float(text)) if "." in text else js_number(int(text)))
+        if kind == "string":
+            return _constant(_unquote(text))
+        if kind == "op" and text == "(":
+            node = self.expression()
             self.take(")")
-        elif kind == "ident":
-            node = self.identifier(text)
-        else:
-            raise ExpressionSyntaxError(f"unexpected {text!r} in {self.source!r}")
-        return self.postfix(node)
+            return node
+        if kind == "op" and text == "[":
+            return self.call("createArray", self.arguments("]"), f"[{text}]")
+        if kind == "op" and text == "{":
+            return self.object_literal()
+        if kind == "ident":
+            if text in _LITERALS and self.peek() != "(":
+                return _constant(_LITERALS[text])
+            return _accessor(text, None)
+        raise ExpressionSyntaxError(f"unexpected {text or 'end'!r} in {self.source!r}")
 
-    def identifier(self, name: str) -> _Node:
-        if self.peek()[1] == "(":
-            self.take("(")
-            args: list[_Node] = []
-            if self.peek()[1] != ")":
-                args.append(self.binary(0))
-                while self.peek()[1] == ",":
-                    self.take(",")
-                    args.append(self.binary(0))
-            self.take(")")
-            function = _FUNCTIONS.get(name)
-            if function is None:
-                raise ExpressionSyntaxError(f"function {name!r} is not supported ({self.source!r})")
-            sources = ", ".join(arg.source for arg in args)
-            return _call(function, args, f"{name}({sources})")
-        literals = {"true": True, "false": False, "null": None, "undefined": UNDEFINED}
-        if name in literals:
-            return _constant(literals[name])
-        return _accessor(name)
-
-    def postfix(self, node: _Node) -> _Node:
+    def postfix(self, node: Node) -> Node:
         while True:
-            text = self.peek()[1]
+            text = self.peek()
             if text == ".":
                 self.take()
                 kind, name = self.take()
                 if kind != "ident":
                     raise ExpressionSyntaxError(f"expected a name after '.' in {self.source!r}")
-                node = _member(node, name)
+                node = _accessor(name, node)
+            elif text == "[":
+                self.take()
+                index = self.expression()
+                self.take("]")
+                node = _element(node, index)
+            elif text == "(":
+                if node.kind != "accessor":
+                    raise ExpressionSyntaxError(
+                        f"only a function name can be called: {self.source!r}"
+                    )
+                self.take()
+                node = self.call(node.source, self.arguments(")"))
             else:
                 return node
+
+    def arguments(self, close: str) -> list[Node]:
+        args: list[Node] = []
+        while self.peek() != close:
+            kind, text = self.tokens[self.pos]
+            if kind == "ident" and self.tokens[self.pos + 1][1] == "=>":
+                self.pos += 2  # a lambda `x => body` is two arguments: x and body
+                args.append(_accessor(text, None))
+            args.append(self.expression())
+            if self.peek() != close:
+                self.take(",")
+        self.take(close)
+        return args
+
+    def object_literal(self) -> Node:
+        pairs: list[tuple[str, Node]] = []
+        while self.peek() != "}":
+            kind, key = self.take()
+            if kind == "string":
+                key = key[1:-1]
+            elif kind != "ident":
+                raise ExpressionSyntaxError(f"expected a property name in {self.source!r}")
+            self.take(":")
+            pairs.append((key, self.expression()))
+            if self.peek() != "}":
+                self.take(",")
+        self.take("}")
+        return _object(pairs)
+
+    def call(self, name: str, args: list[Node], source: str | None = None) -> Node:
+        function = FUNCTIONS.get(name)
+        if function is None:
+            raise ExpressionSyntaxError(
+                f"function {name!r} is not supported by Vigil's card engine ({self.source!r});"
+                " see docs/cards.md for the supported functions"
+            )
+        shown = source or f"{name}({', '.join(arg.source for arg in args)})"
+        try:
+            function.validate(shown, args)
+        except ValueError as exc:
+            raise ExpressionSyntaxError(f"{exc} (in {self.source!r})") from None
+        return _call(function, args, shown)
 
 
 def _unquote(text: str) -> str:
     quote = text[0]
     body = text[1:-1].replace("\\" + quote, quote)
-    # AEL's evalEscape: \\ \n \r \t and \" \' keep their usual meaning.
+    # AEL's evalEscape: \\ \n \r \t keep their usual meaning; other backslashes stay.
     escapes = {"\\\\": "\\", "\\n": "\n", "\\r": "\r", "\\t": "\t"}
     return re.sub(r"\\[\\nrt]", lambda m: escapes[m.group()], body)
 
@@ -232,278 +250,173 @@ def _unquote(text: str) -> str:
 # ---------------------------------------------------------------- node builders
 
 
-def _constant(value: Any) -> _Node:
+def _constant(value: Any) -> Node:
     def run(scope: Scope, subst: bool) -> Any:
         return value
 
+    if isinstance(value, bool):
+        kind = BOOLEAN
+    elif isinstance(value, int | float):
+        kind = NUMBER
+    elif isinstance(value, str):
+        kind = STRING
+    else:
+        kind = OBJECT
     shown = "null" if value is None else repr(value)
-    return _Node(run, shown)
+    node = Node(run, shown, kind, "constant")
+    node.value = value
+    return node
 
 
-def _substituted(value: Any, path: str, subst: bool) -> Any:
-    if value is UNDEFINED and subst:
-        return "${" + path + "}"
-    return value
+def _accessor(name: str, parent: Node | None) -> Node:
+    source = name if parent is None else f"{parent.source}.{name}"
+    node = Node(_never, source, OBJECT, "accessor")
+    node.name, node.parent = name, parent
+    static = _static_path(node)
+    if static is not None:
+        parts = split_path(static)
 
+        def run_static(scope: Scope, subst: bool) -> Any:
+            value = scope.read(parts)
+            return "${" + static + "}" if value is UNDEFINED and subst else value
 
-def _accessor(name: str) -> _Node:
+        node.run = run_static
+        return node
+
     def run(scope: Scope, subst: bool) -> Any:
-        return _substituted(scope.get(name), name, subst)
+        path, left = _accumulate(node, scope, subst)
+        if left is None:
+            value = scope.read(split_path(path))
+        else:
+            base = left.run(scope, subst)
+            value = _walk_base(base, split_path(path))
+        return "${" + path + "}" if value is UNDEFINED and subst else value
 
-    return _Node(run, name, path=name)
+    node.run = run
+    return node
 
 
-def _member(instance: _Node, name: str) -> _Node:
-    if instance.path is not None:
-        path = f"{instance.path}.{name}"
-        segments = _segments(path)
+def _never(scope: Scope, subst: bool) -> Any:
+    raise AssertionError("replaced when the node is built")
 
-        def run_path(scope: Scope, subst: bool) -> Any:
-            value = scope.get(segments[0])
-            for segment in segments[1:]:
-                if value is UNDEFINED:
-                    break
-                value = lookup(value, segment)
-            return _substituted(value, path, subst)
 
-        return _Node(run_path, path, path=path)
+def _static_path(node: Node) -> str | None:
+    """The path of a chain of plain names (`a.b.c`), known when the template is loaded."""
+    names: list[str] = []
+    current: Node | None = node
+    while current is not None:
+        if current.kind != "accessor":
+            return None
+        names.append(current.name)
+        current = current.parent
+    return ".".join(reversed(names))
 
-    # AEL evaluates the left side (which may substitute) and then reads the property.
+
+def _accumulate(node: Node, scope: Scope, subst: bool) -> tuple[str, Node | None]:
+    """FunctionUtils.tryAccumulatePath: names and evaluated indexes into one path string."""
+    path = ""
+    left: Node | None = node
+    while left is not None:
+        if left.kind == "accessor":
+            path = f"{left.name}.{path}"
+            left = left.parent
+        elif left.kind == "element":
+            value = left.index.run(scope, subst)
+            text = js_string(value) if not isinstance(value, dict) else "[object Object]"
+            if js_parse_int(text) == js_parse_int(text):  # isNumber(parseInt(value))
+                path = f"[{text}].{path}"
+            elif isinstance(value, str):
+                path = f"['{value}'].{path}"
+            else:
+                raise ExpressionError(f"{left.index.source} doesn't return an int or string")
+            left = left.instance
+        else:
+            break
+    path = re.sub(r"\.*$", "", path).replace(".[", "[")
+    return path, left
+
+
+def _walk_base(base: Any, parts: list[str]) -> Any:
+    if base is UNDEFINED or not parts:
+        return UNDEFINED
+    return walk(base, parts)
+
+
+def _element(instance: Node, index: Node) -> Node:
     def run(scope: Scope, subst: bool) -> Any:
-        left = instance.run(scope, subst)
-        return _substituted(lookup(left, name) if left else UNDEFINED, name, subst)
+        container = instance.run(scope, subst)
+        key = index.run(scope, False)
+        if isinstance(key, int | float) and not isinstance(key, bool) and float(key).is_integer():
+            return access_index(container, int(key))
+        if isinstance(key, str):
+            return access_property(container, key)
+        raise ExpressionError(f"Could not coerce {index.source} to an int or string.")
 
-    return _Node(run, f"{instance.source}.{name}")
+    node = Node(run, f"{instance.source}[{index.source}]", OBJECT, "element")
+    node.instance, node.index = instance, index
+    return node
 
 
-def _segments(path: str) -> list[str]:
-    return path.split(".")
+def _object(pairs: list[tuple[str, Node]]) -> Node:
+    def run(scope: Scope, subst: bool) -> dict:
+        result = {}
+        for key, value in pairs:
+            item = value.run(scope, subst)
+            if item is not UNDEFINED:
+                result[key] = item
+        return result
+
+    shown = ", ".join(f"{key}: {value.source}" for key, value in pairs)
+    return Node(run, "{" + shown + "}", OBJECT, "object")
 
 
-def _call(function: Callable[..., Any], args: list[_Node], source: str) -> _Node:
-    runs = [arg.run for arg in args]
-    if getattr(function, "lazy", False):
+def _call(function: Function, args: list[Node], source: str) -> Node:
+    if function.lazy:
+        impl = function.run
 
         def run_lazy(scope: Scope, subst: bool) -> Any:
-            return function(runs, scope, subst)
+            return impl(args, scope, subst)
 
-        return _Node(run_lazy, source)
+        node = Node(run_lazy, source, function.returns, "call")
+        node.name, node.args = function.name, args
+        return node
+
+    eager: Callable[[list[Any]], Any] = function.run
+    runs = [arg.run for arg in args]
 
     def run(scope: Scope, subst: bool) -> Any:
-        return function(*[arg(scope, subst) for arg in runs])
+        return eager([each(scope, subst) for each in runs])
 
-    return _Node(run, source)
-
-
-# ---------------------------------------------------------------- functions
-
-
-def _lazy(function: Callable[..., Any]) -> Callable[..., Any]:
-    function.lazy = True  # type: ignore[attr-defined]
-    return function
-
-
-def _logic_true(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return value is not None and value is not UNDEFINED
-
-
-@_lazy
-def _if(runs: list[Evaluator], scope: Scope, subst: bool) -> Any:
-    try:
-        condition = _logic_true(runs[0](scope, False))
-    except ExpressionError:
-        condition = False
-    return runs[1](scope, subst) if condition else runs[2](scope, subst)
-
-
-@_lazy
-def _not(runs: list[Evaluator], scope: Scope, subst: bool) -> bool:
-    try:
-        return not _logic_true(runs[0](scope, False))
-    except ExpressionError:
-        return True
-
-
-@_lazy
-def _and(runs: list[Evaluator], scope: Scope, subst: bool) -> bool:
-    for run in runs:
-        try:
-            if not _logic_true(run(scope, False)):
-                return False
-        except ExpressionError:
-            return False
-    return True
-
-
-@_lazy
-def _or(runs: list[Evaluator], scope: Scope, subst: bool) -> bool:
-    for run in runs:
-        try:
-            if _logic_true(run(scope, False)):
-                return True
-        except ExpressionError:
-            continue
-    return False
-
-
-def _comparison(test: Callable[[Any, Any], bool], not_null: bool = False) -> Callable[..., Any]:
-    @_lazy
-    def compare(runs: list[Evaluator], scope: Scope, subst: bool) -> bool:
-        try:
-            left, right = runs[0](scope, False), runs[1](scope, False)
-        except ExpressionError:
-            return False
-        if not_null and (_nullish(left) or _nullish(right)):
-            return False
-        try:
-            return test(left, right)
-        except ExpressionError:
-            return False
-
-    return compare
-
-
-def _nullish(value: Any) -> bool:
-    return value is None or value is UNDEFINED
-
-
-def _ordered(test: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
-    def ordered(left: Any, right: Any) -> bool:
-        if (js_is_number(left) and js_is_number(right)) or (
-            isinstance(left, str) and isinstance(right, str)
-        ):
-            return test(left, right)
-        raise ExpressionError("operands must be comparable")
-
-    return ordered
-
-
-def _add(*args: Any) -> Any:
-    for arg in args:
-        if not (_nullish(arg) or js_is_number(arg) or isinstance(arg, str)):
-            raise ExpressionError(f"{arg!r} is neither a number nor string")
-    result = args[0]
-    for arg in args[1:]:
-        if (_nullish(result) and js_is_number(arg)) or (_nullish(arg) and js_is_number(result)):
-            raise ExpressionError("'+' cannot be applied to a number and null")
-        if js_is_number(result) and js_is_number(arg):
-            result = result + arg
-        else:
-            left = "" if _nullish(result) else js_to_string(result)
-            result = left + ("" if _nullish(arg) else js_to_string(arg))
-    return result
-
-
-def _subtract(*args: Any) -> Any:
-    for arg in args:
-        if not js_is_number(arg):
-            raise ExpressionError(f"{arg!r} is not a number.")
-    result = args[0]
-    for arg in args[1:]:
-        result = result - arg
-    return result
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, str | list | dict):
-        return len(value)
-    raise ExpressionError(f"{value!r} must be a string, list, map or object.")
-
-
-def _length(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value.encode("utf-16-le")) // 2
-    if _nullish(value):
-        return 0
-    raise ExpressionError(f"{value!r} is neither a string nor a null object.")
-
-
-@_lazy
-def _empty(runs: list[Evaluator], scope: Scope, subst: bool) -> bool:
-    # A comparison in AEL: no null substitution, and a failed argument makes it false.
-    try:
-        value = runs[0](scope, False)
-    except ExpressionError:
-        return False
-    if _nullish(value):
-        return True
-    if isinstance(value, str | list | dict):
-        return len(value) == 0
-    return False
-
-
-def _join(items: Any, separator: Any, last: Any = UNDEFINED) -> str:
-    if not isinstance(items, list):
-        raise ExpressionError(f"{items!r} is not a list.")
-    parts = ["" if _nullish(item) else js_to_string(item) for item in items]
-    if last is UNDEFINED:
-        return js_to_string(separator).join(parts)
-    if len(parts) < 3:
-        return js_to_string(last).join(parts)
-    return js_to_string(separator).join(parts[:-1]) + js_to_string(last) + parts[-1]
-
-
-def _case(transform: Callable[[str], str]) -> Callable[[Any], str]:
-    def apply(value: Any) -> str:
-        if isinstance(value, str):
-            return transform(value)
-        if value is UNDEFINED:
-            return ""
-        raise ExpressionError(f"{value!r} is neither a string nor a null object.")
-
-    return apply
-
-
-_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "if": _if,
-    "not": _not,
-    "and": _and,
-    "or": _or,
-    "equals": _comparison(js_equals),
-    "greater": _comparison(_ordered(lambda a, b: a > b), not_null=True),
-    "greaterOrEquals": _comparison(_ordered(lambda a, b: a >= b), not_null=True),
-    "less": _comparison(_ordered(lambda a, b: a < b), not_null=True),
-    "lessOrEquals": _comparison(_ordered(lambda a, b: a <= b), not_null=True),
-    "add": _add,
-    "sub": _subtract,
-    "count": _count,
-    "length": _length,
-    "empty": _empty,
-    "join": _join,
-    "toUpper": _case(str.upper),
-    "toLower": _case(str.lower),
-}
-
-_OPERATORS: dict[str, Callable[..., Any]] = {
-    "||": _FUNCTIONS["or"],
-    "&&": _FUNCTIONS["and"],
-    "==": _FUNCTIONS["equals"],
-    "!=": _comparison(lambda a, b: not js_equals(a, b)),
-    "<>": _comparison(lambda a, b: not js_equals(a, b)),
-    "<": _FUNCTIONS["less"],
-    "<=": _FUNCTIONS["lessOrEquals"],
-    ">": _FUNCTIONS["greater"],
-    ">=": _FUNCTIONS["greaterOrEquals"],
-    "+": _add,
-    "-": _subtract,
-}
+    node = Node(run, source, function.returns, "call")
+    node.name, node.args = function.name, args
+    return node
 
 
 class Expression:
     """A compiled expression; `evaluate` raises ExpressionError where the JS engine reports one."""
 
-    __slots__ = ("source", "_run")
+    __slots__ = ("source", "_run", "parts")
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._run = _Parser(source).parse().run
+        root = _Parser(source).parse()
+        self._run = root.run
+        # adaptivecards-templating joins the arguments of a top-level concat (or `&`) itself,
+        # as it does the parts of "a ${x} b": each one's text, a failed one as "${…}".
+        self.parts: list[Expression] | None = None
+        if root.kind == "call" and root.name == "concat":
+            self.parts = [_from_node(arg) for arg in root.args]
 
     def evaluate(self, scope: Scope, subst: bool) -> Any:
         return self._run(scope, subst)
 
 
+def _from_node(node: Node) -> Expression:
+    expression = Expression.__new__(Expression)
+    expression.source, expression._run, expression.parts = node.source, node.run, None
+    return expression
+
+
 def supported_functions() -> list[str]:
     """Names of the expression functions the engine implements."""
-    return sorted(_FUNCTIONS)
+    return sorted(name for name in FUNCTIONS if name.isidentifier())

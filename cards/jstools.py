@@ -64,11 +64,15 @@ def chromium() -> str:
     return found
 
 
-def run_node(script: str, payload: Any, timeout: float = 600) -> Any:
-    """Run cards/js/SCRIPT with the JSON payload on stdin; return its JSON stdout."""
+def run_node(
+    script: str, payload: Any, timeout: float = 600, env: dict[str, str] | None = None
+) -> Any:
+    """Run cards/js/SCRIPT with the JSON payload on stdin; return its JSON stdout.
+
+    `env` adds variables, e.g. LC_ALL and TZ, which AEL reads for its default locale."""
     modules = ensure_node_modules()
     node = _tool("node", "apt-get install -y nodejs")
-    env = dict(os.environ, NODE_PATH=str(modules))
+    env = dict(os.environ, **(env or {}), NODE_PATH=str(modules))
     done = subprocess.run(  # noqa: S603 - fixed argv, no shell
         [node, str(JS_DIR / script)],
         input=json.dumps(payload),

@@ -26,7 +26,7 @@ def prepare(
     name: str, data: Mapping[str, Any], text_scale: float = 1.0, list_scale: float = 1.0
 ) -> dict[str, Any]:
     """The safe data bound into the template (the same for the Python and the JS engine)."""
-    budget = Budget(catalog.LIST_CAPS.get(name, {}), list_scale, text_scale)
+    budget = Budget(catalog.list_caps(name), list_scale, text_scale)
     return conform(data, catalog.shape(name), budget)
 
 

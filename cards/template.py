@@ -8,6 +8,7 @@ nulls vanish from arrays and nested arrays are flattened. Data values are never 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -71,8 +72,10 @@ def _flush(literal: list[str], parts: list[str | Expression]) -> None:
 
 
 def _expression_end(text: str, pos: int) -> int:
-    # The lexer's TEMPLATE token: quoted strings may hold braces; no braces, newlines or backticks.
+    # The lexer's TEMPLATE token: quoted strings may hold braces, object literals nest `{…}`;
+    # no newlines or backticks.
     start = pos
+    depth = 0
     while pos < len(text):
         char = text[pos]
         if char in "'\"":
@@ -80,11 +83,17 @@ def _expression_end(text: str, pos: int) -> int:
             while close < len(text) and text[close] != char:
                 close += 2 if text[close] == "\\" else 1
             pos = close + 1
+        elif char == "{":
+            depth += 1
+            pos += 1
+        elif char == "}" and depth:
+            depth -= 1
+            pos += 1
         elif char == "}":
             if pos == start:
                 raise ValueError(f"empty expression in {text!r}")
             return pos
-        elif char in "{\r\n`":
+        elif char in "\r\n`":
             raise ValueError(f"unsupported character {char!r} in an expression of {text!r}")
         else:
             pos += 1
@@ -108,14 +117,19 @@ def _compile_string(text: str) -> Node:
     if "${" not in text:
         return lambda scope: text
     parts = split_interpolated(text)
-    if len(parts) == 1 and isinstance(parts[0], Expression):
+    if len(parts) == 1 and isinstance(parts[0], Expression) and parts[0].parts is not None:
+        parts = list(parts[0].parts)
+    elif len(parts) == 1 and isinstance(parts[0], Expression):
         expression = parts[0]
 
         def single(scope: Scope) -> Any:
             try:
-                return expression.evaluate(scope, True)
+                value = expression.evaluate(scope, True)
             except ExpressionError as exc:
                 raise TemplateError(str(exc)) from exc
+            if isinstance(value, float) and not math.isfinite(value):
+                return None  # JSON has no NaN or Infinity; JSON.stringify writes null
+            return value
 
         return single
 

@@ -204,7 +204,10 @@ async def _card(call: ActionCall, alert: Alert, group: dict[str, Any] | None) ->
     data["canAct"] = call.actor.has(Role.ANALYST)
     # Redacted before render as well as on the way out: render cuts long text, and a secret or
     # token cut short no longer matches.
-    card = cards.render("alert", call.services.redactor.redact_data(data))
+    template = (
+        Routes.load(call.services.raw_config).template_for(group["route"]) if group else "alert"
+    )
+    card = cards.render(template, call.services.redactor.redact_data(data))
     # The same Notify line delivery posted: a re-render without it would drop the mentions.
     wanted = mentions.wanted_by(group)
     return with_mentions(card, await mentions.resolve(call.services.store, wanted))

@@ -221,7 +221,7 @@ class DeliveryWorker:
                 raise DeliveryFailed("alert missing", retryable=True)
             members = await repository.on_card(self.store, group["id"], CARD_MEMBERS)
             data = alert_card_data(found[0], group, compact, members)
-            card = cards.render("alert", redact(data))
+            card = cards.render(self.routes.template_for(group["route"]), redact(data))
             wanted = mentions.wanted_by(group)
             card = with_mentions(card, await mentions.resolve(self.store, wanted))
         return Message(card=card)

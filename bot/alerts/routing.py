@@ -4,6 +4,8 @@ The first matching rule wins; an alert no rule matches goes to the default chann
 either routes to a channel (by name or `19:...@thread.tacv2` id), drops, or snoozes until a time.
 A rule may map the producer's severity words its own way (`severity_map`), and may ask for
 resolved alerts that have no card to be posted (`post_resolved`); otherwise they are recorded.
+A rule may show its alerts with its own card template (`template = "my_alert"`, a template of
+`VIGIL_CARDS_DIR` with the alert card's data contract; see docs/cards.md).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ MAX_LIST = 50
 _NESTED_QUANTIFIER = re.compile(r"[+*][^()]*\)(?:[+*]|\{\d*,\})")
 _BACKREFERENCE = re.compile(r"\\[1-9]|\(\?P=")
 DEFAULT_RULE = "default"
+ALERT_CARD = "alert"
 _KEYS = frozenset(
     {"name", "min_severity", "category", "source", "entity_type", "title_regex", "action"}
-    | {"channel", "mentions", "until", "severity_map", "post_resolved"}
+    | {"channel", "mentions", "until", "severity_map", "post_resolved", "template"}
 )
 MAX_WORD = 100
 
@@ -49,6 +52,7 @@ class Rule:
     until: float = 0.0
     severity_map: tuple[tuple[str, Severity], ...] = ()
     post_resolved: bool = False
+    template: str = ALERT_CARD
 
     def severity_of(self, alert: Alert) -> Severity:
         """The alert's severity under this rule: its own word mapped here, else the default."""
@@ -99,6 +103,7 @@ class Routes:
         if not isinstance(entries, list):
             raise ConfigError("alerts.routes: expected an array of tables ([[alerts.routes]])")
         rules = tuple(_rule(entry, index) for index, entry in enumerate(entries))
+        _check_templates(raw, rules)
         seen: set[str] = set()
         for index, rule in enumerate(rules):
             if rule.name.casefold() in seen:
@@ -122,6 +127,29 @@ class Routes:
                 rule.post_resolved,
             )
         return Decision(DEFAULT_RULE, "route", self.default_channel)
+
+    def template_for(self, rule_name: str) -> str:
+        """The card template of the rule that routed a card (the alert card by default)."""
+        rule = next((r for r in self.rules if r.name == rule_name), None)
+        return rule.template if rule is not None else ALERT_CARD
+
+
+def _check_templates(raw: RawConfig, rules: tuple[Rule, ...]) -> None:
+    """Each rule's template exists (shipped or in VIGIL_CARDS_DIR) with the alert card's data."""
+    named = [(index, rule) for index, rule in enumerate(rules) if rule.template != ALERT_CARD]
+    if not named:
+        return
+    from bot.kernel.card_templates import load_overrides
+
+    templates = load_overrides(raw).templates
+    for index, rule in named:
+        found = templates.get(rule.template)
+        if found is None or found[1] != ALERT_CARD:
+            raise ConfigError(
+                f"alerts.routes[{index}].template: {rule.template!r} is not a card template with"
+                f" the alert card's data in cards.dir (VIGIL_CARDS_DIR): add"
+                f" alert/{rule.template}.json there"
+            )
 
 
 def _rule(entry: Any, index: int) -> Rule:
@@ -154,6 +182,11 @@ def _rule(entry: Any, index: int) -> Rule:
         raise ConfigError(f"{where}.post_resolved: expected true or false")
     if post_resolved and action != "route":
         raise ConfigError(f"{where}.post_resolved: a {action} rule posts nothing")
+    template = entry.get("template", ALERT_CARD)
+    if not isinstance(template, str) or not template.strip():
+        raise ConfigError(f"{where}.template: expected the name of a card template")
+    if action != "route" and "template" in entry:
+        raise ConfigError(f"{where}.template: a {action} rule posts nothing, so it has no card")
     return Rule(
         name=name.strip(),
         action=action,
@@ -167,6 +200,7 @@ def _rule(entry: Any, index: int) -> Rule:
         until=_until(entry.get("until"), action, where),
         severity_map=_severity_map(entry.get("severity_map"), where),
         post_resolved=post_resolved,
+        template=template.strip(),
     )
 
 
