@@ -93,3 +93,28 @@ async def test_unreachable_channel_exits_1() -> None:
         stdout=out,
     )
     assert code == 1 and "cannot reach" in out.getvalue()
+
+
+def texts_sent(channel: LocalChannel) -> list[str]:
+    return [a["text"] for a in channel.received if a["type"] == "message" and "text" in a]
+
+
+async def test_old_button_numbers_show_the_card_again(echo_bot: LocalChannel) -> None:
+    _, out = await chat(echo_bot, "card\n1\nok\n1\n4\n")
+    # 1 was on the card before Approve updated it; 4 on the answer shown only to Alice.
+    assert out.count("that card has changed, here it is again") == 2
+    again = out.split("that card has changed, here it is again")[1]
+    assert "State : approved by Alice Analyst (ok)" in again and "[10] Approve" in again
+    assert texts_sent(echo_bot) == ["card"]
+
+
+async def test_a_block_between_triple_quotes_is_one_message(echo_bot: LocalChannel) -> None:
+    _, out = await chat(echo_bot, '"""\nDear SOC,\n\n  see below\n"""\nafter\n')
+    assert texts_sent(echo_bot) == ["Dear SOC,\n\n  see below", "after"]
+    assert "you> Dear SOC,\n     \n       see below\n" in out
+    assert "echo: Dear SOC," in out and "echo: after" in out
+
+
+async def test_a_bracketed_paste_is_one_message(echo_bot: LocalChannel) -> None:
+    await chat(echo_bot, "\x1b[200~one\ntwo\x1b[201~\n\x1b[200~single\x1b[201~\nnext\n")
+    assert texts_sent(echo_bot) == ["one\ntwo", "single", "next"]
