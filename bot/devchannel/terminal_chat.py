@@ -81,7 +81,7 @@ class TerminalChat:
         user: ChannelUser,
         conversation: ChannelConversation,
         out: TextIO,
-        read_message,
+        read_message: ReadLine,
         *,
         echo_inputs: bool = False,
     ) -> None:
@@ -297,6 +297,9 @@ class TerminalChat:
         """Press a button shown under this number; False if no button ever had it."""
         button = self._buttons.get(number)
         place = button.place if button else self._retired.get(number)
+        if place is None and number < self._next_button:
+            self.write(f"button {number} is too old: its card is no longer remembered")
+            return True
         if place is None:
             return False
         async with self._lock:  # what is printed here is not interleaved with the poller's
