@@ -58,6 +58,8 @@ class CardAction:
     data: Any = None
     url: str | None = None
     card: dict[str, Any] | None = None
+    # Action.ToggleVisibility: (element id, visibility it sets, None to toggle)
+    targets: tuple[tuple[str, bool | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,44 @@ def render_card(card: Any, width: int = 100) -> RenderedCard:
     if len(result.lines) > MAX_LINES:
         result.lines[MAX_LINES:] = ["[card truncated]"]
     return result
+
+
+def reveal(card: Any, targets: tuple[tuple[str, bool | None], ...], width: int = 100):
+    """What an Action.ToggleVisibility shows: its target elements that it makes visible."""
+    result = RenderedCard()
+    wanted = dict(targets)
+    renderer = _Renderer(result, width)
+    for element in _elements_with_ids(card, set(wanted), 0):
+        hidden = element.get("isVisible", True) is False
+        shown = wanted[element["id"]]
+        if hidden and shown is not False:  # a toggle shows what was hidden
+            result.lines.extend(renderer.element(element, 1))
+    if len(result.lines) > MAX_LINES:
+        result.lines[MAX_LINES:] = ["[card truncated]"]
+    return result
+
+
+def _elements_with_ids(node: Any, ids: set[str], depth: int) -> list[dict[str, Any]]:
+    """Elements anywhere in the card whose id is in `ids`; as deep as rendering goes."""
+    if depth > 2 * MAX_DEPTH + 2:  # a dict and a list per level of nesting
+        return []
+    found = []
+    if isinstance(node, dict):
+        kind, element_id = node.get("type"), node.get("id")
+        if (
+            isinstance(element_id, str)
+            and element_id in ids
+            and isinstance(kind, str)
+            and not kind.startswith("Action.")
+        ):
+            found.append(node)
+        children = list(node.values())
+    else:
+        children = node if isinstance(node, list) else []
+    for child in children:
+        if isinstance(child, dict | list):
+            found.extend(_elements_with_ids(child, ids, depth + 1))
+    return found
 
 
 class _Renderer:
@@ -244,4 +284,18 @@ def _action(action: dict[str, Any]) -> CardAction:
     card = action.get("card") if isinstance(action.get("card"), dict) else None
     url = clean(action.get("url")) if kind == "Action.OpenUrl" else None
     verb = action.get("verb") if isinstance(action.get("verb"), str) else None
-    return CardAction(title, kind, verb, action.get("data"), url, card)
+    targets = action.get("targetElements") if kind == "Action.ToggleVisibility" else None
+    found = (_target(t) for t in (targets if isinstance(targets, list) else []))
+    return CardAction(
+        title, kind, verb, action.get("data"), url, card, tuple(t for t in found if t)
+    )
+
+
+def _target(item: Any) -> tuple[str, bool | None] | None:
+    """A targetElements entry: an id, or {"elementId", "isVisible"?}."""
+    if isinstance(item, str):
+        return item, None
+    if isinstance(item, dict) and isinstance(item.get("elementId"), str):
+        shown = item.get("isVisible")
+        return item["elementId"], shown if isinstance(shown, bool) else None
+    return None

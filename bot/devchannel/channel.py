@@ -25,6 +25,7 @@ botbuilder allows 5 minutes of clock skew, so a forged `exp`/`nbf` must be furth
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import socket
 import tempfile
@@ -101,6 +102,8 @@ class LocalChannel:
         self.oauth_scope = oauth_scope
         self.token_lifetime = token_lifetime
         self.bot = BotIdentity(app_id, bot_name)
+        # Tells a chat that this channel is not the one it was talking to (a restart).
+        self.instance = secrets.token_hex(8)
         self.received: list[dict[str, Any]] = []
         self._key = SigningKey()
         self._ids = ActivityIds()
@@ -260,6 +263,10 @@ class LocalChannel:
     def activity(self, conversation_id: str, activity_id: str) -> dict[str, Any] | None:
         """The current version of an activity the bot sent (after updates), if it exists."""
         return self._require_started().activity(conversation_id, activity_id)
+
+    def activity_version(self, conversation_id: str, activity_id: str) -> int | None:
+        """The seq of the call that sent or last updated the activity, while it exists."""
+        return self._require_started().version(conversation_id, activity_id)
 
     def new_activity(
         self,

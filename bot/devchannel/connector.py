@@ -36,6 +36,7 @@ class ConversationState:
     conversation: ChannelConversation | None
     members: dict[str, ChannelUser] = field(default_factory=dict)
     activities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)  # activity id -> seq of its last change
 
 
 def error_response(status: int, code: str, message: str, **headers: str) -> web.Response:
@@ -100,6 +101,16 @@ class Connector:
     def activity(self, conversation_id: str, activity_id: str) -> dict[str, Any] | None:
         state = self.conversations.get(conversation_id)
         return None if state is None else state.activities.get(activity_id)
+
+    def version(self, conversation_id: str, activity_id: str) -> int | None:
+        """The seq of the call that sent or last updated the activity, while it exists."""
+        state = self.conversations.get(conversation_id)
+        return None if state is None else state.versions.get(activity_id)
+
+    def _remember_version(self, conversation_id: str, activity_id: str, seq: int) -> None:
+        state = self.conversations.get(conversation_id)
+        if state is not None and activity_id in state.activities:
+            state.versions[activity_id] = seq
 
     # Faults
 
@@ -182,7 +193,8 @@ class Connector:
         if kind == "reply":
             activity["replyToId"] = aid
         self.remember_activity(cid, activity)
-        self._record(request, kind, status=200, activity_id=new_id, activity=activity)
+        call = self._record(request, kind, status=200, activity_id=new_id, activity=activity)
+        self._remember_version(cid, new_id, call.seq)
         return web.json_response({"id": new_id})
 
     async def _send(self, request: web.Request) -> web.Response:
@@ -203,6 +215,7 @@ class Connector:
             self._record(request, "delete", status=404)
             return error_response(404, "ActivityNotFound", "Activity not found.")
         del state.activities[aid]
+        state.versions.pop(aid, None)
         self._record(request, "delete", status=200)
         return web.Response(status=200)
 
@@ -230,7 +243,7 @@ class Connector:
         self.conversations[cid] = self.conversations[conversation.id]
         if recorded is not None:
             self.remember_activity(cid, recorded)
-        self._record(
+        call = self._record(
             request,
             "create",
             status=201,
@@ -238,6 +251,8 @@ class Connector:
             activity_id=activity_id,
             activity=recorded,
         )
+        if activity_id:
+            self._remember_version(cid, activity_id, call.seq)
         result = {"id": cid, "serviceUrl": self.service_url}
         if activity_id:
             result["activityId"] = activity_id

@@ -16,9 +16,15 @@ answers `{"status": <the bot's HTTP status>, "activity_id": str, "conversation_i
 "body": <the bot's JSON answer, e.g. an invoke response>, "seq": <last recorded call>}`,
 or 400 with `{"error": reason}`, or 502 when the bot cannot be reached.
 
-`GET /_local/events?conversation=ID&after=N&wait=S` long-polls (S seconds, at most 60) for what
-the bot sent to the conversation after sequence number N: `{"events": [{"seq", "kind" (send,
-reply, update, delete, create), "conversation_id", "activity_id", "activity"}], "last": N}`.
+`GET /_local/events?conversation=ID&after=N&wait=S[&instance=I]` long-polls (S seconds, at most
+60) for what the bot sent to the conversation after sequence number N: `{"events": [{"seq", "kind"
+(send, reply, update, delete, create), "conversation_id", "activity_id", "activity"}], "last": N,
+"instance": I}`. `instance` names this run of the channel: sequence numbers start again when the
+channel restarts, so a poll naming another instance is answered at once, without waiting.
+
+`GET /_local/activity?conversation=ID&id=ACTIVITY` answers the current version of an activity the
+bot sent: `{"activity": {...}, "version": <seq of the call that sent or last updated it>}`, or 404
+once it was deleted (or was never sent to this run of the channel).
 
 `GET /_local/standins` shows the Graph and Defender stand-ins' state (see standins.py snapshot),
 404 when the channel runs without them.
@@ -54,6 +60,7 @@ def add_control_routes(app: web.Application, channel: LocalChannel) -> None:
     app.router.add_post("/_local/send", _guard(lambda r: _send(r, channel)))
     app.router.add_get("/_local/events", _guard(lambda r: _events(r, channel)))
     app.router.add_get("/_local/standins", _guard(lambda r: _standins(r, channel)))
+    app.router.add_get("/_local/activity", _guard(lambda r: _activity_version(r, channel)))
 
 
 def _guard(handler: Callable) -> Callable:
@@ -161,7 +168,7 @@ async def _events(request: web.Request, channel: LocalChannel) -> web.Response:
         return _bad("after must be an integer and wait a number")
     if after < 0 or not 0 <= wait <= MAX_WAIT:
         return _bad(f"after must be >= 0 and wait from 0 to {MAX_WAIT:g}")
-    if wait:
+    if wait and query.get("instance", channel.instance) == channel.instance:
         await channel.wait_after(after, conversation_id, wait)
     calls = [c for c in channel.sent(conversation_id) if c.seq > after and c.kind in EVENT_KINDS]
     events = [
@@ -174,10 +181,24 @@ async def _events(request: web.Request, channel: LocalChannel) -> web.Response:
         }
         for c in calls
     ]
-    return web.json_response({"events": events, "last": channel.last_seq})
+    return web.json_response(
+        {"events": events, "last": channel.last_seq, "instance": channel.instance}
+    )
 
 
 async def _standins(request: web.Request, channel: LocalChannel) -> web.Response:
     if channel.standins is None:
         return _bad("this channel runs without the Graph and Defender stand-ins", 404)
     return web.json_response(channel.standins.snapshot())
+
+
+async def _activity_version(request: web.Request, channel: LocalChannel) -> web.Response:
+    conversation_id = request.query.get("conversation", "")
+    activity_id = request.query.get("id", "")
+    if not conversation_id or not activity_id:
+        return _bad("conversation and id are required")
+    activity = channel.activity(conversation_id, activity_id)
+    version = channel.activity_version(conversation_id, activity_id)
+    if activity is None or version is None:
+        return _bad("no such activity", 404)
+    return web.json_response({"activity": activity, "version": version})

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.devchannel.card_text import clean, markdown_to_text, render_card
+from bot.devchannel.card_text import clean, markdown_to_text, render_card, reveal
 
 CARD = {
     "type": "AdaptiveCard",
@@ -171,3 +171,62 @@ def test_clean_never_leaves_control_characters(text: str) -> None:
 
 def test_markdown_links_without_text() -> None:
     assert markdown_to_text("[](https://x.example)") == "https://x.example"
+
+
+TOGGLE_CARD = {
+    "type": "AdaptiveCard",
+    "body": [
+        {"type": "TextBlock", "text": "Approve?"},
+        {
+            "type": "Container",
+            "id": "box",
+            "isVisible": False,
+            "items": [
+                {"type": "Input.Text", "id": "reason", "label": "Why?"},
+                {
+                    "type": "ActionSet",
+                    "actions": [{"type": "Action.Execute", "title": "Send", "verb": "reject"}],
+                },
+            ],
+        },
+        {"type": "TextBlock", "id": "shown", "text": "already visible"},
+        {"type": "TextBlock", "id": "forced", "text": "forced on", "isVisible": False},
+    ],
+    "actions": [
+        {"type": "Action.ToggleVisibility", "title": "Reject", "targetElements": ["box"]},
+        {
+            "type": "Action.ToggleVisibility",
+            "title": "Other",
+            "targetElements": [
+                {"elementId": "shown"},
+                {"elementId": "forced", "isVisible": True},
+                {"elementId": "box", "isVisible": False},
+                "missing",
+                7,
+            ],
+        },
+    ],
+}
+
+
+def test_toggle_visibility_reveals_hidden_inputs_and_buttons() -> None:
+    rendered = render_card(TOGGLE_CARD)
+    assert rendered.lines == ["Approve?", "already visible"] and rendered.inputs == []
+    reject, other = rendered.actions
+    assert reject.targets == (("box", None),)
+    revealed = reveal(TOGGLE_CARD, reject.targets)
+    assert revealed.lines == ["[Why?]"]
+    assert [i.id for i in revealed.inputs] == ["reason"]
+    assert [(a.title, a.verb) for a in revealed.actions] == [("Send", "reject")]
+    # Visible elements toggle off, and an explicit isVisible is obeyed: only "forced" shows.
+    assert other.targets == (("shown", None), ("forced", True), ("box", False), ("missing", None))
+    assert reveal(TOGGLE_CARD, other.targets).lines == ["forced on"]
+
+
+def test_reveal_is_bounded_and_tolerates_malformed_cards() -> None:
+    element: dict = {"type": "TextBlock", "id": "deep", "text": "deep", "isVisible": False}
+    for _ in range(5000):
+        element = {"type": "Container", "items": [element]}
+    assert reveal({"body": [element]}, (("deep", None),)).lines == []
+    for card in (None, [], {"body": "x"}, {"body": [None, {"id": 1}, {"id": ["x"]}]}):
+        assert reveal(card, (("x", None),)).lines == []

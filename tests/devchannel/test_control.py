@@ -61,6 +61,51 @@ async def test_card_action_through_control(echo_bot: LocalChannel) -> None:
     assert [(e["kind"], e["activity_id"]) for e in got["events"]] == [("update", card_id)]
 
 
+async def activity(channel: LocalChannel, **query) -> tuple[int, dict]:
+    async with aiohttp.ClientSession() as session:
+        params = {k: str(v) for k, v in query.items()}
+        async with session.get(channel.control_url + "/activity", params=params) as response:
+            return response.status, await response.json()
+
+
+async def test_the_current_version_of_an_activity(echo_bot: LocalChannel) -> None:
+    conversation_id = ChannelConversation.personal(ALICE).id
+    await post(echo_bot, send_body("card"))
+    _, got = await events(echo_bot, conversation=conversation_id, after=0)
+    sent = got["events"][0]
+    status, current = await activity(echo_bot, conversation=conversation_id, id=sent["activity_id"])
+    assert status == 200 and current == {"activity": sent["activity"], "version": sent["seq"]}
+    await post(
+        echo_bot,
+        send_body(type="action", verb="approve", data={}, reply_to_id=sent["activity_id"]),
+    )
+    _, got = await events(echo_bot, conversation=conversation_id, after=got["last"])
+    update = got["events"][0]
+    _, current = await activity(echo_bot, conversation=conversation_id, id=sent["activity_id"])
+    assert current["version"] == update["seq"] > sent["seq"]
+    assert "approved by Alice" in json.dumps(current["activity"])
+    await post(echo_bot, send_body("delete"))
+    _, got = await events(echo_bot, conversation=conversation_id, after=got["last"])
+    deleted = [e["activity_id"] for e in got["events"] if e["kind"] == "delete"]
+    for query in ({"id": deleted[0]}, {"id": "1"}, {"id": ""}):
+        status, answer = await activity(echo_bot, conversation=conversation_id, **query)
+        assert status in (400, 404) and answer["error"]
+
+
+async def test_a_poll_naming_another_channel_instance_is_answered_at_once(
+    echo_bot: LocalChannel,
+) -> None:
+    conversation_id = ChannelConversation.personal(ALICE).id
+    _, got = await events(echo_bot, conversation=conversation_id, after=0)
+    assert got["instance"] == echo_bot.instance
+    # A chat that talked to an earlier run of the channel learns of the restart at once.
+    async with asyncio.timeout(30):  # a guard: the poll asks for 60 s
+        _, got = await events(
+            echo_bot, conversation=conversation_id, after=99, wait=60, instance="earlier"
+        )
+    assert got == {"events": [], "last": 0, "instance": echo_bot.instance}
+
+
 async def test_channel_conversation_by_names(echo_bot: LocalChannel) -> None:
     body = send_body("status", mention=True)
     body["conversation"] = {"kind": "channel", "team_name": "SOC", "channel_name": "Alerts"}

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import pty
+import select
 import socket
+import sys
+from pathlib import Path
 
 from bot.devchannel.channel import ChannelConversation, ChannelUser, LocalChannel
+from bot.devchannel.paste import PASTE_MODE_OFF, PASTE_MODE_ON
 from bot.devchannel.terminal_chat import run_chat
 
 ALICE = ChannelUser.named("Alice Analyst")
@@ -93,3 +100,94 @@ async def test_unreachable_channel_exits_1() -> None:
         stdout=out,
     )
     assert code == 1 and "cannot reach" in out.getvalue()
+
+
+def texts_sent(channel: LocalChannel) -> list[str]:
+    return [a["text"] for a in channel.received if a["type"] == "message" and "text" in a]
+
+
+async def test_old_button_numbers_show_the_card_again(echo_bot: LocalChannel) -> None:
+    _, out = await chat(echo_bot, "card\n1\nok\n1\n4\n")
+    # 1 was on the card before Approve updated it; 4 on the answer shown only to Alice.
+    assert out.count("that card has changed, here it is again") == 2
+    again = out.split("that card has changed, here it is again")[1]
+    assert "State : approved by Alice Analyst (ok)" in again and "[10] Approve" in again
+    assert texts_sent(echo_bot) == ["card"]
+
+
+async def test_a_block_between_triple_quotes_is_one_message(echo_bot: LocalChannel) -> None:
+    _, out = await chat(echo_bot, '"""\nDear SOC,\n\n  see below\n"""\nafter\n')
+    assert texts_sent(echo_bot) == ["Dear SOC,\n\n  see below", "after"]
+    assert "you> Dear SOC,\n     \n       see below\n" in out
+    assert "echo: Dear SOC," in out and "echo: after" in out
+
+
+async def test_a_bracketed_paste_is_one_message(echo_bot: LocalChannel) -> None:
+    await chat(echo_bot, "\x1b[200~one\ntwo\x1b[201~\n\x1b[200~single\x1b[201~\nnext\n")
+    assert texts_sent(echo_bot) == ["one\ntwo", "single", "next"]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+TERMINAL_CHAT = """
+import asyncio, sys
+from bot.devchannel.identity import ChannelConversation, ChannelUser
+from bot.devchannel.paste import PASTE_MODE_OFF, PASTE_MODE_ON
+from bot.devchannel.terminal_chat import run_chat
+alice = ChannelUser.named("Alice Analyst")
+sys.exit(asyncio.run(run_chat(sys.argv[1], alice, ChannelConversation.personal(alice))))
+"""
+
+
+class Terminal:
+    """A pseudo-terminal: what a process prints to it, and keys typed into it."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = pty.openpty()
+        self.screen = b""
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    async def shows(self, text: str) -> None:
+        async with asyncio.timeout(30):  # a guard against a hung test
+            while text.encode() not in self.screen:
+                self.screen += await asyncio.to_thread(self._read)
+
+    def _read(self) -> bytes:
+        ready, _, _ = select.select([self.master], [], [], 1)
+        try:
+            return os.read(self.master, 65536) if ready else b""
+        except OSError:  # the process closed the terminal
+            return b""
+
+
+async def test_in_a_terminal_a_bracketed_paste_is_one_message(
+    echo_bot: LocalChannel, tmp_path
+) -> None:
+    terminal = Terminal()
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "TERM": "xterm"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        TERMINAL_CHAT,
+        echo_bot.control_url,
+        stdin=terminal.slave,
+        stdout=terminal.slave,
+        stderr=terminal.slave,
+        env=env,
+    )
+    try:
+        await terminal.shows(PASTE_MODE_ON)  # the chat turned bracketed paste mode on
+        terminal.type("\x1b[200~Dear SOC,\nsee 10.0.0.1\x1b[201~\r")
+        await terminal.shows("echo: Dear SOC,")
+        terminal.type("/quit\r")
+        await terminal.shows(PASTE_MODE_OFF)  # and off again when it ends
+        async with asyncio.timeout(30):
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        os.close(terminal.master)
+        os.close(terminal.slave)
+    assert texts_sent(echo_bot) == ["Dear SOC,\nsee 10.0.0.1"]
