@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.intel.indicators import (
-    MAX_PASTE_INDICATORS,
     Indicator,
     IndicatorType,
     InvalidIndicator,
     classify_as,
-    extract,
+    extract_in_worker,
 )
-from bot.intel.presentation import lookup_name, lookup_verdicts, verdict_card
+from bot.intel.presentation import extraction_note, lookup_name, lookup_verdicts, verdict_card
 from bot.intel.service import look_up
 from bot.kernel.commands import CommandSet, Invocation, Param, Reply, UsageError
 from bot.kernel.rbac import Actor, Role
@@ -122,7 +121,7 @@ for typed_check in TYPED_CHECKS:
     examples=("check 198.51.100.23", "check evil[.]example[.]com 203.0.113.66"),
 )
 async def check_any(call: Invocation) -> Reply:
-    found = extract(" ".join(call.args["indicators"]))
+    found = await extract_in_worker(" ".join(call.args["indicators"]))
     if not found.indicators:
         raise UsageError("no IP address, domain, URL or hash found")
     return await _check(call, found.indicators, found.left_out)
@@ -132,14 +131,11 @@ async def check_any(call: Invocation) -> Reply:
     "paste", summary="Paste text (an e-mail, a log): every indicator in it", role=Role.ANALYST
 )
 async def paste(call: Invocation) -> Reply | None:
-    found = extract(call.text)
+    found = await extract_in_worker(call.text)
     if not found.indicators:
         return None
     reply = await _check(call, found.indicators, found.left_out)
-    if found.left_out:
-        reply.text = (
-            f"Checked the first {MAX_PASTE_INDICATORS} indicators; {found.left_out} more left out."
-        )
+    reply.text = extraction_note(found)
     return reply
 
 
