@@ -6,8 +6,9 @@ repeated, then a tail that may complete a match) at 1 KB and at 64 KB. Linear wo
 cost is measured in time, with a wide margin: the 64 KB cost must stay under 400 times the 1 KB
 cost (the best of 8 runs, three times), and a slow 64 KB run is measured twice more before it
 fails. 400, not 200: a 1 KB text sits in the CPU's fastest cache and a 64 KB one does not,
-which alone was seen to cost up to 3 times more per character on a busy machine. Scanners bounded by design (extraction's 32,000
-characters, a command line's 32,000) are measured with the bound lifted, then checked to cut.
+which alone was seen to cost up to 3 times more per character on a busy machine. Scanners
+bounded by design (extraction's 32,000 characters, a command line's 32,000) are measured with
+the bound lifted, then checked to cut.
 """
 
 from __future__ import annotations
