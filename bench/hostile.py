@@ -171,7 +171,7 @@ HOSTILE_MESSAGES = {
     '"." * 250 KB': "." * 250_000,
     '"x@" + "a." * 250 KB': "x@" + "a." * 124_999,
     "distinct ::N, 250 KB": DISTINCT["distinct ::N "](250_000),
-    "distinct üN.de, 250 KB": DISTINCT["distinct üN.de "](225_000),  # ü is two bytes
+    "distinct üN.de, 200 KB": DISTINCT["distinct üN.de "](150_000),  # JSON sends ü as \\u00fc
     '"check " + IPs, 250 KB': "check " + "198.51.100.23 " * 17_000,
     '"ping " + "[a](" * 250 KB': "ping " + "[a](" * 62_000,
 }
