@@ -13,7 +13,8 @@ from botbuilder.dialogs import (
 from botbuilder.dialogs.prompts import TextPrompt
 
 from bot.intel.commands import check_reply
-from bot.intel.indicators import extract
+from bot.intel.indicators import extract_in_worker
+from bot.intel.presentation import extraction_note
 from bot.kernel.services import Services
 from dialogs.steps import answer_of, ask, send_card
 from dialogs.turn import actor_of
@@ -34,7 +35,7 @@ MORE_WORDS = {"more", "again", "yes", "another"}
 
 async def _has_indicators(prompt: PromptValidatorContext) -> bool:
     text = answer_of(prompt)
-    return bool(text and extract(text).indicators)
+    return bool(text and (await extract_in_worker(text)).indicators)
 
 
 class EnrichDialog(ComponentDialog):
@@ -52,7 +53,7 @@ class EnrichDialog(ComponentDialog):
         return await ask(step, "indicators", ASK, RETRY)
 
     async def _check(self, step: WaterfallStepContext) -> DialogTurnResult:
-        found = extract(step.result)
+        found = await extract_in_worker(step.result)
         reply = await check_reply(
             self.services,
             actor_of(step.context),
@@ -60,8 +61,7 @@ class EnrichDialog(ComponentDialog):
             left_out=found.left_out,
             conversation=step.context.activity.conversation.id,
         )
-        left_out = f"Checked the first {len(found.indicators)}; {found.left_out} left out."
-        await send_card(step.context, reply.card, left_out if found.left_out else None)
+        await send_card(step.context, reply.card, extraction_note(found))
         return await ask(step, "next", NEXT)
 
     async def _follow_up(self, step: WaterfallStepContext) -> DialogTurnResult:

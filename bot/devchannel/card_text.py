@@ -14,7 +14,10 @@ from typing import Any
 MAX_DEPTH = 24
 MAX_LINES = 2000
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
-_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\s]*)\)")
+# A link starts at an unescaped "[", and neither part may run past where another could start
+# (an unescaped "[", a "("): tried at every "[", a part that could read on was quadratic in a
+# flood of "[", "\[" or "[a](".
+_LINK = re.compile(r"(?<!\\)\[((?:[^\[\]\\\n]|\\.)*+)\]\(([^()\s]*+)\)")
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|~<])")
 INPUT_TYPES = (
     "Input.Text",

@@ -29,6 +29,10 @@ USAGE_EXAMPLES = """examples:
 """
 
 
+# The CLI shares its event loop with nobody, so a piped log is read further than a chat paste.
+MAX_STDIN_CHARS = 200_000
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     check = subparsers.add_parser(
         "check",
@@ -50,7 +54,7 @@ def parse_arguments(
     left_out = 0
     for word in words:
         if word == "-":
-            found = extract(stdin_text)
+            found = extract(stdin_text, max_chars=MAX_STDIN_CHARS)
             indicators.extend(found.indicators)
             left_out += found.left_out
             continue

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 
 from bot.intel import pending
 from bot.intel.indicators import (
-    MAX_PASTE_INDICATORS,
     Indicator,
     IndicatorType,
     InvalidIndicator,
     classify_as,
-    extract,
+    extract_in_worker,
 )
-from bot.intel.presentation import lookup_name, lookup_verdicts, verdict_card
+from bot.intel.presentation import extraction_note, lookup_name, lookup_verdicts, verdict_card
 from bot.intel.service import look_up
 from bot.kernel import timefmt
 from bot.kernel.commands import CommandSet, Invocation, Option, Param, Reply, UsageError
@@ -139,7 +138,7 @@ async def check_any(call: Invocation) -> Reply:
         return await _retry_pending(call)
     if not words:
         raise UsageError("missing indicators")
-    found = extract(" ".join(words))
+    found = await extract_in_worker(" ".join(words))
     if not found.indicators:
         raise UsageError("no IP address, domain, URL or hash found")
     return await _check(call, found.indicators, found.left_out)
@@ -164,14 +163,11 @@ async def _retry_pending(call: Invocation) -> Reply:
     "paste", summary="Paste text (an e-mail, a log): every indicator in it", role=Role.ANALYST
 )
 async def paste(call: Invocation) -> Reply | None:
-    found = extract(call.text)
+    found = await extract_in_worker(call.text)
     if not found.indicators:
         return None
     reply = await _check(call, found.indicators, found.left_out)
-    if found.left_out:
-        reply.text = (
-            f"Checked the first {MAX_PASTE_INDICATORS} indicators; {found.left_out} more left out."
-        )
+    reply.text = extraction_note(found)
     return reply
 
 

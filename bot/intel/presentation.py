@@ -12,7 +12,13 @@ from typing import Any
 
 import cards
 from bot.intel.enrichment import Report, SourceAnswer
-from bot.intel.indicators import Indicator, IndicatorType, InvalidIndicator, classify
+from bot.intel.indicators import (
+    Extraction,
+    Indicator,
+    IndicatorType,
+    InvalidIndicator,
+    classify,
+)
 from bot.intel.sources.base import Status
 from bot.intel.verdict import NOT_ASKED, Level, Verdict
 from bot.kernel import timefmt
@@ -63,6 +69,18 @@ def _defang_text(text: str) -> str:
         return defang(classify(text))
     except InvalidIndicator:
         return text
+
+
+def extraction_note(found: Extraction) -> str | None:
+    """What the answer to a paste says about indicators left out or text not read, if any."""
+    notes = []
+    if found.left_out:
+        notes.append(
+            f"Checked the first {len(found.indicators)} indicators; {found.left_out} more left out."
+        )
+    if found.cut_at is not None:
+        notes.append(f"Only the first {found.cut_at:,} characters were searched.")
+    return " ".join(notes) or None
 
 
 def type_label(indicator: Indicator) -> str:

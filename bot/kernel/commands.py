@@ -18,7 +18,7 @@ handlers only do their own work. Nothing here knows Bot Framework types.
 from __future__ import annotations
 
 import difflib
-import shlex
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -194,7 +194,7 @@ class Command:
             else:
                 args[param.name] = None
         if positional:
-            raise UsageError(f"unexpected {' '.join(positional)}")
+            raise UsageError(f"unexpected {_shortened(' '.join(positional))}")
         return args
 
 
@@ -299,6 +299,9 @@ class CommandRegistry:
         return self._actions.get(verb)
 
     def suggest(self, name: str, actor: Actor) -> list[str]:
+        # No command name is close to a long word, and difflib reads the word in Python.
+        if len(name) > MAX_NAME_CHARS:
+            return []
         visible = [alias for alias, command in self._names.items() if command.allowed(actor)]
         return difflib.get_close_matches(name.lower(), visible, n=3, cutoff=0.6)
 
@@ -306,10 +309,69 @@ class CommandRegistry:
         return [command for command in self._commands.values() if command.allowed(actor)]
 
 
-def split_words(text: str) -> list[str]:
+MAX_NAME_CHARS = 64  # 2.4 times the longest name: difflib's cutoff 0.6 cannot be reached
+MAX_SHOWN_CHARS = 200  # of the user's words quoted back in a usage error
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 1] + "…"
+
+
+# A command line longer than this is not one: Teams caps a message near 28 KB, and reading a
+# longer text word by word (then parsing and auditing each word) would hold the event loop.
+MAX_COMMAND_CHARS = 32_000
+
+# POSIX shell words as shlex.split reads them (whitespace is " \t\r\n" only, no comments), one
+# piece per match: shlex reads a character at a time in Python, 0.5 s for 250 KB; these
+# possessive pieces read each character once, in C.
+_PIECE = re.compile(
+    r"(?P<space>[ \t\r\n]++)"
+    r"|(?P<plain>[^ \t\r\n\\'\"]++)"
+    r"|\\(?P<escaped>[\s\S])"
+    r"|'(?P<single>[^']*+)'"
+    r'|"(?P<double>(?:[^"\\]++|\\[\s\S])*+)"'
+    r"|(?P<unclosed>[\\'\"])"
+)
+# Inside double quotes a backslash escapes only a double quote or a backslash.
+_DOUBLE_ESCAPE = re.compile(r'\\([\\"])')
+_TYPOGRAPHIC_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
+
+
+def split_words(text: str, max_chars: int = MAX_COMMAND_CHARS) -> list[str]:
     """Shell-like word splitting that tolerates typographic quotes pasted from Teams."""
-    normalised = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"}))
-    try:
-        return shlex.split(normalised)
-    except ValueError as exc:
-        raise UsageError(f"cannot read the command: {exc}") from None
+    if len(text) > max_chars:
+        raise UsageError(
+            f"a command line is at most {max_chars:,} characters; paste long text without a "
+            "command and I will look for indicators in it"
+        )
+    text = text.translate(_TYPOGRAPHIC_QUOTES)
+    words: list[str] = []
+    word: list[str] = []
+    in_word = False
+    for piece in _PIECE.finditer(text):
+        kind = piece.lastgroup
+        if kind == "space":
+            if in_word:
+                words.append("".join(word))
+                word, in_word = [], False
+            continue
+        if kind == "unclosed":
+            raise UsageError(f"cannot read the command: {_unreadable(text, piece.group())}")
+        value = piece.group(kind or 0)
+        if kind == "double" and "\\" in value:
+            value = _DOUBLE_ESCAPE.sub(r"\1", value)
+        word.append(value)
+        in_word = True
+    if in_word:
+        words.append("".join(word))
+    return words
+
+
+def _unreadable(text: str, opening: str) -> str:
+    """shlex's words for a line it cannot read: a quote left open, or a backslash at the end
+    (also inside an open double quote, where backslashes pair up)."""
+    if opening == "'":
+        return "No closing quotation"
+    if opening == '"' and (len(text) - len(text.rstrip("\\"))) % 2 == 0:
+        return "No closing quotation"
+    return "No escaped character"

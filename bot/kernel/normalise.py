@@ -8,8 +8,13 @@ bot's own mention goes; another person's becomes their quoted name, so that
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+# An opening tag's start: `<at` not followed by a word character (`<attr>` is no mention). A
+# fixed-length pattern that cannot backtrack; found in C, so a flood of "<" costs no Python loop.
+_AT_OPEN = re.compile(r"<(?i:at)(?!\w)")
 
 
 @dataclass(frozen=True)
@@ -45,12 +50,9 @@ def _replace_at_tags(text: str, replacements: dict[str, str]) -> str:
     """Each `<at ...>...</at>` (any case) replaced by its mention's text, else by a space."""
     parts: list[str] = []
     done = 0
-    start = text.find("<")
-    while start != -1:
-        after = start + 3
-        if text[start + 1 : after].lower() != "at" or _is_word_char(text, after):
-            start = text.find("<", start + 1)
-            continue
+    found = _AT_OPEN.search(text)
+    while found is not None:
+        start, after = found.start(), found.end()
         opened = text.find(">", after)
         closed = _closing_tag(text, opened + 1) if opened != -1 else -1
         if closed == -1:
@@ -60,7 +62,7 @@ def _replace_at_tags(text: str, replacements: dict[str, str]) -> str:
         parts.append(text[done:start])
         parts.append(replacements.get(text[start:end], " "))
         done = end
-        start = text.find("<", end)
+        found = _AT_OPEN.search(text, end)
     parts.append(text[done:])
     return "".join(parts)
 
@@ -73,7 +75,3 @@ def _closing_tag(text: str, position: int) -> int:
             return candidate
         candidate = text.find("</", candidate + 2)
     return -1
-
-
-def _is_word_char(text: str, index: int) -> bool:
-    return index < len(text) and (text[index].isalnum() or text[index] == "_")
