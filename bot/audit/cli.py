@@ -12,6 +12,7 @@ from typing import TextIO
 
 from bot.audit import log as audit
 from bot.kernel.config import ConfigError, RawConfig
+from bot.kernel.output_file import EXIT_REFUSED, OutputRefused, checked_output, replaced_on_success
 from bot.store import DB_URL, StoreError, open_store
 
 HMAC_KEY_NAME = "audit-hmac-key"
@@ -120,17 +121,25 @@ async def run_export(args: argparse.Namespace) -> int:
         print("error: --since must be before --until", file=sys.stderr)
         return 2
     try:
+        if args.output:
+            checked_output(args.output)  # before any work: a refused path costs nothing
         raw = RawConfig.load(getattr(args, "config", None))
         store = await open_store(raw.get(DB_URL))
+    except OutputRefused as exc:
+        print(f"error: --output refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except (ConfigError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         if args.output:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230 - a local file
+            with replaced_on_success(args.output, newline="") as out:
                 count = await write_export(store, out, args.format, args.since, args.until)
         else:
             count = await write_export(store, sys.stdout, args.format, args.since, args.until)
+    except OutputRefused as exc:
+        print(f"error: --output refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
