@@ -91,9 +91,7 @@ def test_a_directory_as_output_is_refused(tmp_path, incident_id, capsys, command
     assert "is a directory" in capsys.readouterr().err
 
 
-def test_missing_directory_and_missing_incident_have_different_codes(
-    tmp_path, incident_id, capsys
-):
+def test_missing_directory_and_missing_incident_have_different_codes(tmp_path, incident_id, capsys):
     assert main(["incident", "export", "INC-20990101-001"]) == 1
     missing_dir = str(tmp_path / "nope" / "x.md")
     assert main(["incident", "export", incident_id, "--output", missing_dir]) == 2
