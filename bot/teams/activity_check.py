@@ -8,24 +8,37 @@ body as posted, and the answer names the field as Teams spells it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # Every turn reads these: the dedupe key, the dialog state's key, the reply's address.
-REQUIRED_STRINGS = ("conversation.id", "from.id", "recipient.id", "serviceUrl", "channelId")
-# Optional, but a string when present (Teams never sends anything else).
-OPTIONAL_STRINGS = (
+REQUIRED_IDS = ("conversation.id", "from.id", "recipient.id")
+REQUIRED_STRINGS = ("serviceUrl", "channelId")
+# Optional, but when present an id Vigil stores or sends back (keys, references, URLs).
+OPTIONAL_IDS = (
     "id",
     "replyToId",
+    "from.aadObjectId",
+    "conversation.tenantId",
+    "channelData.tenant.id",
+    "channelData.team.id",
+    "channelData.team.aadGroupId",
+    "channelData.channel.id",
+)
+# Optional, but a string when present (Teams never sends anything else). Text that is not an
+# id (a name, the message) is made storable by the pipeline, not refused here.
+OPTIONAL_STRINGS = (
     "type",
     "name",
     "text",
     "from.name",
-    "from.aadObjectId",
     "recipient.name",
-    "conversation.tenantId",
     "conversation.conversationType",
 )
 MEMBER_LISTS = ("membersAdded", "membersRemoved")
+OBJECT_LISTS = ("entities", "attachments")
+# A NUL or a lone surrogate is never part of a Teams id, and neither database stores it.
+_NOT_IN_AN_ID = re.compile("[\x00\ud800-\udfff]")
 CARD_ACTION = "adaptiveCard/action"
 # The only invoke Vigil answers; the Bot Framework protocol answers any other with 501.
 HANDLED_INVOKES = frozenset({CARD_ACTION})
@@ -34,16 +47,22 @@ _ABSENT = object()
 
 def activity_problem(body: dict[str, Any]) -> str | None:
     """What is wrong with the activity, naming the field; None when Vigil can handle it."""
-    for path in REQUIRED_STRINGS:
-        problem = _string_problem(body, path, required=True)
-        if problem:
-            return problem
-    for path in OPTIONAL_STRINGS:
-        problem = _string_problem(body, path, required=False)
+    checks = (
+        *((path, True, True) for path in REQUIRED_IDS),
+        *((path, True, False) for path in REQUIRED_STRINGS),
+        *((path, False, True) for path in OPTIONAL_IDS),
+        *((path, False, False) for path in OPTIONAL_STRINGS),
+    )
+    for path, required, is_id in checks:
+        problem = _string_problem(body, path, required=required, is_id=is_id)
         if problem:
             return problem
     for key in MEMBER_LISTS:
         problem = _members_problem(body.get(key), key)
+        if problem:
+            return problem
+    for key in OBJECT_LISTS:
+        problem = _objects_problem(body.get(key), key)
         if problem:
             return problem
     card_action = body.get("type") == "invoke" and body.get("name") == CARD_ACTION
@@ -57,7 +76,7 @@ def unhandled_invoke(kind: str | None, name: str | None) -> bool:
     return kind == "invoke" and name not in HANDLED_INVOKES
 
 
-def _string_problem(body: dict[str, Any], path: str, *, required: bool) -> str | None:
+def _string_problem(body: dict[str, Any], path: str, *, required: bool, is_id: bool) -> str | None:
     value: Any = body
     walked: list[str] = []
     for key in path.split("."):
@@ -71,6 +90,8 @@ def _string_problem(body: dict[str, Any], path: str, *, required: bool) -> str |
         return f"{path} must be a string"
     if required and not value:
         return f"{path} is empty"
+    if is_id and _NOT_IN_AN_ID.search(value):
+        return f"{path} holds a NUL or a lone surrogate"
     return None
 
 
@@ -82,6 +103,18 @@ def _members_problem(members: Any, key: str) -> str | None:
     for index, member in enumerate(members):
         if not isinstance(member, dict):
             return f"{key}[{index}] must be an object"
-        if not isinstance(member.get("id"), str) or not member["id"]:
-            return f"{key}[{index}].id must be a non-empty string"
+        member_id = member.get("id")
+        if not isinstance(member_id, str) or not member_id or _NOT_IN_AN_ID.search(member_id):
+            return f"{key}[{index}].id must be a non-empty id"
+    return None
+
+
+def _objects_problem(items: Any, key: str) -> str | None:
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        return f"{key} must be a list"
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            return f"{key}[{index}] must be an object"
     return None

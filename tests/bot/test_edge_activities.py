@@ -63,6 +63,12 @@ MALFORMED = {
     "number text": (_set(12, "text"), "text"),
     "card action value a string": (_card_action("approve"), "value"),
     "card action value a list": (_card_action([{"verb": "x"}]), "value"),
+    "lone surrogate in conversation.id": (
+        _set("a:1\ud800", "conversation", "id"),
+        "conversation.id",
+    ),
+    "NUL in the activity id": (_set("17\x00", "id"), "id"),
+    "null among entities": (_set([None], "entities"), "entities[0]"),
     "entities not a list": (_set("mention", "entities"), "entities"),
     "timestamp not a date": (_set("yesterday", "timestamp"), "timestamp"),
     "member id a number": (
