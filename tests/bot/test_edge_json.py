@@ -40,3 +40,10 @@ async def test_activity_with_a_non_finite_number_gets_400(bot, literal):
     activity = bot.channel.new_activity("message", ANALYST, conversation) | {"text": "ping"}
     body = json.dumps(activity | {"value": {"n": 0}}).replace('{"n": 0}', literal)
     assert await bot.channel.post_raw(body.encode()) == 400
+
+
+@pytest.mark.parametrize("moment", [10**400, 1e300, -5])
+async def test_signed_alert_with_an_impossible_epoch_time_is_stored_with_a_warning(bot, moment):
+    body = sample("defender") | {"firstActivityDateTime": moment}
+    status, answer = await post(bot.url, "defender", body)
+    assert status in (200, 202), answer

@@ -141,11 +141,18 @@ command_text = st.builds(
     st.sampled_from(COMMAND_NAMES),
     st.lists(word, max_size=6),
 )
+
+
+def mostly(usual: st.SearchStrategy, other: st.SearchStrategy) -> st.SearchStrategy:
+    """`usual` three times in four, so fuzzed requests mostly get past the first check."""
+    return st.integers(0, 3).flatmap(lambda pick: other if pick == 0 else usual)
+
+
 card_data = st.dictionaries(st.sampled_from(DATA_KEYS) | hostile_text, json_values, max_size=4)
 card_action_value = st.fixed_dictionaries(
     {
         "action": st.fixed_dictionaries(
-            {"type": st.just("Action.Execute"), "verb": st.sampled_from(VERBS) | scalars},
+            {"type": st.just("Action.Execute"), "verb": mostly(st.sampled_from(VERBS), scalars)},
             optional={"data": card_data | json_values},
         ),
     },

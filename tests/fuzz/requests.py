@@ -93,14 +93,16 @@ def draw_activity(data: st.DataObject, bot: Harness, kind: str | None = None) ->
             activity["value"] = data.draw(inputs.card_data | inputs.json_values, label="value")
     elif kind == "invoke":
         activity["name"] = data.draw(
-            st.sampled_from(INVOKE_NAMES) | inputs.scalars, label="invoke name"
+            inputs.mostly(st.sampled_from(INVOKE_NAMES), inputs.scalars), label="invoke name"
         )
         activity["value"] = data.draw(inputs.card_action_value | inputs.json_values, label="value")
-        activity["replyToId"] = data.draw(st.just("1") | inputs.scalars, label="replyToId")
+        activity["replyToId"] = data.draw(
+            inputs.mostly(st.just("1"), inputs.scalars), label="replyToId"
+        )
     elif kind == "conversationUpdate":
         activity["membersAdded"] = data.draw(st.lists(member, max_size=3), label="members")
     mutations = data.draw(
-        st.lists(st.tuples(st.sampled_from(ACTIVITY_PATHS), inputs.replacement), max_size=3),
+        st.lists(st.tuples(st.sampled_from(ACTIVITY_PATHS), inputs.replacement), max_size=2),
         label="mutations",
     )
     for path, value in mutations:
