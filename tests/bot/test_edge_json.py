@@ -47,3 +47,17 @@ async def test_signed_alert_with_an_impossible_epoch_time_is_stored_with_a_warni
     body = sample("defender") | {"firstActivityDateTime": moment}
     status, answer = await post(bot.url, "defender", body)
     assert status in (200, 202), answer
+
+
+async def test_elastic_risk_score_of_400_digits_is_no_500(bot):
+    body = sample("elastic") | {"kibana.alert.risk_score": 10**400}
+    status, answer = await post(bot.url, "elastic", body)
+    assert status < 500, answer
+
+
+async def test_wazuh_level_of_5000_digits_is_refused_naming_the_field(bot):
+    body = sample("wazuh")
+    body["rule"]["level"] = "1" * 5000
+    status, answer = await post(bot.url, "wazuh", body)
+    assert status == 422, answer
+    assert "rule.level" in json.dumps(answer)
