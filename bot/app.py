@@ -323,6 +323,7 @@ async def messages(request: web.Request) -> web.Response:
             body, request.headers.get("Authorization", "")
         )
     except BadActivity as exc:
+        log.info("refused /api/messages: %s", exc)  # names a field, never its value
         return _problem(400, str(exc))
     except AuthenticationFailed as exc:
         vigil.metrics.auth_failures.inc()

@@ -26,6 +26,7 @@ from typing import Any
 import jsonschema
 
 from bot.kernel.commands import Command, CommandRegistry
+from bot.kernel.output_file import EXIT_REFUSED, OutputRefused, checked_output, replaced_on_success
 from bot.kernel.rbac import Role
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -353,19 +354,20 @@ def read_source(source: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
 def write_zip(files: dict[str, bytes], out: Path) -> None:
     """Files at the zip root (Teams rejects a folder inside); fixed times make it repeatable.
 
-    Written next to `out` and renamed into place, so a failure never leaves a partial zip;
-    raises PackageError when the file cannot be written.
+    Written next to `out` and renamed into place (bot/kernel/output_file.py), so a failure never
+    leaves a partial zip; raises OutputRefused for a symlink or a missing directory, and
+    PackageError when the file cannot be written.
     """
-    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
     try:
-        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        with (
+            replaced_on_success(out, binary=True) as target,
+            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive,
+        ):
             for name in sorted(files):
                 info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, files[name])
-        os.replace(partial, out)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise PackageError([f"cannot write {out}: {exc.strerror or exc}"]) from None
 
 
@@ -374,6 +376,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     try:
+        checked_output(out)  # before any work: a refused path costs nothing
         files = build(
             CommandRegistry(command_sets()),
             app_id=args.app_id,
@@ -382,6 +385,9 @@ def run(args: argparse.Namespace) -> int:
             version=args.version,
         )
         write_zip(files, out)
+    except OutputRefused as exc:
+        print(f"vigil package: cannot write --out: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except PackageError as exc:
         print("vigil package: the app package was not written:", file=sys.stderr)
         for problem in exc.problems:

@@ -11,6 +11,8 @@ from typing import Any
 MAX_RAW_BYTES = 64 * 1024
 MAX_TEXT = 4000
 MAX_ENTITIES = 50
+# Epoch milliseconds of the year 9999: anything later is no alert time (and overflows datetime).
+_LATEST_EPOCH_MS = 253402300799999
 _EPOCH = re.compile(r"[0-9]{1,13}\.[0-9]{1,9}")
 ENTITY_TYPES = ("host", "user", "ip", "url", "domain", "hash", "process")
 
@@ -117,11 +119,14 @@ def timestamp(value: Any, name: str, warnings: list[str]) -> float:
     if value in (None, ""):
         return 0.0
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value <= _LATEST_EPOCH_MS:  # also NaN; float() of a huge int would raise
+            warnings.append(f"{name}: time out of range")
+            return 0.0
         number = float(value)
         return number / 1000 if number > 1e11 else number
     if isinstance(value, str):
         raw = value.strip()
-        if raw.isdigit():
+        if raw.isdigit() and len(raw) <= len(str(_LATEST_EPOCH_MS)):
             return timestamp(int(raw), name, warnings)
         if _EPOCH.fullmatch(raw):  # Splunk's _time: "1714640000.123"
             return timestamp(float(raw), name, warnings)

@@ -14,6 +14,7 @@ from bot.audit import anchor_cli
 from bot.audit import log as audit
 from bot.audit.anchor_verify import check_anchors
 from bot.kernel.config import ConfigError, RawConfig
+from bot.kernel.output_file import EXIT_REFUSED, OutputRefused, checked_output, replaced_on_success
 from bot.store import StoreError, open_configured_store
 
 HMAC_KEY_NAME = "audit-hmac-key"
@@ -163,17 +164,25 @@ async def run_export(args: argparse.Namespace) -> int:
         print("error: --since must be before --until", file=sys.stderr)
         return 2
     try:
+        if args.output:
+            checked_output(args.output)  # before any work: a refused path costs nothing
         raw = RawConfig.load(getattr(args, "config", None))
         store = await open_configured_store(raw, create=getattr(args, "create", False))
+    except OutputRefused as exc:
+        print(f"error: --output refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except (ConfigError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         if args.output:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230 - a local file
+            with replaced_on_success(args.output, newline="") as out:
                 count = await write_export(store, out, args.format, args.since, args.until)
         else:
             count = await write_export(store, sys.stdout, args.format, args.since, args.until)
+    except OutputRefused as exc:
+        print(f"error: --output refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from bot.incidents import records, timeline
 from bot.incidents.export import FORMATS, to_json, to_markdown
 from bot.kernel.config import ConfigError, RawConfig
+from bot.kernel.output_file import EXIT_REFUSED, OutputRefused, checked_output, write_output
 from bot.store import StoreError, open_configured_store
 
 
@@ -28,8 +28,13 @@ async def run_export(args: argparse.Namespace) -> int:
         print(f"vigil: {args.incident_id[:60]!r} is not an incident id", file=sys.stderr)
         return 2
     try:
+        if args.output:
+            checked_output(args.output)  # before any work: a refused path costs nothing
         raw = RawConfig.load(getattr(args, "config", None))
         store = await open_configured_store(raw, create=getattr(args, "create", False))
+    except OutputRefused as exc:
+        print(f"vigil: --output refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except (ConfigError, StoreError) as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return 2
@@ -47,12 +52,15 @@ async def run_export(args: argparse.Namespace) -> int:
         if args.format == "json"
         else to_markdown(incident, entries)
     )
-    _write(text, args.output)
-    return 0
-
-
-def _write(text: str, output: str | None) -> None:
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-    else:
+    if not args.output:
         sys.stdout.write(text)
+        return 0
+    try:
+        write_output(args.output, text)
+    except OutputRefused as exc:
+        print(f"vigil: --output refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except OSError as exc:
+        print(f"vigil: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    return 0

@@ -6,6 +6,7 @@ Shared by `/api/messages` and the alert webhook (which needs the raw bytes for i
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from aiohttp import web
@@ -46,7 +47,7 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise BodyRejected(400, "empty body; expected JSON")
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
     except RecursionError:
         raise BodyRejected(400, f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except UnicodeDecodeError:
@@ -57,6 +58,19 @@ def parse_json(body: bytes) -> Any:
     openings = body.count(b"[") + body.count(b"{")
     if openings > MAX_DEPTH and depth(value) > MAX_DEPTH:
         raise BodyRejected(400, f"JSON nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    # Python reads NaN and Infinity, which JSON does not have; NaN as a time or a count is never
+    # stale, never equal and stored as NULL, so it is refused here, once, for every route.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number too large: {text[:20]}")
     return value
 
 

@@ -240,8 +240,8 @@ async def _member_name(turn_context: TurnContext, member_id: str) -> str:
     """Teams sends new members without names; ask the connector, and greet without on failure."""
     try:
         member = await TeamsInfo.get_member(turn_context, member_id)
-    except Exception:
-        log.warning("could not look up new member %s", member_id, exc_info=True)
+    except Exception as exc:  # an expected connector answer, not a bug: no traceback
+        log.warning("could not look up new member %s (%s)", member_id, type(exc).__name__)
         return ""
     return member.name or ""
 
@@ -324,15 +324,18 @@ async def send_reply(turn_context: TurnContext, reply: Reply) -> None:
 
 
 async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
-    """The adapter's on_turn_error: log the traceback with a correlation id; the user sees only
-    the id (the reply goes out through the Messenger, redacted like any other)."""
+    """The adapter's on_turn_error: one log record with the traceback and a correlation id; the
+    user sees only the id (the reply goes out through the Messenger, redacted like any other).
+    The reply is tried first so that a failed reply is told in the same record."""
     correlation_id = new_correlation_id()
-    log.error(
-        "turn failed (correlation id %s)",
-        correlation_id,
-        exc_info=(type(error), error, error.__traceback__),
-    )
+    reply_failed = ""
     try:
         await send_reply(turn_context, error_reply(correlation_id))
-    except Exception:
-        log.exception("could not send the error reply (correlation id %s)", correlation_id)
+    except Exception as exc:
+        reply_failed = f"; the error reply could not be sent either ({type(exc).__name__})"
+    log.error(
+        "turn failed (correlation id %s)%s",
+        correlation_id,
+        reply_failed,
+        exc_info=(type(error), error, error.__traceback__),
+    )

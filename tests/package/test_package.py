@@ -257,10 +257,11 @@ def test_an_unwritable_out_is_a_problem_not_a_traceback(
     tmp_path: Path, schema_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = ["package", "--app-id", APP_ID, "--name", "Vigil"]
-    assert main([*args, "--out", str(tmp_path / "missing" / "vigil.zip")]) == 1
+    # Refused before any work, exit 2 like every CLI output path (bot/kernel/output_file.py).
+    assert main([*args, "--out", str(tmp_path / "missing" / "vigil.zip")]) == 2
     assert "cannot write" in capsys.readouterr().err
     # A directory in the way: refused, the directory untouched and no partial file left behind.
-    assert main([*args, "--out", str(tmp_path)]) == 1
+    assert main([*args, "--out", str(tmp_path)]) == 2
     assert "cannot write" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 

@@ -144,7 +144,7 @@ def _severity(body: Mapping[str, Any], fields: Mapping[str, str], warnings: list
     score = lookup(body, fields["risk_score"])
     try:
         number = float(score) if not isinstance(score, bool) and score is not None else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a 400-digit integer
         number = None
     if number is not None and 0 <= number <= 100:
         return risk_severity(number)

@@ -33,7 +33,8 @@ def normalise(body: Any) -> list[Alert | InvalidAlert]:
     body = require_object(body, "body")
     rule = require_object(body.get("rule"), "rule")
     level = rule.get("level")
-    if isinstance(level, str) and level.strip().isdigit():
+    # Two digits at most: int() of thousands of digits raises (Python's digit limit).
+    if isinstance(level, str) and level.strip().isdigit() and len(level.strip()) <= 2:
         level = int(level)
     if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 15:
         raise InvalidAlert("rule.level", "required, an integer from 0 to 15")
