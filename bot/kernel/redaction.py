@@ -87,9 +87,10 @@ REDACT_PATTERNS = Setting(
 )
 SETTINGS = (REDACT_PII, REDACT_PATTERNS)
 
+# The body runs to its END line (or to the end of the text): a PGP armor's headers have dashes.
 _PRIVATE_KEY = re.compile(
-    r"-----BEGIN (?:[A-Z]{1,12} ){0,3}PRIVATE KEY-----[^-]*+"
-    r"(?:-----END (?:[A-Z]{1,12} ){0,3}PRIVATE KEY-----)?+"
+    r"-----BEGIN (?:[A-Z]{1,12} ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]++|-(?!----END ))*+"
+    r"(?:-----END (?:[A-Z]{1,12} ){0,3}PRIVATE KEY(?: BLOCK)?-----)?+"
 )
 _URL_CREDENTIALS = re.compile(
     r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30}+://)[^\s/?#@:]*+:[^\s/?#@]*+@"
@@ -101,11 +102,23 @@ _STRONG_KEYS = (
     r"|token|authorization|x-vigil-signature"
 )
 _WEAK_KEYS = r"key|pass|auth|sig|signature|credentials?"
+_UNQUOTED = r"[^\s\"'&,;<>)}`]++"
 _KEY_VALUE = re.compile(
     rf"(?i)(?<![A-Za-z0-9])(?P<head>(?:(?:{_STRONG_KEYS})[\"']?\s*+(?:=|:(?!//))"
-    rf"|(?:{_WEAK_KEYS})[\"']?\s*+=)\s*+(?:(?:bearer|basic|token|sharedaccesssignature)\s++)?+)"
-    r"(?:\"[^\"\r\n]*+(?P<dq>\"?)|'[^'\r\n]*+(?P<sq>'?)|[^\s\"'&,;<>)}`]++)"
+    rf"|(?:{_WEAK_KEYS})[\"']?\s*+=)\s*+"
+    r"(?:(?:bearer|basic|digest|token|sharedaccesssignature)\s++)?+)"
+    # A quoted value (JSON escapes included); a YAML block (`key: |` and the lines up to the next
+    # `key:` line: chat text loses its indentation); a few words ended by `;` (`Password=two
+    # words;` in a connection string); else one word.
+    r"(?:\"(?:[^\"\\\r\n]++|\\.)*+(?P<dq>\"?)|'[^'\r\n]*+(?P<sq>'?)"
+    r"|[|>][-+0-9]{0,2}+[ \t]*+(?:\r?\n(?![ \t]*+[\w-]++:(?:\s|$))[^\r\n]*+)*+"
+    rf"|{_UNQUOTED}(?:[ \t]++[^\s\"'&,;<>)}}`=]++){{1,8}}+(?=[ \t]*+;)|{_UNQUOTED})"
 )
+# Digest credentials are a list of key="value" pairs (nonce, response): all of it goes.
+_DIGEST = re.compile(r"(?i)(?<![A-Za-z0-9])(?P<key>digest\s++)(?=[A-Za-z]++\s*+=)[^\r\n]++")
+# A dict key naming a credential (`db_password`, `clientSecret`): its value goes whole.
+_SECRET_NAME = re.compile(rf"(?i)(?:[a-z0-9]+[-_])*?(?:{_STRONG_KEYS})")
+_MAX_NAME = 64
 _AUTH_SCHEME = re.compile(r"(?i)(?<![A-Za-z0-9])(?P<key>bearer|basic)\s++[A-Za-z0-9._~+/=-]{8,}+")
 _TOKENS = re.compile(
     r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*+\.[A-Za-z0-9_-]*+\.[A-Za-z0-9_-]*+"
@@ -213,6 +226,7 @@ class Redactor:
         steps: list[Callable[[str], str]] = [
             lambda t: _PRIVATE_KEY.sub(MARK, t),
             lambda t: _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + MARK + "@", t),
+            lambda t: _DIGEST.sub(_keep_key, t),
             lambda t: _KEY_VALUE.sub(_replace_value, t),
             lambda t: _AUTH_SCHEME.sub(_replace_auth, t),
             lambda t: _TOKENS.sub(MARK, t),
@@ -228,8 +242,18 @@ class Redactor:
         return steps
 
     def redact_data(self, obj: Any) -> Any:
-        """A copy of nested dicts/lists/tuples with every string (keys included) redacted."""
-        return _each_string(obj, self.redact, self.redact_data)
+        """A copy of nested dicts/lists/tuples with every string (keys included) redacted, and
+        the whole value of a key that names a credential (`password`, `client_secret`)."""
+        if isinstance(obj, dict):
+            return {
+                self.redact(k) if isinstance(k, str) else k: (
+                    MARK if _names_secret(k) and _is_scalar(v) else self.redact_data(v)
+                )
+                for k, v in obj.items()
+            }
+        if isinstance(obj, list | tuple):
+            return type(obj)(self.redact_data(item) for item in obj)
+        return self.redact(obj) if isinstance(obj, str) else obj
 
     def redact_shown(self, text: str) -> str:
         """Markdown text redacted as its reader sees it; text with nothing to redact keeps its
@@ -256,6 +280,14 @@ def _each_string(obj: Any, text: Callable[[str], str], key: Callable[[Any], Any]
     if isinstance(obj, list | tuple):
         return type(obj)(_each_string(item, text, key) for item in obj)
     return obj
+
+
+def _names_secret(key: Any) -> bool:
+    return isinstance(key, str) and len(key) <= _MAX_NAME and bool(_SECRET_NAME.fullmatch(key))
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool) and value != ""
 
 
 def _cut_secrets(text: str, secrets: tuple[str, ...]) -> str:
