@@ -13,6 +13,7 @@ import json
 import pytest
 
 from bot.audit.log import AuditLog
+from bot.devchannel.channel import ChannelConversation
 from bot.kernel.redaction import MARK
 from tests.bot.harness import ANALYST, AUDIT_KEY, Harness
 
@@ -149,3 +150,21 @@ async def test_look_alikes_are_kept_as_they_were_said(bot):
             changed[text] = record["parameters"]
     assert len(LOOK_ALIKES) >= 30
     assert not changed, json.dumps(changed, indent=1)
+
+
+async def test_a_card_action_keeps_no_value_of_a_field_named_as_a_credential(bot):
+    """Card data is a dict, not a text: a value under `password` is no `password=` pair."""
+    conversation = ChannelConversation.personal(ANALYST)
+    await bot.say(ANALYST, "ping", conversation)
+    data = {"db_password": "Card-Pw 1", "clientSecret": "Card-Cs-2", "note": "token bucket"}
+    status, _ = await bot.channel.send_card_action(
+        ANALYST, conversation, verb="help.show", data=data, reply_to_id="1"
+    )
+    assert status == 200
+    record = await _last(bot)
+    assert record["action"] == "action:help.show"
+    assert record["parameters"] == {
+        "db_password": MARK,
+        "clientSecret": MARK,
+        "note": "token bucket",
+    }
