@@ -39,6 +39,8 @@ from cards.plaintext import ELLIPSIS, escape_markdown
 MARK = "[REDACTED]"
 MIN_SECRET_LENGTH = 6
 PII_KINDS = ("email", "phone")
+# A secret's starts by their last MIN_SECRET_LENGTH characters: (secret, length of the start).
+_StartIndex = dict[str, list[tuple[str, int]]]
 
 
 def parse_pii(value: Any) -> tuple[str, ...]:
@@ -132,7 +134,7 @@ _TOKENS = re.compile(
 )
 _WEBHOOK = re.compile(
     r"(?i)(?P<key>hooks\.slack\.com/(?:services|workflows)/|\.webhook\.office\.com/webhookb2/"
-    r"|logic\.azure\.com[^\s?]*+\?[^\s]*?sig=)[^\s\"'<>)]++"
+    r"|logic\.azure\.com[^\s?]{0,300}+\?)[^\s\"'<>)]++"
 )
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}+=*+")
 _HEX_AND_DASHES = re.compile(r"[0-9A-Fa-f-]++")
@@ -183,7 +185,7 @@ class Redactor:
     ) -> None:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
-        self._longest_first: tuple[str, ...] = ()
+        self._starts: _StartIndex = {}
         self._secret_pattern: re.Pattern[str] | None = None
         self._pii = frozenset(pii)
         self._patterns = tuple(re.compile(p) if isinstance(p, str) else p for p in patterns)
@@ -207,7 +209,7 @@ class Redactor:
             ordered = tuple(sorted(self._secrets, key=len, reverse=True))
             # Built aside and swapped whole: a thread redacting meanwhile sees old or new, not half.
             self._secret_pattern = re.compile("|".join(map(re.escape, ordered)))
-            self._longest_first = ordered
+            self._starts = _start_index(ordered)
 
     def redact(self, text: str) -> str:
         """The text with every sensitive part replaced by [REDACTED]."""
@@ -217,7 +219,7 @@ class Redactor:
         if secret_pattern is not None:
             text = secret_pattern.sub(MARK, text)
             if ELLIPSIS in text:
-                text = _cut_secrets(text, self._longest_first)
+                text = _cut_secrets(text, self._starts)
         for step in self._steps:
             text = step(text)
         return text
@@ -290,20 +292,30 @@ def _is_scalar(value: Any) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool) and value != ""
 
 
-def _cut_secrets(text: str, secrets: tuple[str, ...]) -> str:
+def _start_index(secrets: Iterable[str]) -> _StartIndex:
+    """Each start of a secret (MIN_SECRET_LENGTH long or more, not whole) by its last
+    MIN_SECRET_LENGTH characters, longest first: a text cut before an ellipsis is then checked
+    against the few starts its own last characters name, not against every start of every
+    secret (which cost seconds on a text of many ellipses when a secret is long)."""
+    index: dict[str, list[tuple[str, int]]] = {}
+    for secret in secrets:
+        for length in range(MIN_SECRET_LENGTH, len(secret)):
+            index.setdefault(secret[length - MIN_SECRET_LENGTH : length], []).append(
+                (secret, length)
+            )
+    return {end: sorted(starts, key=lambda s: -s[1]) for end, starts in index.items()}
+
+
+def _cut_secrets(text: str, starts: _StartIndex) -> str:
     """Redact the start of a secret that a display limit cut short right before an ellipsis."""
     parts = text.split(ELLIPSIS)
     for index in range(len(parts) - 1):
-        parts[index] = _without_secret_start(parts[index], secrets)
-    return ELLIPSIS.join(parts)
-
-
-def _without_secret_start(part: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        for length in range(len(secret) - 1, MIN_SECRET_LENGTH - 1, -1):
+        part = parts[index]
+        for secret, length in starts.get(part[-MIN_SECRET_LENGTH:], ()):
             if part.endswith(secret[:length]):
-                return part[: len(part) - length] + MARK
-    return part
+                parts[index] = part[: len(part) - length] + MARK
+                break
+    return ELLIPSIS.join(parts)
 
 
 def _replace_value(match: re.Match[str]) -> str:
