@@ -117,7 +117,7 @@ class Pipeline:
         if refused is not None:
             return refused
         if not text:
-            return Reply(text="Say `help` to see what I can do.")
+            return Reply(text="Say `help` to see what I can do.", markdown=True)
         if line.problem:
             return await self._usage_only(turn, line.problem)
         if command is None:

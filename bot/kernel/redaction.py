@@ -257,14 +257,17 @@ class Redactor:
             return type(obj)(self.redact_data(item) for item in obj)
         return self.redact(obj) if isinstance(obj, str) else obj
 
-    def redact_shown(self, text: str) -> str:
-        """Markdown text redacted as its reader sees it; text with nothing to redact keeps its
-        escapes, redacted text is escaped anew."""
+    def redact_shown(self, text: str, *, markdown: bool = True) -> str:
+        """Text redacted as its reader sees it, through markdown escapes. Markdown with nothing
+        to redact keeps its escapes, redacted markdown is escaped anew; plain text (markdown
+        False) is never escaped, since its reader would see the backslashes."""
         if "\\" not in text:
             return self.redact(text)
         shown = _MARKDOWN_ESCAPE.sub(r"\1", text)
         redacted = self.redact(shown)
-        return text if redacted == shown else escape_markdown(redacted)
+        if redacted == shown:
+            return text if markdown else self.redact(text)
+        return escape_markdown(redacted) if markdown else redacted
 
     def redact_card(self, obj: Any) -> Any:
         """A copy of a card (or any nested data shown as markdown) with every string redacted
