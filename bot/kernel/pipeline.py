@@ -208,16 +208,13 @@ class Pipeline:
         except Exception:
             log.exception("command %s failed", command.name)
             reply = error_reply(turn.correlation_id)
-        audited = self._audited(command, turn)[0] if self._redacts(turn) else args
+        audited = self._audited(command, turn)[0]  # the same args when nothing was redacted
         await self._audit(turn, action, _first_arg(command, audited), audited, reply)
         if reply.dialog and dialogs is not None:
             answered = await dialogs.begin(reply.dialog, reply.dialog_options, turn)
             if answered or not (reply.text or reply.card):
                 return Reply()
         return reply
-
-    def _redacts(self, turn: Turn) -> bool:
-        return self.services.redactor.redact(turn.text) != turn.text
 
     def _audited(self, command: Command, turn: Turn) -> tuple[dict[str, Any], str]:
         """The arguments the audit log keeps, and the usage problem ("" if none), from the line
