@@ -206,7 +206,10 @@ class TerminalChat:
         place = CardPlace(conversation_id, activity_id, version)
         self.write(f"{self._bot_name(activity)}{' (updated)' if updated else ''}:")
         if activity.get("text"):
-            for line in markdown_to_text(activity["text"]).split("\n"):
+            # As Teams shows it: plain text as it was sent, markdown rendered (links shown).
+            plain = activity.get("textFormat") == "plain"
+            text = clean(activity["text"]) if plain else markdown_to_text(activity["text"])
+            for line in text.split("\n"):
                 self.write("  " + line)
         for attachment in activity.get("attachments") or []:
             if not isinstance(attachment, dict):

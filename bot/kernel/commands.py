@@ -77,6 +77,9 @@ class Reply:
 
     text: str | None = None
     card: dict[str, Any] | None = None
+    # The text goes as plain text (user input in it never renders); True only for text Vigil
+    # wrote in full, to keep its markdown (bot/kernel/messenger.py Message).
+    markdown: bool = False
     dialog: str | None = None
     dialog_options: dict[str, Any] = field(default_factory=dict)
     # What the audit record names; defaults to the command and its first argument.

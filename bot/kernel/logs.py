@@ -18,6 +18,9 @@ correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 # Libraries whose INFO output is request-by-request noise (and header dumps): warnings only.
 QUIET_LOGGERS = ("azure", "msal", "urllib3", "aiohttp.access", "msrest")
+# Database drivers log each call with its parameters at DEBUG (aiosqlite: "executing ... (...)"):
+# what users typed and what Vigil stores. Never below INFO, whatever the level asked for.
+SQL_LOGGERS = ("aiosqlite", "asyncpg")
 
 
 def new_correlation_id() -> str:
@@ -104,4 +107,6 @@ def configure_logging(
     root.setLevel(level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    for name in SQL_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
     return handler

@@ -2,7 +2,8 @@
 
 Capabilities hand it a conversation id and a `Message` (text, a card, or both). The
 implementation (bot/teams/messenger.py) resolves the conversation id to the stored conversation
-reference, builds the activity, redacts it once, checks Teams' size limit, waits for the
+reference, builds the activity (its text plain unless the Message says it is Vigil's own
+markdown), redacts it once, checks Teams' size limit, waits for the
 conversation's turn under Teams' rate limits when the caller asks for pacing, and sends it.
 Nothing here knows Bot Framework, a `serviceUrl` or an activity envelope, so a capability never
 does.
@@ -16,10 +17,14 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class Message:
-    """What to show: text, an Adaptive Card, or both (the text then shows with the card)."""
+    """What to show: text, an Adaptive Card, or both (the text then shows with the card).
+
+    The text goes as plain text, so nothing a user typed in it renders as a link or markup;
+    `markdown=True` only for text Vigil wrote in full, with no user input in it."""
 
     text: str = ""
     card: dict[str, Any] | None = None
+    markdown: bool = False
 
 
 @dataclass(frozen=True)

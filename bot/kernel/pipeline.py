@@ -117,7 +117,7 @@ class Pipeline:
         if refused is not None:
             return refused
         if not text:
-            return Reply(text="Say `help` to see what I can do.")
+            return Reply(text="Say `help` to see what I can do.", markdown=True)
         if line.problem:
             return await self._usage_only(turn, line.problem)
         if command is None:
@@ -185,8 +185,10 @@ class Pipeline:
         try:
             args = command.parse(words)
         except UsageError as exc:
-            reply = _usage_reply(command, str(exc))
-            await self._audit(turn, action, None, {"words": words}, reply)
+            # The problem as the redacted line gives it: it quotes words ("unexpected ...").
+            audited, problem = self._audited(command, turn)
+            reply = _usage_reply(command, problem or str(exc))
+            await self._audit(turn, action, None, audited, reply)
             return reply
         call = Invocation(
             command,
@@ -206,12 +208,23 @@ class Pipeline:
         except Exception:
             log.exception("command %s failed", command.name)
             reply = error_reply(turn.correlation_id)
-        await self._audit(turn, action, _first_arg(command, args), args, reply)
+        audited = self._audited(command, turn)[0]  # the same args when nothing was redacted
+        await self._audit(turn, action, _first_arg(command, audited), audited, reply)
         if reply.dialog and dialogs is not None:
             answered = await dialogs.begin(reply.dialog, reply.dialog_options, turn)
             if answered or not (reply.text or reply.card):
                 return Reply()
         return reply
+
+    def _audited(self, command: Command, turn: Turn) -> tuple[dict[str, Any], str]:
+        """The arguments the audit log keeps, and the usage problem ("" if none), from the line
+        redacted as one text before it is split: a credential spread over words (`pwd: S3cr3t`,
+        a JSON object, a PEM block) is found whole, which redacting word by word cannot do."""
+        words = _words_after_name(self.services.redactor.redact(turn.text))
+        try:
+            return command.parse(words), ""
+        except UsageError as exc:
+            return {"words": words}, str(exc)
 
     async def _unknown(self, turn: Turn, word: str) -> Reply:
         actor = turn.actor
@@ -381,6 +394,14 @@ def _usage_reply(command: Command, problem: str) -> Reply:
     if examples:
         text += f"\nExamples:{examples}"
     return Reply(text=text, audit_result="refused", audit_detail=f"usage: {problem}")
+
+
+def _words_after_name(line: str) -> list[str]:
+    try:
+        words = split_words(line)
+    except UsageError:
+        words = line.split()
+    return words[1:]
 
 
 def _first_arg(command: Command, args: Mapping[str, Any]) -> str | None:

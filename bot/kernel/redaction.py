@@ -39,6 +39,8 @@ from cards.plaintext import ELLIPSIS, escape_markdown
 MARK = "[REDACTED]"
 MIN_SECRET_LENGTH = 6
 PII_KINDS = ("email", "phone")
+# A secret's starts by their last MIN_SECRET_LENGTH characters: (secret, length of the start).
+_StartIndex = dict[str, list[tuple[str, int]]]
 
 
 def parse_pii(value: Any) -> tuple[str, ...]:
@@ -87,9 +89,10 @@ REDACT_PATTERNS = Setting(
 )
 SETTINGS = (REDACT_PII, REDACT_PATTERNS)
 
+# The body runs to its END line (or to the end of the text): a PGP armor's headers have dashes.
 _PRIVATE_KEY = re.compile(
-    r"-----BEGIN (?:[A-Z]{1,12} ){0,3}PRIVATE KEY-----[^-]*+"
-    r"(?:-----END (?:[A-Z]{1,12} ){0,3}PRIVATE KEY-----)?+"
+    r"-----BEGIN (?:[A-Z]{1,12} ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[^-]++|-(?!----END ))*+"
+    r"(?:-----END (?:[A-Z]{1,12} ){0,3}PRIVATE KEY(?: BLOCK)?-----)?+"
 )
 _URL_CREDENTIALS = re.compile(
     r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30}+://)[^\s/?#@:]*+:[^\s/?#@]*+@"
@@ -101,11 +104,23 @@ _STRONG_KEYS = (
     r"|token|authorization|x-vigil-signature"
 )
 _WEAK_KEYS = r"key|pass|auth|sig|signature|credentials?"
+_UNQUOTED = r"[^\s\"'&,;<>)}`]++"
 _KEY_VALUE = re.compile(
     rf"(?i)(?<![A-Za-z0-9])(?P<head>(?:(?:{_STRONG_KEYS})[\"']?\s*+(?:=|:(?!//))"
-    rf"|(?:{_WEAK_KEYS})[\"']?\s*+=)\s*+(?:(?:bearer|basic|token|sharedaccesssignature)\s++)?+)"
-    r"(?:\"[^\"\r\n]*+(?P<dq>\"?)|'[^'\r\n]*+(?P<sq>'?)|[^\s\"'&,;<>)}`]++)"
+    rf"|(?:{_WEAK_KEYS})[\"']?\s*+=)\s*+"
+    r"(?:(?:bearer|basic|digest|token|sharedaccesssignature)\s++)?+)"
+    # A quoted value (JSON escapes included); a YAML block (`key: |` and the lines up to the next
+    # `key:` line: chat text loses its indentation); a few words ended by `;` (`Password=two
+    # words;` in a connection string); else one word.
+    r"(?:\"(?:[^\"\\\r\n]++|\\.)*+(?P<dq>\"?)|'[^'\r\n]*+(?P<sq>'?)"
+    r"|[|>][-+0-9]{0,2}+[ \t]*+(?:\r?\n(?![ \t]*+[\w-]++:(?:\s|$))[^\r\n]*+)*+"
+    rf"|{_UNQUOTED}(?:[ \t]++[^\s\"'&,;<>)}}`=]++){{1,8}}+(?=[ \t]*+;)|{_UNQUOTED})"
 )
+# Digest credentials are a list of key="value" pairs (nonce, response): all of it goes.
+_DIGEST = re.compile(r"(?i)(?<![A-Za-z0-9])(?P<key>digest\s++)(?=[A-Za-z]++\s*+=)[^\r\n]++")
+# A dict key naming a credential (`db_password`, `clientSecret`): its value goes whole.
+_SECRET_NAME = re.compile(rf"(?i)(?:[a-z0-9]+[-_])*?(?:{_STRONG_KEYS})")
+_MAX_NAME = 64
 _AUTH_SCHEME = re.compile(r"(?i)(?<![A-Za-z0-9])(?P<key>bearer|basic)\s++[A-Za-z0-9._~+/=-]{8,}+")
 _TOKENS = re.compile(
     r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*+\.[A-Za-z0-9_-]*+\.[A-Za-z0-9_-]*+"
@@ -119,7 +134,7 @@ _TOKENS = re.compile(
 )
 _WEBHOOK = re.compile(
     r"(?i)(?P<key>hooks\.slack\.com/(?:services|workflows)/|\.webhook\.office\.com/webhookb2/"
-    r"|logic\.azure\.com[^\s?]*+\?[^\s]*?sig=)[^\s\"'<>)]++"
+    r"|logic\.azure\.com[^\s?]{0,300}+\?)[^\s\"'<>)]++"
 )
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}+=*+")
 _HEX_AND_DASHES = re.compile(r"[0-9A-Fa-f-]++")
@@ -170,7 +185,7 @@ class Redactor:
     ) -> None:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
-        self._longest_first: tuple[str, ...] = ()
+        self._starts: _StartIndex = {}
         self._secret_pattern: re.Pattern[str] | None = None
         self._pii = frozenset(pii)
         self._patterns = tuple(re.compile(p) if isinstance(p, str) else p for p in patterns)
@@ -194,7 +209,7 @@ class Redactor:
             ordered = tuple(sorted(self._secrets, key=len, reverse=True))
             # Built aside and swapped whole: a thread redacting meanwhile sees old or new, not half.
             self._secret_pattern = re.compile("|".join(map(re.escape, ordered)))
-            self._longest_first = ordered
+            self._starts = _start_index(ordered)
 
     def redact(self, text: str) -> str:
         """The text with every sensitive part replaced by [REDACTED]."""
@@ -204,7 +219,7 @@ class Redactor:
         if secret_pattern is not None:
             text = secret_pattern.sub(MARK, text)
             if ELLIPSIS in text:
-                text = _cut_secrets(text, self._longest_first)
+                text = _cut_secrets(text, self._starts)
         for step in self._steps:
             text = step(text)
         return text
@@ -213,6 +228,7 @@ class Redactor:
         steps: list[Callable[[str], str]] = [
             lambda t: _PRIVATE_KEY.sub(MARK, t),
             lambda t: _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + MARK + "@", t),
+            lambda t: _DIGEST.sub(_keep_key, t),
             lambda t: _KEY_VALUE.sub(_replace_value, t),
             lambda t: _AUTH_SCHEME.sub(_replace_auth, t),
             lambda t: _TOKENS.sub(MARK, t),
@@ -228,17 +244,30 @@ class Redactor:
         return steps
 
     def redact_data(self, obj: Any) -> Any:
-        """A copy of nested dicts/lists/tuples with every string (keys included) redacted."""
-        return _each_string(obj, self.redact, self.redact_data)
+        """A copy of nested dicts/lists/tuples with every string (keys included) redacted, and
+        the whole value of a key that names a credential (`password`, `client_secret`)."""
+        if isinstance(obj, dict):
+            return {
+                self.redact(k) if isinstance(k, str) else k: (
+                    MARK if _names_secret(k) and _is_scalar(v) else self.redact_data(v)
+                )
+                for k, v in obj.items()
+            }
+        if isinstance(obj, list | tuple):
+            return type(obj)(self.redact_data(item) for item in obj)
+        return self.redact(obj) if isinstance(obj, str) else obj
 
-    def redact_shown(self, text: str) -> str:
-        """Markdown text redacted as its reader sees it; text with nothing to redact keeps its
-        escapes, redacted text is escaped anew."""
+    def redact_shown(self, text: str, *, markdown: bool = True) -> str:
+        """Text redacted as its reader sees it, through markdown escapes. Markdown with nothing
+        to redact keeps its escapes, redacted markdown is escaped anew; plain text (markdown
+        False) is never escaped, since its reader would see the backslashes."""
         if "\\" not in text:
             return self.redact(text)
         shown = _MARKDOWN_ESCAPE.sub(r"\1", text)
         redacted = self.redact(shown)
-        return text if redacted == shown else escape_markdown(redacted)
+        if redacted == shown:
+            return text if markdown else self.redact(text)
+        return escape_markdown(redacted) if markdown else redacted
 
     def redact_card(self, obj: Any) -> Any:
         """A copy of a card (or any nested data shown as markdown) with every string redacted
@@ -258,20 +287,38 @@ def _each_string(obj: Any, text: Callable[[str], str], key: Callable[[Any], Any]
     return obj
 
 
-def _cut_secrets(text: str, secrets: tuple[str, ...]) -> str:
+def _names_secret(key: Any) -> bool:
+    return isinstance(key, str) and len(key) <= _MAX_NAME and bool(_SECRET_NAME.fullmatch(key))
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool) and value != ""
+
+
+def _start_index(secrets: Iterable[str]) -> _StartIndex:
+    """Each start of a secret (MIN_SECRET_LENGTH long or more, not whole) by its last
+    MIN_SECRET_LENGTH characters, longest first: a text cut before an ellipsis is then checked
+    against the few starts its own last characters name, not against every start of every
+    secret (which cost seconds on a text of many ellipses when a secret is long)."""
+    index: dict[str, list[tuple[str, int]]] = {}
+    for secret in secrets:
+        for length in range(MIN_SECRET_LENGTH, len(secret)):
+            index.setdefault(secret[length - MIN_SECRET_LENGTH : length], []).append(
+                (secret, length)
+            )
+    return {end: sorted(starts, key=lambda s: -s[1]) for end, starts in index.items()}
+
+
+def _cut_secrets(text: str, starts: _StartIndex) -> str:
     """Redact the start of a secret that a display limit cut short right before an ellipsis."""
     parts = text.split(ELLIPSIS)
     for index in range(len(parts) - 1):
-        parts[index] = _without_secret_start(parts[index], secrets)
-    return ELLIPSIS.join(parts)
-
-
-def _without_secret_start(part: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        for length in range(len(secret) - 1, MIN_SECRET_LENGTH - 1, -1):
+        part = parts[index]
+        for secret, length in starts.get(part[-MIN_SECRET_LENGTH:], ()):
             if part.endswith(secret[:length]):
-                return part[: len(part) - length] + MARK
-    return part
+                parts[index] = part[: len(part) - length] + MARK
+                break
+    return ELLIPSIS.join(parts)
 
 
 def _replace_value(match: re.Match[str]) -> str:

@@ -318,9 +318,13 @@ async def send_reply(turn_context: TurnContext, reply: Reply) -> None:
         message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
         if reply.text:
             message.text = reply.text
-        await turn_context.send_activity(message)
     elif reply.text:
-        await turn_context.send_activity(MessageFactory.text(reply.text))
+        message = MessageFactory.text(reply.text)
+    else:
+        return
+    if reply.markdown:
+        message.text_format = "markdown"  # the Messenger sends any other text as plain text
+    await turn_context.send_activity(message)
 
 
 async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

@@ -36,6 +36,10 @@ from cards.limits import MAX_MESSAGE_BYTES
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 # An invoke answer of this type shows its text as a message instead of replacing the card.
 INVOKE_MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
+# The one rule for text: plain (Teams renders no markup in it, so a link a user typed stays
+# text) unless the sender marked it as Vigil's own markdown; any other format is made plain.
+PLAIN = "plain"
+MARKDOWN = "markdown"
 # Activity fields a reader sees as text; the rest of the envelope is ids and routing.
 _TEXT_FIELDS = ("text", "summary", "speak")
 # Few quick retries for callers with a durable retry of their own; longer waits go back to them.
@@ -48,17 +52,22 @@ def envelope(message: Message) -> dict[str, Any]:
     activity: dict[str, Any] = {"type": "message"}
     if message.text:
         activity["text"] = message.text
+        activity["textFormat"] = MARKDOWN if message.markdown else PLAIN
     if message.card is not None:
         activity["attachments"] = [{"contentType": CARD_CONTENT_TYPE, "content": message.card}]
     return activity
 
 
 def redacted(activity: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
-    """A copy of the activity with everything a reader sees redacted: texts and attachments."""
+    """A copy of the activity with everything a reader sees redacted, texts and attachments, and
+    its text plain unless it is marked as markdown."""
     shown = dict(activity)
+    markdown = shown.get("textFormat") == MARKDOWN
+    if isinstance(shown.get("text"), str) and not markdown:
+        shown["textFormat"] = PLAIN
     for name in _TEXT_FIELDS:
         if isinstance(shown.get(name), str):
-            shown[name] = redactor.redact_shown(shown[name])
+            shown[name] = redactor.redact_shown(shown[name], markdown=markdown)
     if isinstance(shown.get("attachments"), list):
         shown["attachments"] = [
             {**item, "content": redactor.redact_card(item["content"])}
@@ -179,7 +188,9 @@ class TeamsMessenger:
             body = {
                 "statusCode": 200,
                 "type": INVOKE_MESSAGE_TYPE,
-                "value": self.redactor.redact_shown(message.text or "Done."),
+                "value": self.redactor.redact_shown(
+                    message.text or "Done.", markdown=message.markdown
+                ),
             }
         _check_size(body)
         return body
