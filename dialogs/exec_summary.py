@@ -88,7 +88,9 @@ class ExecSummaryDialog(ComponentDialog):
         step.values["draft"] = draft.to_dict()
 
     async def _card(self, step: WaterfallStepContext, draft: Draft, text: str, preview: bool):
-        data = card_data(draft, self.settings.policy, preview=preview)
+        data = card_data(
+            draft, self.settings.policy, self.services.redactor.redact_pii, preview=preview
+        )
         await send_card(step.context, cards.render("exec_summary", data), text)
 
     async def _ask(self, step: WaterfallStepContext, text: str, prompt: str = "text"):

@@ -13,8 +13,12 @@ Rules, applied in this order, each replacing only the sensitive part with "[REDA
    about 1 in 100 random 32-character strings escapes this, fewer of longer ones). Runs of only
    hex digits and dashes are never redacted by this rule: MD5/SHA-1/SHA-256 hashes and GUIDs are
    indicators and identities, the product's own data;
-8. opt-in PII: e-mail addresses, phone numbers (9-15 digits with +, spaces, dashes or brackets;
-   never dotted, so IP addresses stay), and custom regexes from configuration.
+8. opt-in PII: e-mail addresses, phone numbers, and custom regexes from configuration. PII keeps
+   its kind ("[redacted e-mail]", "[redacted phone]"): a reader still knows what stood there.
+   A phone number is 9-15 digits that start with "+" or are grouped by spaces, dashes or
+   brackets, standing alone: never dotted (IP addresses), never running into letters or more
+   hex (GUIDs, hashes, Entra object ids), never a date or time, never a bare run of digits
+   (epoch times, ids, counters).
 
 A secret cut short by a display limit ("Hunter2Hun…") is redacted too. Cards are redacted as
 their reader sees them (`redact_card`): markdown escapes are read through first, so a token that
@@ -37,6 +41,7 @@ from bot.kernel.config import RawConfig, Setting, parse_list
 from cards.plaintext import ELLIPSIS, escape_markdown
 
 MARK = "[REDACTED]"
+PII_MARKS = {"email": "[redacted e-mail]", "phone": "[redacted phone]"}
 MIN_SECRET_LENGTH = 6
 PII_KINDS = ("email", "phone")
 # A secret's starts by their last MIN_SECRET_LENGTH characters: (secret, length of the start).
@@ -139,7 +144,8 @@ _WEBHOOK = re.compile(
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}+=*+")
 _HEX_AND_DASHES = re.compile(r"[0-9A-Fa-f-]++")
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++")
-_PHONE = re.compile(r"(?<![\w+.-])\+?+\(?+\d[\d \t()-]{7,24}+")
+_PHONE = re.compile(r"(?<![\w+.:/-])\+?+\(?+\d[\d \t()-]{7,24}+")
+_PHONE_RUNS_ON = re.compile(r"[\w:/]|\.\w")  # after the digits: part of a GUID, hash, IP or path
 _DATE_START = re.compile(r"\d{4}-\d\d-\d\d")
 
 
@@ -235,13 +241,24 @@ class Redactor:
             lambda t: _WEBHOOK.sub(_keep_key, t),
             lambda t: _BASE64_RUN.sub(_replace_random, t),
         ]
+        return steps + self._pii_steps()
+
+    def _pii_steps(self) -> list[Callable[[str], str]]:
+        steps: list[Callable[[str], str]] = []
         if "email" in self._pii:
-            steps.append(lambda t: _EMAIL.sub(MARK, t))
+            steps.append(lambda t: _EMAIL.sub(PII_MARKS["email"], t))
         if "phone" in self._pii:
             steps.append(lambda t: _PHONE.sub(_replace_phone, t))
         for pattern in self._patterns:
             steps.append(lambda t, p=pattern: p.sub(MARK, t))
         return steps
+
+    def redact_pii(self, text: str) -> str:
+        """Only the configured PII, for text that is transformed before it is posted (an exec
+        summary defangs addresses, which the way out's redaction would then no longer see)."""
+        for step in self._pii_steps():
+            text = step(text)
+        return text
 
     def redact_data(self, obj: Any) -> Any:
         """A copy of nested dicts/lists/tuples with every string (keys included) redacted, and
@@ -344,8 +361,15 @@ def _replace_random(match: re.Match[str]) -> str:
 
 def _replace_phone(match: re.Match[str]) -> str:
     candidate = match.group(0).rstrip(" \t(-")
+    if candidate.count("(") > candidate.count(")"):
+        # "… 0143 (09:20 UTC)": a bracket opened after the number is not part of it.
+        candidate = candidate[: candidate.rindex("(")].rstrip(" \t-")
     rest = match.group(0)[len(candidate) :]
     digits = sum(char.isdigit() for char in candidate)
     if not 9 <= digits <= 15 or _DATE_START.match(candidate.lstrip("+(")):
         return match.group(0)
-    return MARK + rest
+    if not candidate.startswith("+") and candidate.isdigit():
+        return match.group(0)  # a bare run of digits: an epoch time, an id, a count
+    if not rest and _PHONE_RUNS_ON.match(match.string, match.end()):
+        return match.group(0)  # the digits run on into a longer token
+    return PII_MARKS["phone"] + rest

@@ -78,7 +78,7 @@ async def post_summary(
     done = await _already_posted(services, key)
     if done:
         return done
-    data = card_data(draft, settings.policy)
+    data = card_data(draft, settings.policy, services.redactor.redact_pii)
     card = cards.render("exec_summary", data)
     if not await _claim(services, key, incident, actor, draft, data):
         done = await _already_posted(services, key)

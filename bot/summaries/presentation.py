@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.kernel import timefmt
@@ -13,11 +14,20 @@ IMPACT_PENDING = "Being assessed."
 NO_ACTIONS = "No actions recorded yet."
 
 
-def card_data(draft: Draft, policy: RolePolicy, *, preview: bool = False) -> dict[str, Any]:
-    """What the exec channel sees; `preview` shows an unknown impact as a request to the author."""
+def card_data(
+    draft: Draft,
+    policy: RolePolicy,
+    pii: Callable[[str], str],
+    *,
+    preview: bool = False,
+) -> dict[str, Any]:
+    """What the exec channel sees; `preview` shows an unknown impact as a request to the author.
+
+    `pii` (the Redactor's configured PII) runs first: defanging and role substitution change an
+    e-mail address or a phone number into something the PII patterns no longer recognise."""
 
     def clean(text: str) -> str:
-        return redact(text, policy, keep=draft.kept_names, hosts=draft.internal_hosts)
+        return redact(pii(text), policy, keep=draft.kept_names, hosts=draft.internal_hosts)
 
     now = draft.prepared_at
     impact = draft.impact or (UNKNOWN_IMPACT if preview else IMPACT_PENDING)

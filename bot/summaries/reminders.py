@@ -353,7 +353,9 @@ def reminder_card(
         if reminder.missed:
             note += f" {reminder.missed} earlier run(s) fell while Vigil was down; this is one."
     data = {
-        **card_data(draft, summary_settings(services).policy, preview=True),
+        **card_data(
+            draft, summary_settings(services).policy, services.redactor.redact_pii, preview=True
+        ),
         "reminderId": reminder.id,
         "heading": _heading(reminder),
         "note": note,

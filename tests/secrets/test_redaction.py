@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.kernel.config import ConfigError, RawConfig
-from bot.kernel.redaction import MARK, Redactor
+from bot.kernel.redaction import MARK, PII_MARKS, Redactor
 
 SECRET = "Zq8-audit-hmac-key-Value"
 
@@ -118,21 +118,85 @@ def test_redact_data_walks_nested_structures(redactor):
     assert data["list"][2] == f"token={SECRET}"  # input untouched
 
 
+EMAIL_MARK, PHONE_MARK = PII_MARKS["email"], PII_MARKS["phone"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("mail bob.smith+soc@example.co.uk now", f"mail {MARK} now"),
-        ("call +1 (555) 123-4567 now", f"call {MARK} now"),
-        ("ring +44 20 7946 0958.", f"ring {MARK}."),
-        ("ring 555-123-4567", f"ring {MARK}"),
-        ("ip 192.168.100.200 stays", "ip 192.168.100.200 stays"),
-        ("at 2024-01-15 10:30:00", "at 2024-01-15 10:30:00"),
-        ("port 8443 and 12 items", "port 8443 and 12 items"),
+        ("mail bob.smith+soc@example.co.uk now", f"mail {EMAIL_MARK} now"),
+        ("user: ann@corp.example.com", f"user: {EMAIL_MARK}"),  # the entity keeps its kind
+        ("call +1 (555) 123-4567 now", f"call {PHONE_MARK} now"),
+        ("ring +44 20 7946 0958.", f"ring {PHONE_MARK}."),
+        ("ring 555-123-4567", f"ring {PHONE_MARK}"),
+        ("call +1 202 555 0143 now", f"call {PHONE_MARK} now"),
+        ("tel (202) 555-0143", f"tel {PHONE_MARK}"),
+        ("tel: 030 1234 5678, then", f"tel: {PHONE_MARK}, then"),
+        ("+442071234567", PHONE_MARK),
+        ("0049 30 1234567", PHONE_MARK),
+        ("called +1 202 555 0143 (09:20 UTC)", f"called {PHONE_MARK} (09:20 UTC)"),
     ],
 )
 def test_opt_in_pii(text, expected):
     redactor = Redactor.from_config(RawConfig({"redaction": {"pii": ["email", "phone"]}}))
     assert redactor.redact(text) == expected
+
+
+# Things an analyst's chat, an alert or an audit record is full of that are not PII.
+LOOK_ALIKES = [
+    "Object id: 31415926-52bd-4c1e-9f00-123456789abc",
+    "aad 12345678-1234-4abc-8def-123456789012",
+    "group 98765432-1098-4765-a432-109876543210",
+    "md5 5d41402abc4b2a76b9719d911017c592",
+    "sha1 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
+    "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "hash 1234567890abcdef1234567890abcdef",
+    "ip 192.168.100.200 stays",
+    "ip 203.0.113.255:8443",
+    "ipv6 2001:db8:85a3::8a2e:370:7334",
+    "ipv6 fe80::1:2345:6789",
+    "at 2024-01-15 10:30:00",
+    "at 2024-01-15T10:30:00.123456Z",
+    "time 09:20:11.123",
+    "epoch 1733356800",
+    "epoch ms 1733356800123",
+    "ticks 638687232000000000",
+    "port 8443 and 12 items",
+    "ports 3978-3979",
+    "ticket 123456789",
+    "INC-20261204-001",
+    "AP-20250101-0001",
+    "al-20240502-123456789",
+    "mac 00-1A-2B-3C-4D-5E",
+    "mac 00:1a:2b:3c:4d:5e",
+    "version 10.0.19045.3803",
+    "build 22621.2861-1234567",
+    "https://x.example/1234567890/abc",
+    "path /var/log/1234567890-2024.log",
+    "serial SN-1234-5678-9012-X",
+    "card 4111 1111 1111 1111x",
+    "amount 1,234,567.89",
+    "ratio 3.14159265358",
+    "rule 100123456 fired 12 times",
+    "event id 4625 on ws-fin-042",
+    "CVE-2024-12345 and CVE-2023-4863",
+    "mitre T1059.001",
+    "ASN AS13335",
+    "hex 0x1234567890",
+    "alias team-soc-escalation",
+]
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
+def test_pii_patterns_leave_look_alikes_alone(text):
+    redactor = Redactor.from_config(RawConfig({"redaction": {"pii": ["email", "phone"]}}))
+    assert redactor.redact(text) == text
+
+
+def test_redact_pii_touches_only_pii():
+    redactor = Redactor(["s3cr3t-value"], pii=["email"])
+    text = "bob@corp.example.com s3cr3t-value"
+    assert redactor.redact_pii(text) == f"{EMAIL_MARK} s3cr3t-value"
 
 
 def test_custom_patterns_from_toml_and_env():
@@ -141,7 +205,7 @@ def test_custom_patterns_from_toml_and_env():
     raw = RawConfig({}, {"VIGIL_REDACT_PATTERNS": r'["CASE-[0-9]{2,4}", "proj,ect"]'})
     assert Redactor.from_config(raw).redact("CASE-42 proj,ect") == f"{MARK} {MARK}"
     raw = RawConfig({}, {"VIGIL_REDACT_PII": "email", "VIGIL_REDACT_PATTERNS": r"HR-\d+"})
-    assert Redactor.from_config(raw).redact("HR-7 a@b.example") == f"{MARK} {MARK}"
+    assert Redactor.from_config(raw).redact("HR-7 a@b.example") == f"{MARK} {EMAIL_MARK}"
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import pytest
 
 from bot.incidents import IncidentNotFound, add_timeline, records
 from bot.incidents.records import Severity
+from bot.kernel.redaction import Redactor
 from bot.summaries.draft import Draft, build_draft
 from bot.summaries.presentation import card_data
 from bot.summaries.settings import RolePolicy
@@ -15,6 +16,7 @@ from bot.summaries.settings import RolePolicy
 T0 = datetime(2024, 5, 2, 9, 0, tzinfo=UTC).timestamp()
 NOW = T0 + 3 * 3600
 POLICY = RolePolicy(roles=(("ws-fin-*", "a finance workstation"),))
+NO_PII = Redactor().redact_pii  # no PII configured
 
 
 async def _incident(store, title="Credential theft on WS-FIN-0231"):
@@ -93,7 +95,7 @@ async def test_lists_keep_the_newest_and_count_the_rest(store):
     ]
     assert draft.actions_more == 25
     assert draft.next_steps == [f"plan {i}" for i in range(7, 12)] and draft.next_steps_more == 7
-    data = card_data(draft, POLICY)
+    data = card_data(draft, POLICY, NO_PII)
     assert data["actionsTakenMore"] == "and 25 more" and data["nextStepsMore"] == "and 7 more"
 
 
@@ -102,9 +104,9 @@ async def test_unknown_impact_and_cadence_time(store):
     draft = await build_draft(store, incident.id, now=NOW, next_update_at=NOW + 600)
     assert draft.impact == "" and draft.actions_taken == [] and draft.next_steps == []
     assert draft.next_update_at == NOW + 600
-    assert card_data(draft, POLICY, preview=True)["impact"] == "unknown — please provide"
-    assert card_data(draft, POLICY)["impact"] == "Being assessed."
-    assert card_data(draft, POLICY)["actionsTaken"] == ["No actions recorded yet."]
+    assert card_data(draft, POLICY, NO_PII, preview=True)["impact"] == "unknown — please provide"
+    assert card_data(draft, POLICY, NO_PII)["impact"] == "Being assessed."
+    assert card_data(draft, POLICY, NO_PII)["actionsTaken"] == ["No actions recorded yet."]
 
 
 async def test_a_posted_impact_carries_over_until_a_newer_note(store):

@@ -327,3 +327,25 @@ async def test_a_post_cut_off_mid_way_is_posted_once_later_and_never_claimed_as_
     assert len(summary_cards(bot)) == 1
     results = [r.result for r in await audit_records(bot, "summary.post")]
     assert results.count("ok") == 1 and "refused" in results
+
+
+async def test_pii_is_redacted_before_addresses_are_defanged(sqlite_url):
+    """With `pii = ["email", "phone"]`, an address in the timeline never reaches the exec channel,
+    defanged or not: PII redaction runs first, and the text says what was there."""
+    from tests.bot.harness import Harness
+    from tests.summaries.conftest import exec_env, install_in_exec_channel
+
+    env = exec_env(VIGIL_REDACT_PII="email,phone")
+    harness = await Harness.start(sqlite_url, env)
+    try:
+        await install_in_exec_channel(harness)
+        entries = [("note", "done: phished user bob.smith@evil.example called +1 202 555 0143")]
+        found = await _with_timeline(harness, entries)
+        await _through_to_confirm(harness, found.id)
+        await turn(harness, COMMANDER, "post", "Posted the executive summary")
+        [card] = summary_cards(harness)
+        text = card_text(card)
+        assert "bob.smith" not in text and "evil" not in text and "0143" not in text
+        assert "[redacted e-mail]" in text and "[redacted phone]" in text
+    finally:
+        await harness.close()
