@@ -22,14 +22,18 @@ class Person:
 
 
 def with_mention_line(
-    card: dict[str, Any], label: str, people: Sequence[Person], plain: Sequence[str] = ()
+    card: dict[str, Any], label: str, entries: Sequence[Person | str]
 ) -> dict[str, Any]:
-    """The card with a "`label`: ..." line: `people` as Teams mentions, `plain` as text."""
-    if not people and not plain:
+    """The card with a "`label`: ..." line, in order: each Person as a Teams mention, each text
+    (someone Vigil cannot mention) as plain text."""
+    if not entries:
         return card
     parts: list[str] = []
     entities: list[dict[str, Any]] = []
-    for person in people:
+    for person in entries:
+        if isinstance(person, str):
+            parts.append(escape_markdown(clean(person, NAME_LIMIT)))
+            continue
         name = clean(person.name, NAME_LIMIT)
         tag = "<at>" + escape_markdown(name.replace("<", "").replace(">", "")) + "</at>"
         parts.append(tag)
@@ -40,7 +44,6 @@ def with_mention_line(
                 "mentioned": {"id": person.aad_object_id, "name": name},
             }
         )
-    parts.extend(escape_markdown(clean(text, NAME_LIMIT)) for text in plain)
     shown = dict(card)
     line = {"type": "TextBlock", "text": f"{label}: " + ", ".join(parts), "wrap": True}
     shown["body"] = [*card.get("body", []), line]

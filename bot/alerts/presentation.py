@@ -17,7 +17,7 @@ from bot.alerts.dedupe import identity
 from bot.alerts.mentions import Mention
 from bot.alerts.model import Alert, Entity, Severity, Status
 from bot.kernel import timefmt
-from cards.plaintext import clean, display, escape_markdown
+from cards.mentions import Person, with_mention_line
 
 ENTITY_TITLES = {
     "host": "Host",
@@ -223,28 +223,5 @@ def digest_card_data(group: dict[str, Any], window_seconds: int) -> dict[str, An
 
 def with_mentions(card: dict[str, Any], mentions: list[Mention]) -> dict[str, Any]:
     """The rendered card with a "Notify" line: known people as Teams mentions, others as text."""
-    if not mentions:
-        return card
-    parts: list[str] = []
-    entities: list[dict[str, Any]] = []
-    for mention in mentions:
-        if not mention.known:
-            parts.append(display(mention.text, 100))
-            continue
-        # The tag's inner text is markdown too; no < or > may end the tag early.
-        tag = "<at>" + escape_markdown(clean(mention.name, 100).replace("<", "").replace(">", ""))
-        tag += "</at>"
-        parts.append(tag)
-        entities.append(
-            {
-                "type": "mention",
-                "text": tag,
-                "mentioned": {"id": mention.aad_object_id, "name": clean(mention.name, 100)},
-            }
-        )
-    shown = dict(card)
-    line = {"type": "TextBlock", "text": "Notify: " + ", ".join(parts), "wrap": True}
-    shown["body"] = [*card.get("body", []), line]
-    if entities:
-        shown["msteams"] = {**card.get("msteams", {}), "entities": entities}
-    return shown
+    entries = [Person(m.aad_object_id, m.name) if m.known else m.text for m in mentions]
+    return with_mention_line(card, "Notify", entries)
