@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import errno
 import logging
-import os
 import secrets
 import signal
 import sys
@@ -320,11 +319,13 @@ def _write_env_file(path: Path, env: Mapping[str, str]) -> None:
     """KEY=value lines a shell can source, readable by the user only (it holds a password)."""
     import shlex
 
+    from bot.kernel.output_file import write_output
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.writelines(f"{key}={shlex.quote(value)}\n" for key, value in sorted(env.items()))
+    # Renamed into place whole (0600): a `vigil serve` waiting for it never reads half of it.
+    write_output(
+        path, "".join(f"{key}={shlex.quote(value)}\n" for key, value in sorted(env.items()))
+    )
 
 
 def _local_secrets(raw: RawConfig) -> dict[str, str]:

@@ -44,6 +44,7 @@ class Harness:
     db_url: str
     extra_env: Mapping[str, str] = field(default_factory=dict)
     wrap_store: Callable[[Store], Store] | None = None  # e.g. a CountingStore around the store
+    given_store: Store | None = None
     vigil: Vigil | None = None
     runner: web.AppRunner | None = None
     url: str = ""
@@ -74,6 +75,8 @@ class Harness:
         store = None
         if self.wrap_store is not None:
             store = self.wrap_store(await open_store(self.db_url))
+            # Vigil closes only a store it opened; an open store's thread keeps pytest from exiting.
+            self.given_store = store
         self.vigil = await start_vigil(RawConfig({}, self.env()), store=store)
         self.runner = web.AppRunner(build_app(self.vigil), shutdown_timeout=5)
         await self.runner.setup()
@@ -87,6 +90,9 @@ class Harness:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+        if self.given_store is not None:
+            await self.given_store.close()
+            self.given_store = None
 
     async def restart_bot(self) -> None:
         await self.stop_bot()

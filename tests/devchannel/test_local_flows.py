@@ -249,6 +249,9 @@ async def test_two_serves_on_one_postgresql_share_one_vigil_channel(tmp_path, pg
             )
             processes.append(channel)
             await _listening(channel, log, channel_port)
+            async with asyncio.timeout(30):  # written just after the channel starts listening
+                while not env_file.exists():  # noqa: ASYNC110 - another process writes it
+                    await asyncio.sleep(0.05)
             shared = {**base, **_env_file(env_file), "VIGIL_DB_URL": pg_url}
             assert env_file.stat().st_mode & 0o077 == 0  # it holds the app password
             for port in ports:  # one at a time: the first applies the migrations
