@@ -126,6 +126,9 @@ def _storable_alert(alert: Alert, id_field: str) -> Alert:
         entities=[Entity(e.type, storable_text(e.value)) for e in alert.entities],
         warnings=[storable_text(warning) for warning in alert.warnings],
         raw=storable_data(alert.raw),
+        labels=storable_data(alert.labels),
+        group=storable_text(alert.group),
+        severity_word=storable_text(alert.severity_word),
     )
 
 

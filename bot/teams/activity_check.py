@@ -37,8 +37,12 @@ OPTIONAL_STRINGS = (
 )
 MEMBER_LISTS = ("membersAdded", "membersRemoved")
 OBJECT_LISTS = ("entities", "attachments")
-# A NUL or a lone surrogate is never part of a Teams id, and neither database stores it.
-_NOT_IN_AN_ID = re.compile("[\x00\ud800-\udfff]")
+# A control character or a lone surrogate is never part of a Teams id (neither database stores
+# NUL or a surrogate, and the connector URL an id goes into must stay a URL).
+_NOT_IN_AN_ID = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Teams ids are a few hundred characters at most; a longer one would only make a URL too long for
+# the Bot Connector to read, failing the turn after it ran.
+MAX_ID = 1024
 CARD_ACTION = "adaptiveCard/action"
 # The only invoke Vigil answers; the Bot Framework protocol answers any other with 501.
 HANDLED_INVOKES = frozenset({CARD_ACTION})
@@ -91,7 +95,9 @@ def _string_problem(body: dict[str, Any], path: str, *, required: bool, is_id: b
     if required and not value:
         return f"{path} is empty"
     if is_id and _NOT_IN_AN_ID.search(value):
-        return f"{path} holds a NUL or a lone surrogate"
+        return f"{path} holds a control character or a lone surrogate"
+    if is_id and len(value) > MAX_ID:
+        return f"{path} is longer than {MAX_ID} characters"
     return None
 
 
@@ -104,7 +110,12 @@ def _members_problem(members: Any, key: str) -> str | None:
         if not isinstance(member, dict):
             return f"{key}[{index}] must be an object"
         member_id = member.get("id")
-        if not isinstance(member_id, str) or not member_id or _NOT_IN_AN_ID.search(member_id):
+        if (
+            not isinstance(member_id, str)
+            or not member_id
+            or len(member_id) > MAX_ID
+            or _NOT_IN_AN_ID.search(member_id)
+        ):
             return f"{key}[{index}].id must be a non-empty id"
     return None
 

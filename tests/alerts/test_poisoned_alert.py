@@ -131,3 +131,35 @@ async def test_an_alert_whose_routing_fails_is_set_aside_and_the_others_are_rout
     assert states.pop("r2") == repository.FAILED
     assert set(states.values()) == {repository.NO_CHANNEL}  # routed: no channel is configured
     assert await route_pending(store, routes, window) == 0  # nothing is left holding the queue
+
+
+@pytest.mark.parametrize("poison", POISONS)
+async def test_poisoned_labels_and_group_key_are_stored_replaced(bot, poison):
+    """Alertmanager's labels, group key and severity word are stored too (the `producer` column):
+    found by bench/fuzz.py, where a lone surrogate in a label still answered 500."""
+    bad = POISONS[poison]
+    body = {
+        "version": "4",
+        "groupKey": f"{{}}:{{alertname=\"Disk{bad}\"}}",
+        "status": "firing",
+        "receiver": "vigil",
+        "groupLabels": {"alertname": f"Disk{bad}"},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager.example:9093",
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": f"Disk{bad}", "severity": f"page{bad}", f"k{bad}": "v"},
+                "annotations": {"summary": "disk full"},
+                "startsAt": "2024-05-02T09:20:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus.example:9090/graph",
+                "fingerprint": "0123456789abcdef",
+            }
+        ],
+    }
+    status, answer = await post(bot.url, "alertmanager", body)
+    assert status == 202, answer
+    [(stored, row)] = await repository.recent(bot.vigil.services.store, 1)
+    assert REPLACEMENT in stored.title and REPLACEMENT in row["producer"]

@@ -68,6 +68,19 @@ MALFORMED = {
         "conversation.id",
     ),
     "NUL in the activity id": (_set("17\x00", "id"), "id"),
+    # Found by bench/fuzz.py: such an id made a connector URL too long, failing the turn's reply.
+    "control characters in conversation.id": (
+        _set("a:1\x08\x0c", "conversation", "id"),
+        "conversation.id",
+    ),
+    "conversation.id of 5,000 characters": (
+        _set("a:" + "x" * 5000, "conversation", "id"),
+        "conversation.id",
+    ),
+    "member id of 5,000 characters": (
+        _set([{"id": "29:" + "x" * 5000}], "membersAdded"),
+        "membersAdded[0].id",
+    ),
     "null among entities": (_set([None], "entities"), "entities[0]"),
     "entities not a list": (_set("mention", "entities"), "entities"),
     "timestamp not a date": (_set("yesterday", "timestamp"), "timestamp"),
