@@ -7,6 +7,7 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -14,6 +15,7 @@ import pytest
 
 from bot.store import Store, open_store
 
+REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("VIGIL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -52,6 +54,10 @@ def hermetic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
                 patch.delenv(name)
         patch.setenv("VIGIL_CONFIG", str(config))
         patch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+        # Out of the checkout, a child process (`python -m tests.fakes.mde`) still finds `tests`
+        # and `bench`, as pytest's `pythonpath = ["."]` lets this process.
+        paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        patch.setenv("PYTHONPATH", os.pathsep.join(paths))
         patch.chdir(work)
         yield
 
