@@ -8,6 +8,7 @@ from bot.incidents import capability as incidents
 from bot.intel import capability as intel
 from bot.kernel import core_commands
 from bot.kernel.capability import Capability
+from bot.playbooks import capability as playbooks
 from bot.summaries import capability as summaries
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -18,4 +19,5 @@ CAPABILITIES: tuple[Capability, ...] = (
     alerts.CAPABILITY,
     containment.CAPABILITY,
     summaries.CAPABILITY,
+    playbooks.CAPABILITY,
 )

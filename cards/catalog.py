@@ -28,6 +28,7 @@ LIST_CAPS: dict[str, dict[str, int]] = {
     "alert": {"alerts": 25},
     "incident": {"timeline": 5},
     "help": {"commands": 12},
+    "playbook_run": {"steps": 40},
 }
 
 

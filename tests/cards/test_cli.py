@@ -51,5 +51,6 @@ def test_template_names_are_the_documented_set():
             "exec_summary_reminder",
             "audit_list",
             "audit_anchor",
+            "playbook_run",
         ]
     )
