@@ -252,3 +252,11 @@ async def test_a_name_used_twice_is_refused():
     good = document("https://soar.example.com/hook")["playbooks"][0]
     with pytest.raises(ConfigError, match=re.escape("playbooks[1].name")):
         await start_vigil(RawConfig({"playbooks": [good, good]}, {}, "test.toml"))
+
+
+async def test_a_soar_that_does_not_answer_fails_the_run_with_the_reason(bot, soar):
+    await soar.close()  # the configured URL now refuses connections
+    run_id, answer = await run_playbook(bot, soar)
+    assert f"{run_id} (phishing-triage): failed: cannot connect to the SOAR" in answer
+    listed = (await bot.say(RESPONDER, "playbook runs")).activity["text"]
+    assert f"{run_id} phishing-triage: failed" in listed
