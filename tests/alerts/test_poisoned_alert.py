@@ -140,7 +140,7 @@ async def test_poisoned_labels_and_group_key_are_stored_replaced(bot, poison):
     bad = POISONS[poison]
     body = {
         "version": "4",
-        "groupKey": f"{{}}:{{alertname=\"Disk{bad}\"}}",
+        "groupKey": f'{{}}:{{alertname="Disk{bad}"}}',
         "status": "firing",
         "receiver": "vigil",
         "groupLabels": {"alertname": f"Disk{bad}"},
