@@ -170,7 +170,7 @@ async def test_event_answers(bot, soar):
     status, answer = await soar.post(body, headers)
     assert (status, answer["error"]) == (401, "signature already used (replay)")
     # The same seq sent again (a new signature): already held.
-    again = str(int(time.time()) - 1)
+    again = str(int(stamp) - 1)  # never the first stamp, whenever the second turns
     assert (await soar.send(event(run_id, 1, "Fetch", "started"), stamp=again))[0] == 200
 
     assert (await soar.send(raw=b"{not json"))[0] == 400
