@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.entra.graph import AAD_AUTHORITY
 from bot.kernel.config import (
     ConfigError,
     RawConfig,
     Setting,
-    is_loopback_host,
     parse_choice,
     parse_float_range,
     parse_int_range,
+    parse_service_url,
     parse_str,
 )
 
@@ -26,19 +25,9 @@ PUBLIC_MDE_URL = "https://api.securitycenter.microsoft.com"
 SOAR_KEY_SECRET = "soar-webhook-hmac-key"  # noqa: S105 (a secret name)
 
 
-def parse_service_url(value: Any) -> str:
-    """https anywhere; plain http only to a loopback address (local fakes and tests)."""
-    text = parse_str(value).strip()
-    if not text:
-        return ""
-    parts = urlsplit(text)
-    if not parts.netloc or parts.scheme not in ("https", "http"):
-        raise ValueError("expected an absolute https URL")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
-        raise ValueError("expected https (plain http is only allowed to a loopback address)")
-    if parts.username or parts.password:
-        raise ValueError("credentials do not belong in the URL; use the secret source")
-    return text.rstrip("/")
+def parse_base_url(value: Any) -> str:
+    """A connector's base URL (see kernel parse_service_url), without a trailing slash."""
+    return parse_service_url(value).rstrip("/")
 
 
 def parse_zone_name(value: Any) -> str:
@@ -65,7 +54,7 @@ BLOCK_CONNECTOR = Setting(
 MDE_URL = Setting(
     "containment.mde.url",
     "VIGIL_MDE_URL",
-    parse_service_url,
+    parse_base_url,
     PUBLIC_MDE_URL,
     "Defender for Endpoint API base URL (or a regional one such as https://eu.api.security.microsoft.com)",
 )
@@ -107,7 +96,7 @@ MDE_SEVERITY = Setting(
 SOAR_URL = Setting(
     "containment.soar.url",
     "VIGIL_SOAR_WEBHOOK_URL",
-    parse_service_url,
+    parse_base_url,
     "",
     f"SOAR/ticketing webhook that receives signed actions (key: secret {SOAR_KEY_SECRET})",
 )

@@ -223,6 +223,22 @@ def parse_url(*schemes: str) -> Callable[[Any], str]:
     return parse
 
 
+def parse_service_url(value: Any) -> str:
+    """An outside service's URL ("" for none): https anywhere, plain http only to a loopback
+    address (local stand-ins and tests), never with credentials in it."""
+    text = parse_str(value).strip()
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if not parts.netloc or parts.scheme not in ("https", "http"):
+        raise ValueError("expected an absolute https URL")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
+        raise ValueError("expected https (plain http is only allowed to a loopback address)")
+    if parts.username or parts.password:
+        raise ValueError("credentials do not belong in the URL; use the secret source")
+    return text
+
+
 def parse_host(value: Any) -> str:
     text = parse_str(value).strip()
     if not text or any(ch.isspace() for ch in text):

@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.kernel.config import ConfigError, RawConfig
+from bot.kernel.config import ConfigError, RawConfig, parse_service_url
 from bot.kernel.rbac import Role
-from bot.playbooks.settings import parse_webhook_url
 
 KINDS = ("webhook",)
 LATER_KINDS = ("logicapp", "stepfunctions")
@@ -110,7 +109,7 @@ def _text(entry: Mapping[str, Any], key: str, where: str, *, required: bool = Fa
 
 def _url(text: str, key: str) -> str:
     try:
-        return parse_webhook_url(text)
+        return parse_service_url(text)
     except ValueError as exc:
         raise ConfigError(f"{key}: {exc}") from None
 

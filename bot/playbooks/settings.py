@@ -4,41 +4,23 @@ the array of `[[playbooks]]` tables (bot/playbooks/config.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
 
 from bot.kernel.config import (
     RawConfig,
     Setting,
-    is_loopback_host,
     parse_float_range,
     parse_int_range,
-    parse_str,
+    parse_service_url,
 )
 from bot.kernel.settings import PORT
 
 EVENTS_PATH = "/api/playbooks/events"
 
 
-def parse_webhook_url(value: Any) -> str:
-    """https anywhere; plain http only to a loopback address (local stand-ins and tests)."""
-    text = parse_str(value).strip()
-    if not text:
-        return ""
-    parts = urlsplit(text)
-    if not parts.netloc or parts.scheme not in ("https", "http"):
-        raise ValueError("expected an absolute https URL")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
-        raise ValueError("expected https (plain http only to a loopback address)")
-    if parts.username or parts.password:
-        raise ValueError("credentials do not belong in the URL; use the secret source")
-    return text
-
-
 EVENTS_URL = Setting(
     "playbook_webhooks.events_url",
     "VIGIL_PLAYBOOKS_EVENTS_URL",
-    parse_webhook_url,
+    parse_service_url,
     "",
     "the events_url a SOAR reports progress to (default: http://127.0.0.1:<port>"
     + EVENTS_PATH
