@@ -140,6 +140,15 @@ class PortBusy(Exception):
         return cls(f"cannot listen on {host}:{port}: {why}; set {setting.env} to a free port")
 
 
+async def _refused_start(exc: ConfigError | PortBusy, channel: LocalChannel | None) -> int:
+    """One line on stderr and exit 2; the local channel, if it started, is stopped."""
+    what = "configuration error: " if isinstance(exc, ConfigError) else ""
+    print(f"vigil: {what}{exc}", file=sys.stderr)
+    if channel:
+        await channel.stop()
+    return 2
+
+
 async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
     from bot.app import build_app, start_vigil
     from bot.kernel.logs import configure_logging
@@ -154,11 +163,7 @@ async def run_serve(args: argparse.Namespace, *, chat: bool) -> int:
             raw = _with_env(raw, _local_env(raw, channel))
         vigil = await start_vigil(raw, roles=local_roles(raw, users) if local else None)
     except (ConfigError, PortBusy) as exc:
-        what = "configuration error: " if isinstance(exc, ConfigError) else ""
-        print(f"vigil: {what}{exc}", file=sys.stderr)
-        if channel:
-            await channel.stop()
-        return 2
+        return await _refused_start(exc, channel)
     # In `vigil dev` the terminal is the chat: only warnings go to stderr there.
     configure_logging("WARNING" if chat else vigil.settings.log_level, vigil.services.redactor)
     app = build_app(vigil)
@@ -273,11 +278,7 @@ async def run_channel(args: argparse.Namespace) -> int:
             env_file, {**_local_env(raw, channel), **_role_env(local_roles(raw, users))}
         )
     except (ConfigError, PortBusy) as exc:
-        what = "configuration error: " if isinstance(exc, ConfigError) else ""
-        print(f"vigil: {what}{exc}", file=sys.stderr)
-        if channel:
-            await channel.stop()
-        return 2
+        return await _refused_start(exc, channel)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
